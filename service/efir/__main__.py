@@ -1,0 +1,5 @@
+"""Allow ``python -m efir``."""
+
+from efir.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Offline audit: ``efir audit`` evaluates a closed period from as-run files."""

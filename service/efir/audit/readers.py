@@ -1,0 +1,121 @@
+"""Input readers for ``efir audit``: one interface, one class per format.
+
+A reader turns a file into a stream of validated events and per-line errors;
+it never stops at a bad line. Formats other than canonical JSON lines (BXF,
+iTX, Nielsen NL, CSV presets) plug in here through the same interface.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from efir.core.event import AsRunEvent
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """A line that could not be used: where, why (one sentence per problem) and a code."""
+
+    source: str
+    line: int
+    reasons: tuple[str, ...]
+    code: str
+
+    def __str__(self) -> str:
+        """Render as ``file:line: reason; reason``."""
+        return f"{self.source}:{self.line}: {'; '.join(self.reasons)}"
+
+
+
+
+class Reader(Protocol):
+    """Reads one input format."""
+
+    name: str
+
+    def read(
+        self, path: Path, *, now_us: int, progress: Callable[[int], None] | None = None
+    ) -> Iterator[AsRunEvent | LineError]:
+        """Yield events and line errors in file order; ``progress`` receives bytes consumed."""
+        ...
+
+
+class JsonLinesReader:
+    """Canonical ``efir.asrun/1`` JSON, one object per line (blank lines and ``#`` comments skipped)."""
+
+    name = "jsonl"
+
+    def read(
+        self, path: Path, *, now_us: int, progress: Callable[[int], None] | None = None
+    ) -> Iterator[AsRunEvent | LineError]:
+        """Yield events and line errors in file order."""
+        source = str(path)
+        consumed = 0
+        with path.open("rb") as handle:
+            for number, raw in enumerate(handle, start=1):
+                consumed += len(raw)
+                if progress is not None and number % 8192 == 0:
+                    progress(consumed)
+                line = raw.strip()
+                if not line or line.startswith(b"#"):
+                    continue
+                if len(line) > MAX_PAYLOAD_BYTES:
+                    yield LineError(
+                        source,
+                        number,
+                        (f"line is {len(line)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",),
+                        "oversized",
+                    )
+                    continue
+                try:
+                    yield parse_event(line, now_us=now_us)
+                except EventError as exc:
+                    yield LineError(source, number, tuple(exc.reasons), exc.code)
+        if progress is not None:
+            progress(consumed)
+
+
+READERS: dict[str, Reader] = {"jsonl": JsonLinesReader()}
+#: Formats accepted by ``--input-format`` that a later release implements.
+PLANNED_FORMATS = ("bxf", "itx", "nielsen-nl", "csv")
+
+
+class FormatError(ValueError):
+    """The input format is unknown, not yet supported, or cannot be detected."""
+
+
+def detect_format(path: Path) -> str:
+    """Guess the format of ``path`` from its first non-blank bytes."""
+    with path.open("rb") as handle:
+        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
+    if head.startswith(b"{") or head.startswith(b"#"):
+        return "jsonl"
+    if head.startswith(b"<"):
+        return "bxf"
+    if head.startswith(b"%"):
+        return "nielsen-nl"
+    msg = f"{path}: cannot detect the input format; pass --input-format"
+    raise FormatError(msg)
+
+
+def reader_for(path: Path, input_format: str | None) -> Reader:
+    """Return the reader for ``path`` (explicit format, else detected)."""
+    name = input_format or detect_format(path)
+    reader = READERS.get(name)
+    if reader is None:
+        if name in PLANNED_FORMATS:
+            msg = (
+                f"{path}: input format {name!r} is not supported yet; "
+                "convert to efir.asrun/1 JSON lines (docs/audit.md)"
+            )
+        else:
+            msg = f"unknown input format {name!r}; known: {', '.join(READERS)}"
+        raise FormatError(msg)
+    return reader

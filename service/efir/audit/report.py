@@ -1,0 +1,234 @@
+"""Audit reports: ``efir.audit/1`` JSON, CSV, and a table for people."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from efir import __version__
+from efir.core.rules import RuleType
+from efir.core.timebase import format_local
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from efir.audit.run import AuditResult
+    from efir.core.result import WindowResult
+
+SCHEMA = "efir.audit/1"
+WINDOW_FIELDS = (
+    "rule",
+    "window_start",
+    "window_end",
+    "numerator_s",
+    "base_s",
+    "unknown_s",
+    "gap_s",
+    "share",
+    "threshold",
+    "verdict",
+    "transitional",
+    "count",
+)
+
+
+def _r(value: float | None) -> float | None:
+    """Round seconds and shares to the microsecond the engine is exact to."""
+    return None if value is None else round(value, 6)
+
+
+def window_dict(w: WindowResult, tz: ZoneInfo, rule_type: RuleType) -> dict[str, Any]:
+    """Render one window as an ``efir.audit/1`` object."""
+    out: dict[str, Any] = {
+        "rule": w.rule,
+        "window_start": format_local(w.window_start, tz),
+        "window_end": format_local(w.window_end, tz),
+        "numerator_s": _r(w.numerator_s),
+        "base_s": _r(w.base_s),
+        "unknown_s": _r(w.unknown_s),
+        "gap_s": _r(w.gap_s),
+        "airtime_s": _r(w.airtime_s),
+        "share": _r(w.share),
+        "threshold": w.threshold,
+        "verdict": str(w.verdict) if w.verdict is not None else None,
+        "transitional": w.transitional,
+    }
+    if rule_type in (RuleType.MIN_COUNT, RuleType.FORBIDDEN):
+        out["count"] = w.count
+    if rule_type is RuleType.FORBIDDEN:
+        out["occurrences"] = [
+            {
+                "event_id": o.event_id,
+                "start": format_local(o.start, tz),
+                "end": format_local(o.end, tz),
+                "title": o.title,
+                "reason": o.reason,
+            }
+            for o in w.occurrences
+        ]
+    return out
+
+
+def to_json(result: AuditResult) -> dict[str, Any]:
+    """Build the ``efir.audit/1`` document."""
+    tz = result.engine.tz
+    active = result.engine.rules
+    types = {rule_id: rt.rule.type for rule_id, rt in active.items()}
+    verdicts: dict[str, Counter[str]] = {rule_id: Counter() for rule_id in active}
+    for w in result.windows:
+        verdicts[w.rule][str(w.verdict)] += 1
+    stats = result.stats
+    return {
+        "schema": SCHEMA,
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "efir_version": __version__,
+        "channel": {
+            "id": result.channel.id,
+            "media": str(result.channel.media),
+            "timezone": result.channel.timezone,
+            "flags": sorted(result.channel.flags),
+        },
+        "rule_pack": {"name": result.pack.name, "version": result.pack.version},
+        "period": {
+            "from": format_local(result.period.start, tz),
+            "to": format_local(result.period.end, tz),
+        },
+        "verdict": "violation" if result.violations else "complies",
+        "input": {
+            "files": stats.files,
+            "events_valid": stats.lines_ok,
+            "events_applied": stats.applied,
+            "events_unchanged": stats.unchanged,
+            "events_other_channels": dict(stats.other_channels),
+            "lines_rejected": stats.rejected,
+            "rejected_by_reason": dict(stats.reasons),
+            "errors": [
+                {"file": e.source, "line": e.line, "code": e.code, "reasons": list(e.reasons)}
+                for e in stats.errors
+            ],
+        },
+        "rules": [
+            {
+                "id": rt.rule.id,
+                "type": str(rt.rule.type),
+                "title": rt.rule.title,
+                "legal_ref": rt.rule.legal_ref,
+                "sanction": rt.rule.sanction,
+                "severity": str(rt.rule.severity),
+                "verified": rt.rule.verified,
+                "grid": rt.rule.scheme.describe(),
+                "windows": sum(verdicts[rule_id].values()),
+                "verdicts": dict(verdicts[rule_id]),
+            }
+            for rule_id, rt in active.items()
+        ],
+        "windows": [window_dict(w, tz, types[w.rule]) for w in result.windows],
+    }
+
+
+def to_csv(result: AuditResult) -> str:
+    """Render windows as CSV (one row per rule and window; occurrences as ids)."""
+    tz = result.engine.tz
+    types = {rule_id: rt.rule.type for rule_id, rt in result.engine.rules.items()}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([*WINDOW_FIELDS, "occurrences"])
+    for w in result.windows:
+        row = window_dict(w, tz, types[w.rule])
+        ids = " ".join(o["event_id"] for o in row.get("occurrences", []))
+        writer.writerow(
+            ["" if row.get(f) is None else row.get(f) for f in WINDOW_FIELDS] + [ids]
+        )
+    return buffer.getvalue()
+
+
+def _hms(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    whole = round(seconds)
+    return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{value * 100:.2f} %"
+
+
+_STYLE = {"violation": "bold red", "partial": "yellow", "not_applicable": "dim", "complies": "green"}
+
+
+def print_table(result: AuditResult, console: Console, *, violations_only: bool = False) -> None:
+    """Print one table per rule: a line per window, violations highlighted, totals."""
+    tz = result.engine.tz
+    by_rule: dict[str, list[WindowResult]] = {rule_id: [] for rule_id in result.engine.rules}
+    for w in result.windows:
+        by_rule[w.rule].append(w)
+    period = f"{format_local(result.period.start, tz)} .. {format_local(result.period.end, tz)}"
+    console.print(
+        f"[bold]Efir audit[/bold]  channel [bold]{result.channel.id}[/bold] "
+        f"({result.channel.media}, {result.channel.timezone})  pack {result.pack.name} "
+        f"{result.pack.version}\nperiod {period}"
+    )
+    for rule_id, windows in by_rule.items():
+        rule = result.engine.rules[rule_id].rule
+        table = Table(
+            title=f"{rule.id}: {rule.title}",
+            caption=rule.legal_ref + ("" if rule.verified else "  [unverified]"),
+            title_justify="left",
+            caption_justify="left",
+            show_lines=False,
+        )
+        table.add_column("window (local)")
+        if rule.type is RuleType.MIN_COUNT or rule.type is RuleType.FORBIDDEN:
+            table.add_column("count", justify="right")
+            table.add_column("required" if rule.type is RuleType.MIN_COUNT else "items", justify="right")
+        else:
+            table.add_column("share", justify="right")
+            table.add_column("threshold", justify="right")
+            table.add_column("numerator", justify="right")
+            table.add_column("base", justify="right")
+            table.add_column("unknown", justify="right")
+        table.add_column("gap", justify="right")
+        table.add_column("verdict")
+        for w in windows:
+            verdict = str(w.verdict)
+            if violations_only and verdict != "violation":
+                continue
+            if rule.type is RuleType.FORBIDDEN and verdict != "violation":
+                continue
+            label = f"{format_local(w.window_start, tz)[:16]} .. {format_local(w.window_end, tz)[11:16]}"
+            if w.transitional:
+                label += " (transitional)"
+            if rule.type is RuleType.MIN_COUNT:
+                cells = [str(w.count), f"{w.threshold:g}" if w.threshold is not None else ""]
+            elif rule.type is RuleType.FORBIDDEN:
+                cells = [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
+            else:
+                cells = [
+                    _pct(w.share),
+                    _pct(w.threshold),
+                    _hms(w.numerator_s),
+                    _hms(w.base_s),
+                    _hms(w.unknown_s),
+                ]
+            table.add_row(label, *cells, _hms(w.gap_s), Text(verdict, style=_STYLE.get(verdict, "")))
+        counts = Counter(str(w.verdict) for w in windows)
+        totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+        table.caption = f"{table.caption}\ntotal {len(windows)} windows: {totals}"
+        console.print(table)
+    stats = result.stats
+    console.print(
+        f"events: {stats.applied} applied, {stats.unchanged} duplicates/unchanged, "
+        f"{stats.rejected} rejected lines"
+        + (f", {sum(stats.other_channels.values())} of other channels" if stats.other_channels else "")
+    )
+    if result.violations:
+        console.print(f"[bold red]VIOLATION[/bold red]: {result.violations} window(s) in violation")
+    else:
+        console.print("[bold green]COMPLIES[/bold green]: no window in violation")

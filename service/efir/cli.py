@@ -1,0 +1,237 @@
+"""The ``efir`` command line.
+
+Exit codes of ``efir audit`` (documented in docs/audit.md, as linters do):
+0 every window complies, 1 a violation was found, 2 unusable input or arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, date, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+from efir import __version__
+from efir.audit.readers import FormatError
+from efir.audit.report import print_table, to_csv, to_json
+from efir.audit.run import AuditInputError, run_audit
+from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
+from efir.core.rules import Media
+from efir.core.timebase import to_us
+from efir.core.tzcheck import TzDataError, check_tzdata
+from efir.rulepacks import PackError, available_packs, load_pack
+
+EXIT_OK = 0
+EXIT_VIOLATION = 1
+EXIT_UNUSABLE = 2
+
+app = typer.Typer(
+    name="efir",
+    help="Efir: real-time broadcast compliance monitor (airtime quotas for TV and radio).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True)
+
+
+class OutputFormat(StrEnum):
+    """Report formats of ``efir audit``."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+
+
+def _now_us() -> int:
+    return to_us(datetime.now(UTC))
+
+
+@app.callback()
+def _startup() -> None:
+    """Check the zone database before any command runs."""
+    try:
+        check_tzdata(_now_us())
+    except TzDataError as exc:
+        err.print(f"[bold red]efir:[/bold red] {exc}")
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+class _LazyProgress:
+    """A progress bar that appears only once reading has taken more than a second."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.started = time.monotonic()
+        self.progress: Progress | None = None
+        self.task = 0
+
+    def __call__(self, consumed: int) -> None:
+        if self.progress is None:
+            if time.monotonic() - self.started < 1.0 or not err.is_terminal:
+                return
+            self.progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("reading", total=self.total)
+        self.progress.update(self.task, completed=consumed)
+
+    def close(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+
+@app.command()
+def audit(  # noqa: PLR0913 - one option per documented flag
+    files: Annotated[list[Path], typer.Argument(help="As-run files to audit.", show_default=False)],
+    channel: Annotated[
+        str | None, typer.Option(help="Channel id; required when the input holds several.")
+    ] = None,
+    media: Annotated[Media, typer.Option(help="Channel media.")] = Media.TV,
+    timezone: Annotated[str, typer.Option(help="IANA zone of the channel.")] = DEFAULT_TIMEZONE,
+    rules: Annotated[str, typer.Option(help="Rule pack name or YAML path.")] = "kz",
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Period start: YYYY-MM-DD (local) or RFC 3339."),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="Period end: YYYY-MM-DD (inclusive day) or RFC 3339 (exclusive)."),
+    ] = None,
+    output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = (
+        OutputFormat.TABLE
+    ),
+    input_format: Annotated[
+        str | None, typer.Option(help="jsonl (bxf, itx, nielsen-nl, csv: later). Default: detected.")
+    ] = None,
+    flag: Annotated[
+        list[str] | None,
+        typer.Option(help="Channel flag (repeatable). Default: domestic."),
+    ] = None,
+    mourning: Annotated[
+        list[str] | None, typer.Option(help="National mourning date YYYY-MM-DD (repeatable).")
+    ] = None,
+    enable: Annotated[
+        list[str] | None, typer.Option(help="Enable a rule disabled by default (repeatable).")
+    ] = None,
+    disable: Annotated[list[str] | None, typer.Option(help="Disable a rule (repeatable).")] = None,
+    violations_only: Annotated[
+        bool, typer.Option("--violations-only", help="Table: list only violating windows.")
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write the report to a file.")
+    ] = None,
+) -> None:
+    """Evaluate a closed period of as-run events against a rule pack.
+
+    Exit code 0: every window complies; 1: a violation was found; 2: unusable input or arguments.
+    """
+    try:
+        pack = load_pack(rules)
+        known = {r.id for r in pack.rules}
+        unknown = sorted(set(enable or []) | set(disable or []) - known)
+        if unknown:
+            _fail(f"unknown rule id(s) {', '.join(unknown)} in pack {pack.name}")
+        profile = ChannelProfile(
+            id=channel or "channel",
+            media=media,
+            timezone=timezone,
+            flags=frozenset(flag if flag is not None else ["domestic"]),
+            rule_pack=rules,
+            mourning_dates=frozenset(date.fromisoformat(d) for d in mourning or []),
+            enable=frozenset(enable or []),
+            disable=frozenset(disable or []),
+        )
+    except (PackError, ValueError) as exc:
+        _fail(str(exc))
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _fail(f"not a readable file: {', '.join(missing)}")
+    progress = _LazyProgress(sum(f.stat().st_size for f in files))
+    try:
+        result = run_audit(
+            files,
+            channel=profile,
+            channel_given=channel is not None,
+            pack=pack,
+            start=start,
+            end=end,
+            input_format=input_format,
+            now_us=_now_us(),
+            progress=progress,
+        )
+    except (AuditInputError, FormatError) as exc:
+        progress.close()
+        _fail(str(exc))
+    progress.close()
+    for error in result.stats.errors[:20]:
+        err.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
+    if result.stats.rejected > 20:  # noqa: PLR2004
+        err.print(f"... and {result.stats.rejected - 20} more rejected lines (see --format json)")
+    if output_format is OutputFormat.TABLE:
+        console = Console(file=output.open("w", encoding="utf-8") if output else None)
+        print_table(result, console, violations_only=violations_only)
+    else:
+        text = (
+            json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n"
+            if output_format is OutputFormat.JSON
+            else to_csv(result)
+        )
+        if output:
+            output.write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    raise typer.Exit(EXIT_VIOLATION if result.violations else EXIT_OK)
+
+
+@app.command("rules")
+def list_rules(
+    pack: Annotated[str | None, typer.Argument(help="Pack name or path; omit to list packs.")] = None,
+) -> None:
+    """List shipped rule packs, or the rules of one pack."""
+    console = Console()
+    if pack is None:
+        for name in available_packs():
+            loaded = load_pack(name)
+            console.print(f"{name}  {loaded.version}  {loaded.title}", highlight=False)
+        return
+    try:
+        loaded = load_pack(pack)
+    except PackError as exc:
+        _fail(str(exc))
+    for rule in loaded.rules:
+        state = "on " if rule.enabled else "off"
+        mark = "" if rule.verified else " (unverified)"
+        console.print(
+            f"{state} {rule.id:<30} {rule.type:<10} {rule.scheme.describe():<22} {rule.title}{mark}",
+            highlight=False,
+        )
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    typer.echo(f"efir {__version__}")
+
+
+def _fail(message: str) -> None:
+    err.print(f"[bold red]efir:[/bold red] {message}", highlight=False)
+    raise typer.Exit(EXIT_UNUSABLE)
+
+
+def main() -> None:
+    """Entry point of the ``efir`` script."""
+    app()

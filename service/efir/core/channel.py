@@ -1,0 +1,51 @@
+"""Channel profiles: what a channel is, for deciding which rules apply and how."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date  # noqa: TC003 - dataclass field type, resolved at runtime by tools
+
+from efir.core.rules import Media
+
+CHANNEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
+DEFAULT_TIMEZONE = "Asia/Almaty"
+#: Flags a channel may carry (regulation.md A10); rules select channels by them.
+KNOWN_FLAGS = frozenset(
+    {"domestic", "obligatory", "ad_only", "intl_agreement_exempt", "foreign_registered"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelProfile:
+    """A monitored channel.
+
+    Attributes:
+        id: channel id (``[a-z0-9][a-z0-9_-]{0,63}``), as in MQTT topics and events.
+        media: ``tv`` or ``radio``.
+        timezone: IANA zone whose wall clock defines the windows (default Asia/Almaty).
+        flags: channel flags (``domestic``, ``obligatory``, ``ad_only`` ...).
+        rule_pack: rule pack name (``kz``, ``kz-2018``) or path.
+        mourning_dates: national mourning days (local dates): no advertising.
+        enable: rule ids to enable although disabled by default (e.g. unverified).
+        disable: rule ids to switch off for this channel.
+    """
+
+    id: str
+    media: Media = Media.TV
+    timezone: str = DEFAULT_TIMEZONE
+    flags: frozenset[str] = frozenset({"domestic"})
+    rule_pack: str = "kz"
+    mourning_dates: frozenset[date] = frozenset()
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        """Validate the id and flags."""
+        if not CHANNEL_ID.match(self.id):
+            msg = f"channel id {self.id!r} must match {CHANNEL_ID.pattern}"
+            raise ValueError(msg)
+        unknown = self.flags - KNOWN_FLAGS
+        if unknown:
+            msg = f"unknown channel flags {sorted(unknown)}; known: {sorted(KNOWN_FLAGS)}"
+            raise ValueError(msg)

@@ -1,0 +1,415 @@
+"""The ledger: exact airtime and item counts per window, updated incrementally.
+
+Accounting rules (DESIGN section 3):
+
+* Only primary items are airtime; each covers ``[start, end)``.
+* Overlaps: the later-starting item wins from its start and the earlier one
+  is cut there; of items starting together the newest version (highest
+  ``order``) wins. So an item's *effective* span is
+  ``[start, min(end, start of the next item in (start, order) order))``.
+  Reference model: at instant ``t`` the item with the greatest ``(start,
+  order)`` not after ``t`` is on air if ``t < end``, else nothing is (a gap).
+* An open item (``start`` without ``end``) airs up to ``now``; it is added at
+  query time, never stored, so a status is right at any ``now``.
+* A segment crossing atom boundaries is split to the microsecond.
+
+Each stored item remembers the effective end it was accounted with; a change
+re-accounts only the difference for the item and its predecessor, so one
+update costs O(atoms it touches x schemes), independent of history length.
+Accumulators hold, per window, microseconds per profile id; rules weigh
+profiles when a window is evaluated.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, insort
+from typing import TYPE_CHECKING
+
+from efir.core.calendar import Calendar, find_atom
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+    from datetime import date, datetime
+
+    from efir.core.lifecycle import Change, Item
+
+Totals = dict[int, int]
+"""Microseconds (or item counts) per profile id."""
+
+_MIN_ORDER = -1
+
+
+class Ledger:
+    """Per-window accumulators for one channel.
+
+    Window accumulators exist for every scheme of the calendar; index
+    ``len(calendar.schemes)`` holds the atoms themselves (used for rolling views).
+
+    Args:
+        calendar: the channel's calendar (zone and schemes).
+        clip: optional ``[lo, hi)`` in microseconds; airtime outside it and items
+            starting outside it are not counted (audits of a period).
+    """
+
+    def __init__(self, calendar: Calendar, clip: tuple[int, int] | None = None) -> None:
+        """Create an empty ledger."""
+        self.calendar = calendar
+        self.clip = clip
+        n = len(calendar.schemes) + 1
+        self.atom_scheme = n - 1
+        self._starts: list[int] = []
+        self._ends: dict[int, int] = {}
+        self._walls: dict[int, datetime] = {}
+        self._days: set[date] = set()
+        self._atom_secs: dict[int, tuple[Totals, ...]] = {}
+        self._atom_cnts: dict[int, tuple[Totals, ...]] = {}
+        self._win_secs: list[dict[int, Totals]] = [{} for _ in range(n)]
+        self._win_cnts: list[dict[int, Totals]] = [{} for _ in range(n)]
+        self._win_end: list[dict[int, int]] = [{} for _ in range(n)]
+        self._last_atom = (0, 0)
+        # Timeline of primary items, sorted by (start, order).
+        self._keys: list[tuple[int, int]] = []
+        self._items: dict[tuple[int, int], Item] = {}
+        self._applied: dict[str, int] = {}
+        self._open: dict[str, Item] = {}
+        # Secondary items (never airtime; counted and checked by item rules).
+        self._sec_keys: list[tuple[int, int]] = []
+        self._sec_items: dict[tuple[int, int], Item] = {}
+        self.revision = 0
+
+    # ------------------------------------------------------------------ atoms
+    def ensure_days(self, days: list[date]) -> None:
+        """Materialise the atoms and windows of the given local days."""
+        for day in days:
+            if day not in self._days:
+                self._materialise(day)
+
+    def _materialise(self, day: date) -> None:
+        self._days.add(day)
+        cal = self.calendar
+        for atom in cal.atoms_of_day(day):
+            if atom.start in self._ends:
+                continue
+            secs: list[Totals] = []
+            cnts: list[Totals] = []
+            for j, scheme in enumerate(cal.schemes):
+                window = cal.window_us(scheme, atom.wall)
+                if window is None:
+                    continue
+                self._window(j, window[0], window[1], secs, cnts)
+            self._window(self.atom_scheme, atom.start, atom.end, secs, cnts)
+            self._atom_secs[atom.start] = tuple(secs)
+            self._atom_cnts[atom.start] = tuple(cnts)
+            self._ends[atom.start] = atom.end
+            self._walls[atom.start] = atom.wall
+            if not self._starts or atom.start > self._starts[-1]:
+                self._starts.append(atom.start)
+            else:
+                insort(self._starts, atom.start)
+
+    def _window(self, j: int, ws: int, we: int, secs: list[Totals], cnts: list[Totals]) -> None:
+        acc = self._win_secs[j].get(ws)
+        if acc is None:
+            acc = self._win_secs[j][ws] = {}
+            self._win_cnts[j][ws] = {}
+            self._win_end[j][ws] = we
+        secs.append(acc)
+        cnts.append(self._win_cnts[j][ws])
+
+    def _atom_at(self, us: int) -> int:
+        lo, hi = self._last_atom
+        if lo <= us < hi:
+            return lo
+        start = find_atom(self._starts, self._ends, us)
+        if start is None:
+            day = self.calendar.local_day(us)
+            self.ensure_days([day])
+            start = find_atom(self._starts, self._ends, us)
+            if start is None:  # pragma: no cover - zone data pathologies
+                msg = f"no atom holds instant {us} (local day {day})"
+                raise RuntimeError(msg)
+        self._last_atom = (start, self._ends[start])
+        return start
+
+    # ------------------------------------------------------------ accounting
+    def _add(self, s: int, e: int, pid: int, sign: int) -> None:
+        """Add (sign=+1) or remove (sign=-1) airtime ``[s, e)`` of profile ``pid``."""
+        if self.clip is not None:
+            s = max(s, self.clip[0])
+            e = min(e, self.clip[1])
+        ends = self._ends
+        atom_secs = self._atom_secs
+        while s < e:
+            a = self._atom_at(s)
+            ae = ends[a]
+            b = min(e, ae)
+            d = (b - s) * sign
+            for acc in atom_secs[a]:
+                acc[pid] = acc.get(pid, 0) + d
+            s = b
+
+    def _count(self, item: Item, sign: int) -> None:
+        if self.clip is not None and not self.clip[0] <= item.start < self.clip[1]:
+            return
+        pid = item.pid
+        for acc in self._atom_cnts[self._atom_at(item.start)]:
+            acc[pid] = acc.get(pid, 0) + sign
+
+    # -------------------------------------------------------------- timeline
+    def apply(self, change: Change) -> None:
+        """Apply one item change from :class:`~efir.core.lifecycle.EventBook`."""
+        if change.before is not None:
+            self._remove(change.before)
+        if change.after is not None:
+            self._insert(change.after)
+        self.revision += 1
+
+    def _insert(self, item: Item) -> None:
+        key = (item.start, item.order)
+        if not item.primary:
+            insort(self._sec_keys, key)
+            self._sec_items[key] = item
+            self._count(item, 1)
+            return
+        keys = self._keys
+        if not keys or key > keys[-1]:
+            i = len(keys)
+            keys.append(key)
+        else:
+            i = bisect_left(keys, key)
+            keys.insert(i, key)
+        self._items[key] = item
+        if item.end is None:
+            self._open[item.event_id] = item
+        else:
+            self._applied[item.event_id] = item.start
+            self._refresh(i)
+        if i > 0:
+            self._refresh(i - 1)
+
+    def _remove(self, item: Item) -> None:
+        key = (item.start, item.order)
+        if not item.primary:
+            i = bisect_left(self._sec_keys, key)
+            del self._sec_keys[i]
+            del self._sec_items[key]
+            self._count(item, -1)
+            return
+        i = bisect_left(self._keys, key)
+        if item.end is None:
+            del self._open[item.event_id]
+        else:
+            applied = self._applied.pop(item.event_id)
+            if applied > item.start:
+                self._add(item.start, applied, item.pid, -1)
+                self._count(item, -1)
+        del self._keys[i]
+        del self._items[key]
+        if i > 0:
+            self._refresh(i - 1)
+
+    def _refresh(self, i: int) -> None:
+        """Re-account item ``i`` for its current successor (delta only)."""
+        keys = self._keys
+        item = self._items[keys[i]]
+        end = item.end
+        if end is None:
+            return
+        if i + 1 < len(keys):
+            nxt = keys[i + 1][0]
+            end = min(end, nxt)
+        old = self._applied[item.event_id]
+        if end == old:
+            return
+        if end > old:
+            self._add(old, end, item.pid, 1)
+        else:
+            self._add(end, old, item.pid, -1)
+        was, now = old > item.start, end > item.start
+        if was != now:
+            self._count(item, 1 if now else -1)
+        self._applied[item.event_id] = end
+
+    # ----------------------------------------------------------------- reads
+    def windows(self, scheme: int, lo: int, hi: int) -> list[tuple[int, int]]:
+        """Return the windows ``(start, end)`` of ``scheme`` intersecting ``[lo, hi)``, in order.
+
+        Materialises the local days the range touches (a window may start
+        before ``lo``: every intersecting window is returned whole).
+        """
+        self.ensure_days(self.calendar.days_between(lo, hi))
+        ends = self._win_end[scheme]
+        return sorted((ws, we) for ws, we in ends.items() if ws < hi and we > lo)
+
+    def window_end(self, scheme: int, ws: int) -> int:
+        """Return the end of window ``ws`` of ``scheme``."""
+        return self._win_end[scheme][ws]
+
+    def window_at(self, scheme: int, us: int) -> tuple[int, int] | None:
+        """Return the window of ``scheme`` holding instant ``us`` (``None`` outside a daypart)."""
+        atom = self._atom_at(us)
+        window = self.calendar.window_us(self.calendar.schemes[scheme], self._walls[atom])
+        return window
+
+    def seconds(self, scheme: int, ws: int, now: int | None = None) -> Totals:
+        """Airtime per profile (microseconds) in window ``ws`` of ``scheme``.
+
+        With ``now``, open items contribute their span up to ``now``.
+        """
+        stored = self._win_secs[scheme].get(ws, {})
+        if now is None or not self._open:
+            return stored
+        we = self._win_end[scheme][ws]
+        totals = dict(stored)
+        for item, s, e in self._open_spans(now):
+            if self.clip is not None:
+                s, e = max(s, self.clip[0]), min(e, self.clip[1])
+            s, e = max(s, ws), min(e, we)
+            if e > s:
+                totals[item.pid] = totals.get(item.pid, 0) + e - s
+        return totals
+
+    def counts(self, scheme: int, ws: int, now: int | None = None) -> Totals:
+        """Aired items per profile that start in window ``ws`` of ``scheme``."""
+        stored = self._win_cnts[scheme].get(ws, {})
+        if now is None or not self._open:
+            return stored
+        we = self._win_end[scheme][ws]
+        totals = dict(stored)
+        for item, s, e in self._open_spans(now):
+            inside = ws <= item.start < we
+            if self.clip is not None:
+                inside = inside and self.clip[0] <= item.start < self.clip[1]
+            if e > s and inside:
+                totals[item.pid] = totals.get(item.pid, 0) + 1
+        return totals
+
+    def _open_spans(self, now: int) -> Iterator[tuple[Item, int, int]]:
+        """Yield ``(item, start, effective end)`` of open items at ``now``."""
+        for item in self._open.values():
+            i = bisect_left(self._keys, (item.start, item.order))
+            end = now
+            if i + 1 < len(self._keys):
+                end = min(end, self._keys[i + 1][0])
+            yield item, item.start, max(end, item.start)
+
+    def span_seconds(self, lo: int, hi: int, now: int | None = None) -> Totals:
+        """Airtime per profile inside an arbitrary ``[lo, hi)`` (scans the timeline)."""
+        totals: Totals = {}
+        for item, s, e in self.aired(lo, hi, now, secondary=False):
+            s, e = max(s, lo), min(e, hi)
+            if self.clip is not None:
+                s, e = max(s, self.clip[0]), min(e, self.clip[1])
+            if e > s:
+                totals[item.pid] = totals.get(item.pid, 0) + e - s
+        return totals
+
+    def aired(
+        self, lo: int, hi: int, now: int | None = None, *, secondary: bool = True
+    ) -> Iterator[tuple[Item, int, int]]:
+        """Yield ``(item, start, effective end)`` of aired items overlapping ``[lo, hi)``.
+
+        Primary items in timeline order (open ones end at ``now``), then
+        secondary items starting inside the range.
+        """
+        keys = self._keys
+        i = max(bisect_left(keys, (lo, _MIN_ORDER)) - 1, 0)
+        while i < len(keys) and keys[i][0] < hi:
+            item = self._items[keys[i]]
+            if item.end is None:
+                if now is None:
+                    i += 1
+                    continue
+                end = now if i + 1 == len(keys) else min(now, keys[i + 1][0])
+            else:
+                end = self._applied[item.event_id]
+            if end > item.start and end > lo:
+                yield item, item.start, end
+            i += 1
+        if secondary:
+            j = bisect_left(self._sec_keys, (lo, _MIN_ORDER))
+            while j < len(self._sec_keys) and self._sec_keys[j][0] < hi:
+                item = self._sec_items[self._sec_keys[j]]
+                yield item, item.start, item.end if item.end is not None else item.start
+                j += 1
+
+    def neighbour(
+        self,
+        item: Item,
+        direction: int,
+        accept: Callable[[Item], bool],
+        now: int | None = None,
+        limit: int = 512,
+    ) -> Item | None:
+        """Return the nearest aired primary item before (-1) or after (+1) ``item`` that ``accept``s.
+
+        Walks the timeline from ``item`` for at most ``limit`` items (an ad
+        break is a few dozen items at most).
+        """
+        keys = self._keys
+        i = bisect_left(keys, (item.start, item.order)) + direction
+        for _ in range(limit):
+            if not 0 <= i < len(keys):
+                return None
+            other = self._items[keys[i]]
+            if other.end is None:
+                on_air = now is not None and now > other.start
+            else:
+                on_air = self._applied[other.event_id] > other.start
+            if on_air and accept(other):
+                return other
+            i += direction
+        return None
+
+    def atom_starts(self, lo: int, hi: int) -> list[int]:
+        """Return starts of materialised atoms lying entirely inside ``[lo, hi)``."""
+        i = bisect_left(self._starts, lo)
+        out: list[int] = []
+        while i < len(self._starts) and self._ends[self._starts[i]] <= hi:
+            out.append(self._starts[i])
+            i += 1
+        return out
+
+    def atom_end(self, start: int) -> int:
+        """Return the end of the atom starting at ``start``."""
+        return self._ends[start]
+
+    def reported_until(self, we: int, now: int) -> int:
+        """Return the end of reported airtime before ``we``: ``now`` or later.
+
+        An as-run ``complete`` may reach past ``now`` (playouts that announce an
+        item at its start); the live outlook must not count those seconds both
+        as aired and as remaining.
+        """
+        i = bisect_left(self._keys, (we, _MIN_ORDER)) - 1
+        if i < 0:
+            return now
+        item = self._items[self._keys[i]]
+        if item.end is None:
+            return now
+        return max(now, min(self._applied[item.event_id], we))
+
+    @property
+    def open_items(self) -> list[Item]:
+        """Items currently on air (started, no end yet)."""
+        return list(self._open.values())
+
+    def on_air(self, now: int) -> Item | None:
+        """Return the primary item on air at ``now`` (``None`` in a gap)."""
+        i = bisect_left(self._keys, (now, 1 << 62)) - 1
+        if i < 0:
+            return None
+        item = self._items[self._keys[i]]
+        end = now + 1 if item.end is None else self._applied[item.event_id]
+        return item if end > now else None
+
+    def span(self) -> tuple[int, int] | None:
+        """Return ``[first start, last end)`` over primary items (open ones count as started)."""
+        if not self._keys:
+            return None
+        first = self._keys[0][0]
+        last = max(
+            (self._applied.get(i.event_id, i.start) for i in self._items.values()),
+            default=first,
+        )
+        return first, max(last, self._keys[-1][0])

@@ -1,0 +1,1 @@
+"""Wire schemas: validation of external input into core values."""

@@ -1,0 +1,1 @@
+"""Simulated playout feeds (for the demo, tests and benchmarks)."""
