@@ -146,7 +146,8 @@ def run_audit(
         raise AuditInputError(msg)
     engine = next(iter(engines.values()))
     period = _period(engine, lo, hi)
-    windows = engine.windows(period.start, period.end, period=period)
+    # Open items (a start whose end never came) air until the next item or the period end.
+    windows = engine.windows(period.start, period.end, now=period.end, period=period)
     return AuditResult(engine.channel, pack, engine, period, windows, stats)
 
 

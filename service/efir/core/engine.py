@@ -112,14 +112,17 @@ class ChannelEngine:
     ) -> list[WindowResult]:
         """Evaluate every window of the active (or named) rules intersecting ``[lo, hi)``.
 
-        ``now`` = the present for live evaluation (windows starting after it are
-        skipped); ``None`` evaluates everything as closed (audit).
+        ``now`` = the present: open items air up to it and, in live use, windows
+        starting after it are skipped and windows ending after it get a live
+        status. With ``period`` (an audit) every window gets a verdict and those
+        not inside the period are ``partial``; open items air up to ``now``
+        (the audit passes the period end).
         """
         out: list[WindowResult] = []
         for rule_id in rules if rules is not None else list(self.rules):
             rt = self.rules[rule_id]
             for ws, we in self.ledger.windows(rt.scheme, lo, hi):
-                if now is not None and ws > now:
+                if now is not None and ws > now and period is None:
                     continue
                 out.append(self._evaluate(rt, ws, we, now, period))
         return out
@@ -224,7 +227,7 @@ class ChannelEngine:
             lo, hi = max(lo, clip[0]), max(min(hi, clip[1]), max(lo, clip[0]))
         gap_s = max(hi - lo - air, 0) / US_PER_S
         threshold, transitional = rule.threshold_for(ws, we, self._midnight)
-        closed = now is None or we <= now
+        closed = now is None or we <= now or period is not None
         cut = period is not None and (ws < period.start or we > period.end)
         # Live outlook runs from the later of now and the window start (an
         # upcoming daypart window has all of its time still ahead).
