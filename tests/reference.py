@@ -16,6 +16,7 @@ ledger's atoms, deltas and accumulators.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING
@@ -82,7 +83,14 @@ def final_items(events: list[AsRunEvent]) -> list[RefItem]:
             fields["ad_category"],
         )
         items.append(
-            RefItem(winner.event_id, winner.start, end, position, profile, fields["layer"] == Layer.PRIMARY)
+            RefItem(
+                winner.event_id,
+                winner.start,
+                end,
+                position,
+                profile,
+                fields["layer"] == Layer.PRIMARY,
+            )
         )
     return items
 
@@ -91,7 +99,11 @@ def on_air(items: list[RefItem], t: int, now: int | None) -> RefItem | None:
     """The primary item on air at instant t (reference definition)."""
     top = None
     for item in items:
-        if item.primary and item.start <= t and (top is None or (item.start, item.order) > (top.start, top.order)):
+        if (
+            item.primary
+            and item.start <= t
+            and (top is None or (item.start, item.order) > (top.start, top.order))
+        ):
             top = item
     if top is None:
         return None
@@ -101,7 +113,9 @@ def on_air(items: list[RefItem], t: int, now: int | None) -> RefItem | None:
     return top
 
 
-def coverage(items: list[RefItem], lo: int, hi: int, now: int | None) -> list[tuple[int, int, RefItem]]:
+def coverage(
+    items: list[RefItem], lo: int, hi: int, now: int | None
+) -> list[tuple[int, int, RefItem]]:
     """Elementary intervals [a, b) inside [lo, hi) with the item on air during them."""
     points = {lo, hi}
     for item in items:
@@ -112,7 +126,7 @@ def coverage(items: list[RefItem], lo: int, hi: int, now: int | None) -> list[tu
         points.add(now)
     cuts = sorted(p for p in points if lo <= p <= hi)
     out = []
-    for a, b in zip(cuts, cuts[1:], strict=False):
+    for a, b in itertools.pairwise(cuts):
         item = on_air(items, a, now)
         if item is not None:
             out.append((a, b, item))
@@ -128,6 +142,7 @@ def aired_length(items: list[RefItem], item: RefItem, now: int | None) -> int:
 
 def wall_windows(grid: str, day_from: datetime, days: int, tz: ZoneInfo) -> list[tuple[int, int]]:
     """Windows of a grid over ``days`` local days from ``day_from`` (naive midnight), fold=0."""
+
     def inst(wall: datetime) -> int:
         return to_us(wall.replace(tzinfo=tz, fold=0))
 
@@ -141,14 +156,12 @@ def wall_windows(grid: str, day_from: datetime, days: int, tz: ZoneInfo) -> list
         step = {"hour": 1, "six_hour": 6, "day": 24}[grid]
         for d in range(days):
             midnight = datetime.combine((day_from + timedelta(days=d)).date(), time())
-            for h in range(0, 24, step):
-                walls.append((midnight + timedelta(hours=h), midnight + timedelta(hours=h + step)))
-    out = []
-    for a, b in walls:
-        ia, ib = inst(a), inst(b)
-        if ib > ia:
-            out.append((ia, ib))
-    return out
+            walls.extend(
+                (midnight + timedelta(hours=h), midnight + timedelta(hours=h + step))
+                for h in range(0, 24, step)
+            )
+    spans = [(inst(a), inst(b)) for a, b in walls]
+    return [(ia, ib) for ia, ib in spans if ib > ia]
 
 
 @dataclass
@@ -159,7 +172,9 @@ class RefFigures:
     airtime_us: int = 0
 
 
-def share_figures(items: list[RefItem], rule: Rule, ws: int, we: int, now: int | None) -> RefFigures:
+def share_figures(
+    items: list[RefItem], rule: Rule, ws: int, we: int, now: int | None
+) -> RefFigures:
     """Numerator, base, unknown and airtime of a share rule over [ws, we)."""
     fig = RefFigures()
     for a, b, item in coverage(items, ws, we, now):

@@ -11,12 +11,13 @@ import sys
 import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path
+from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
 from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
+from rich.table import Table
 
 from efir import __version__
 from efir.audit.readers import FormatError
@@ -71,7 +72,7 @@ class _LazyProgress:
         self.total = total
         self.started = time.monotonic()
         self.progress: Progress | None = None
-        self.task = 0
+        self.task = TaskID(0)
 
     def __call__(self, consumed: int) -> None:
         if self.progress is None:
@@ -95,7 +96,7 @@ class _LazyProgress:
 
 
 @app.command()
-def audit(  # noqa: PLR0913 - one option per documented flag
+def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     files: Annotated[list[Path], typer.Argument(help="As-run files to audit.", show_default=False)],
     channel: Annotated[
         str | None, typer.Option(help="Channel id; required when the input holds several.")
@@ -109,13 +110,16 @@ def audit(  # noqa: PLR0913 - one option per documented flag
     ] = None,
     end: Annotated[
         str | None,
-        typer.Option("--to", help="Period end: YYYY-MM-DD (inclusive day) or RFC 3339 (exclusive)."),
+        typer.Option(
+            "--to", help="Period end: YYYY-MM-DD (inclusive day) or RFC 3339 (exclusive)."
+        ),
     ] = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = (
         OutputFormat.TABLE
     ),
     input_format: Annotated[
-        str | None, typer.Option(help="jsonl (bxf, itx, nielsen-nl, csv: later). Default: detected.")
+        str | None,
+        typer.Option(help="jsonl (bxf, itx, nielsen-nl, csv: later). Default: detected."),
     ] = None,
     flag: Annotated[
         list[str] | None,
@@ -179,7 +183,7 @@ def audit(  # noqa: PLR0913 - one option per documented flag
     progress.close()
     for error in result.stats.errors[:20]:
         err.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
-    if result.stats.rejected > 20:  # noqa: PLR2004
+    if result.stats.rejected > 20:
         err.print(f"... and {result.stats.rejected - 20} more rejected lines (see --format json)")
     if output_format is OutputFormat.TABLE:
         console = Console(file=output.open("w", encoding="utf-8") if output else None)
@@ -199,7 +203,9 @@ def audit(  # noqa: PLR0913 - one option per documented flag
 
 @app.command("rules")
 def list_rules(
-    pack: Annotated[str | None, typer.Argument(help="Pack name or path; omit to list packs.")] = None,
+    pack: Annotated[
+        str | None, typer.Argument(help="Pack name or path; omit to list packs.")
+    ] = None,
 ) -> None:
     """List shipped rule packs, or the rules of one pack."""
     console = Console()
@@ -212,13 +218,27 @@ def list_rules(
         loaded = load_pack(pack)
     except PackError as exc:
         _fail(str(exc))
+    table = Table(title=f"{loaded.name} {loaded.version}: {loaded.title}", title_justify="left")
+    for column in ("default", "rule", "type", "windows", "threshold now", "title", "legal source"):
+        table.add_column(column)
+    today = date.today()  # noqa: DTZ011 - a listing hint only, not used for evaluation
     for rule in loaded.rules:
-        state = "on " if rule.enabled else "off"
-        mark = "" if rule.verified else " (unverified)"
-        console.print(
-            f"{state} {rule.id:<30} {rule.type:<10} {rule.scheme.describe():<22} {rule.title}{mark}",
-            highlight=False,
+        current = [
+            t.value
+            for t in rule.thresholds
+            if t.effective_from is None or t.effective_from <= today
+        ]
+        state = "on" if rule.enabled else "off" + ("" if rule.verified else " (unverified)")
+        table.add_row(
+            state,
+            rule.id,
+            str(rule.type),
+            rule.scheme.describe(),
+            f"{current[-1]:g}" if current else "",
+            rule.title,
+            rule.legal_ref,
         )
+    console.print(table)
 
 
 @app.command()

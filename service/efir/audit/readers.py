@@ -8,13 +8,13 @@ iTX, Nielsen NL, CSV presets) plug in here through the same interface.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+    from pathlib import Path
 
     from efir.core.event import AsRunEvent
 
@@ -33,8 +33,6 @@ class LineError:
         return f"{self.source}:{self.line}: {'; '.join(self.reasons)}"
 
 
-
-
 class Reader(Protocol):
     """Reads one input format."""
 
@@ -48,7 +46,10 @@ class Reader(Protocol):
 
 
 class JsonLinesReader:
-    """Canonical ``efir.asrun/1`` JSON, one object per line (blank lines and ``#`` comments skipped)."""
+    """Canonical ``efir.asrun/1`` JSON, one object per line.
+
+    Blank lines and lines starting with ``#`` are skipped.
+    """
 
     name = "jsonl"
 
@@ -95,7 +96,7 @@ def detect_format(path: Path) -> str:
     """Guess the format of ``path`` from its first non-blank bytes."""
     with path.open("rb") as handle:
         head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"{") or head.startswith(b"#"):
+    if head.startswith((b"{", b"#")):
         return "jsonl"
     if head.startswith(b"<"):
         return "bxf"

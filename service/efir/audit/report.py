@@ -8,7 +8,6 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -19,8 +18,11 @@ from efir.core.timebase import format_local
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from rich.console import Console
+
     from efir.audit.run import AuditResult
     from efir.core.result import WindowResult
+    from efir.core.rules import Rule
 
 SCHEMA = "efir.audit/1"
 WINDOW_FIELDS = (
@@ -143,9 +145,7 @@ def to_csv(result: AuditResult) -> str:
     for w in result.windows:
         row = window_dict(w, tz, types[w.rule])
         ids = " ".join(o["event_id"] for o in row.get("occurrences", []))
-        writer.writerow(
-            ["" if row.get(f) is None else row.get(f) for f in WINDOW_FIELDS] + [ids]
-        )
+        writer.writerow(["" if row.get(f) is None else row.get(f) for f in WINDOW_FIELDS] + [ids])
     return buffer.getvalue()
 
 
@@ -160,7 +160,67 @@ def _pct(value: float | None) -> str:
     return "" if value is None else f"{value * 100:.2f} %"
 
 
-_STYLE = {"violation": "bold red", "partial": "yellow", "not_applicable": "dim", "complies": "green"}
+_STYLE = {
+    "violation": "bold red",
+    "partial": "yellow",
+    "not_applicable": "dim",
+    "complies": "green",
+}
+
+
+def _label(w: WindowResult, tz: ZoneInfo) -> str:
+    start, end = format_local(w.window_start, tz), format_local(w.window_end, tz)
+    tail = end[11:16] if end[:10] == start[:10] else f"{end[:10]} {end[11:16]}"
+    label = f"{start[:10]} {start[11:16]} .. {tail}"
+    return label + (" (transitional)" if w.transitional else "")
+
+
+def _columns(rule_type: RuleType) -> list[str]:
+    if rule_type is RuleType.MIN_COUNT:
+        return ["count", "required"]
+    if rule_type is RuleType.FORBIDDEN:
+        return ["count", "items"]
+    return ["share", "threshold", "numerator", "base", "unknown"]
+
+
+def _cells(rule_type: RuleType, w: WindowResult) -> list[str]:
+    if rule_type is RuleType.MIN_COUNT:
+        return [str(w.count), f"{w.threshold:g}" if w.threshold is not None else ""]
+    if rule_type is RuleType.FORBIDDEN:
+        return [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
+    return [
+        _pct(w.share),
+        _pct(w.threshold),
+        _hms(w.numerator_s),
+        _hms(w.base_s),
+        _hms(w.unknown_s),
+    ]
+
+
+def rule_table(
+    rule: Rule, windows: list[WindowResult], tz: ZoneInfo, *, violations_only: bool
+) -> Table:
+    """One rule's table: a line per window (item rules: only windows with occurrences)."""
+    table = Table(title=f"{rule.id}: {rule.title}", title_justify="left", caption_justify="left")
+    table.add_column("window (local)")
+    for name in _columns(rule.type):
+        table.add_column(name, justify="right")
+    table.add_column("gap", justify="right")
+    table.add_column("verdict")
+    for w in windows:
+        verdict = str(w.verdict)
+        quiet = rule.type is RuleType.FORBIDDEN or violations_only
+        if quiet and verdict != "violation":
+            continue
+        style = _STYLE.get(verdict, "")
+        table.add_row(
+            _label(w, tz), *_cells(rule.type, w), _hms(w.gap_s), Text(verdict, style=style)
+        )
+    counts = Counter(str(w.verdict) for w in windows)
+    totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
+    mark = "" if rule.verified else "  [unverified]"
+    table.caption = f"{rule.legal_ref}{mark}\ntotal {len(windows)} windows: {totals}"
+    return table
 
 
 def print_table(result: AuditResult, console: Console, *, violations_only: bool = False) -> None:
@@ -177,56 +237,16 @@ def print_table(result: AuditResult, console: Console, *, violations_only: bool 
     )
     for rule_id, windows in by_rule.items():
         rule = result.engine.rules[rule_id].rule
-        table = Table(
-            title=f"{rule.id}: {rule.title}",
-            caption=rule.legal_ref + ("" if rule.verified else "  [unverified]"),
-            title_justify="left",
-            caption_justify="left",
-            show_lines=False,
-        )
-        table.add_column("window (local)")
-        if rule.type is RuleType.MIN_COUNT or rule.type is RuleType.FORBIDDEN:
-            table.add_column("count", justify="right")
-            table.add_column("required" if rule.type is RuleType.MIN_COUNT else "items", justify="right")
-        else:
-            table.add_column("share", justify="right")
-            table.add_column("threshold", justify="right")
-            table.add_column("numerator", justify="right")
-            table.add_column("base", justify="right")
-            table.add_column("unknown", justify="right")
-        table.add_column("gap", justify="right")
-        table.add_column("verdict")
-        for w in windows:
-            verdict = str(w.verdict)
-            if violations_only and verdict != "violation":
-                continue
-            if rule.type is RuleType.FORBIDDEN and verdict != "violation":
-                continue
-            label = f"{format_local(w.window_start, tz)[:16]} .. {format_local(w.window_end, tz)[11:16]}"
-            if w.transitional:
-                label += " (transitional)"
-            if rule.type is RuleType.MIN_COUNT:
-                cells = [str(w.count), f"{w.threshold:g}" if w.threshold is not None else ""]
-            elif rule.type is RuleType.FORBIDDEN:
-                cells = [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
-            else:
-                cells = [
-                    _pct(w.share),
-                    _pct(w.threshold),
-                    _hms(w.numerator_s),
-                    _hms(w.base_s),
-                    _hms(w.unknown_s),
-                ]
-            table.add_row(label, *cells, _hms(w.gap_s), Text(verdict, style=_STYLE.get(verdict, "")))
-        counts = Counter(str(w.verdict) for w in windows)
-        totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-        table.caption = f"{table.caption}\ntotal {len(windows)} windows: {totals}"
-        console.print(table)
+        console.print(rule_table(rule, windows, tz, violations_only=violations_only))
     stats = result.stats
     console.print(
         f"events: {stats.applied} applied, {stats.unchanged} duplicates/unchanged, "
         f"{stats.rejected} rejected lines"
-        + (f", {sum(stats.other_channels.values())} of other channels" if stats.other_channels else "")
+        + (
+            f", {sum(stats.other_channels.values())} of other channels"
+            if stats.other_channels
+            else ""
+        )
     )
     if result.violations:
         console.print(f"[bold red]VIOLATION[/bold red]: {result.violations} window(s) in violation")

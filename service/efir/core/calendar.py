@@ -113,7 +113,7 @@ class Scheme:
         if self.grid is Grid.WEEK and self.daypart is not None:
             msg = "a daypart cannot clip a week window (it would not be contiguous)"
             raise ValueError(msg)
-        if not 0 <= self.week_start <= 6:  # noqa: PLR2004
+        if not 0 <= self.week_start <= 6:
             msg = "week_start must be 0 (Monday) .. 6 (Sunday)"
             raise ValueError(msg)
         if not 0 <= self.day_start < _MINUTES_PER_DAY:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date  # noqa: TC003 - dataclass field type, resolved at runtime by tools
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from efir.core.rules import Media
 
@@ -45,6 +46,11 @@ class ChannelProfile:
         if not CHANNEL_ID.match(self.id):
             msg = f"channel id {self.id!r} must match {CHANNEL_ID.pattern}"
             raise ValueError(msg)
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            msg = f"unknown IANA time zone {self.timezone!r} (e.g. Asia/Almaty)"
+            raise ValueError(msg) from None
         unknown = self.flags - KNOWN_FLAGS
         if unknown:
             msg = f"unknown channel flags {sorted(unknown)}; known: {sorted(KNOWN_FLAGS)}"

@@ -8,14 +8,13 @@ share rules and O(items in the window) for item rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from efir.core.calendar import Calendar, Scheme
-from efir.core.lifecycle import Change, EventBook, Item
 from efir.core.ledger import Ledger, Totals
+from efir.core.lifecycle import Change, EventBook, Item
 from efir.core.result import Occurrence, WindowResult
 from efir.core.rules import Rule, RuleType, ShareWeights
 from efir.core.status import (
@@ -29,6 +28,7 @@ from efir.core.timebase import US_PER_S, local_date, local_midnight_us
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+    from datetime import date
 
     from efir.core.channel import ChannelProfile
     from efir.core.event import AsRunEvent
@@ -88,7 +88,7 @@ class ChannelEngine:
         self.ledger = Ledger(self.calendar, clip)
         self.rules: dict[str, _RuleRuntime] = {}
         for rule in active:
-            dates = channel.mourning_dates if rule.dates == "mourning" else frozenset(rule.dates)
+            dates = channel.mourning_dates if isinstance(rule.dates, str) else frozenset(rule.dates)
             self.rules[rule.id] = _RuleRuntime(rule, schemes.index(rule.scheme), dates)
         self._midnights: dict[date, int] = {}
 
@@ -224,7 +224,7 @@ class ChannelEngine:
             hi = min(hi, max(now, lo))
         clip = ledger.clip
         if clip is not None:
-            lo, hi = max(lo, clip[0]), max(min(hi, clip[1]), max(lo, clip[0]))
+            lo, hi = max(lo, clip[0]), max(min(hi, clip[1]), lo, clip[0])
         gap_s = max(hi - lo - air, 0) / US_PER_S
         threshold, transitional = rule.threshold_for(ws, we, self._midnight)
         closed = now is None or we <= now or period is not None
@@ -233,58 +233,47 @@ class ChannelEngine:
         # upcoming daypart window has all of its time still ahead).
         live_from = ws if now is None else max(ws, self.ledger.reported_until(we, now))
         remaining = 0.0 if closed else (we - live_from) / US_PER_S
-        common = {
-            "rule": rule.id,
-            "window_start": ws,
-            "window_end": we,
-            "gap_s": gap_s,
-            "airtime_s": air / US_PER_S,
-            "threshold": threshold,
-            "transitional": transitional,
-        }
+        base = WindowResult(
+            rule=rule.id,
+            window_start=ws,
+            window_end=we,
+            numerator_s=None,
+            base_s=None,
+            unknown_s=None,
+            gap_s=gap_s,
+            airtime_s=air / US_PER_S,
+            share=None,
+            threshold=threshold,
+            transitional=transitional,
+            verdict=None,
+            status=Status.ON_TRACK,
+        )
         if rule.is_share:
             return self._share_result(
-                rt, common, (q, b, u), remaining, live_from, closed=closed, cut=cut
+                rt, base, (q, b, u), remaining, live_from, closed=closed, cut=cut
             )
         if rule.type is RuleType.MIN_COUNT:
             counts = ledger.counts(rt.scheme, ws, now)
             count = sum(n for pid, n in counts.items() if self._selected(rt, pid))
             needed = threshold if threshold is not None else 0.0
-            if closed:
-                verdict: Status | None = (
-                    Status.PARTIAL
-                    if cut and count < needed
-                    else (Status.COMPLIES if count >= needed else Status.VIOLATION)
-                )
-                status = verdict
-            else:
-                verdict = None
+            if not closed:
                 status = count_outlook(count, needed, remaining, rule.margin_s)
-            return WindowResult(
-                **common,
-                numerator_s=None,
-                base_s=None,
-                unknown_s=None,
-                share=None,
-                verdict=verdict,
-                status=status,
-                count=count,
-            )
+                return replace(base, status=status, count=count)
+            if count >= needed:
+                verdict = Status.COMPLIES
+            else:
+                verdict = Status.PARTIAL if cut else Status.VIOLATION
+            return replace(base, verdict=verdict, status=verdict, count=count)
         occurrences = tuple(self._forbidden(rt, ws, we, now))
+        forbidden_verdict: Status | None = None
         if occurrences:
-            verdict = Status.VIOLATION
+            forbidden_verdict = Status.VIOLATION
         elif closed:
-            verdict = Status.PARTIAL if cut else Status.COMPLIES
-        else:
-            verdict = None
-        return WindowResult(
-            **common,
-            numerator_s=None,
-            base_s=None,
-            unknown_s=None,
-            share=None,
-            verdict=verdict,
-            status=verdict or Status.ON_TRACK,
+            forbidden_verdict = Status.PARTIAL if cut else Status.COMPLIES
+        return replace(
+            base,
+            verdict=forbidden_verdict,
+            status=forbidden_verdict or Status.ON_TRACK,
             count=len(occurrences),
             occurrences=occurrences,
         )
@@ -292,7 +281,7 @@ class ChannelEngine:
     def _share_result(
         self,
         rt: _RuleRuntime,
-        common: dict[str, object],
+        base: WindowResult,
         sums: tuple[float, float, float],
         remaining: float,
         live_from: int,
@@ -302,7 +291,7 @@ class ChannelEngine:
     ) -> WindowResult:
         rule = rt.rule
         q, b, u = sums
-        threshold = common["threshold"]
+        threshold = base.threshold
         share = q / b if b > 0 else None
         needed = slack = budget = None
         deadline = None
@@ -311,13 +300,11 @@ class ChannelEngine:
             status = Status.NOT_APPLICABLE
             verdict = status if closed else None
         elif closed:
-            assert isinstance(threshold, float)  # noqa: S101 - narrowed for mypy
             verdict = Status.COMPLIES if _meets(rule, q, b, threshold) else Status.VIOLATION
             if cut:
                 verdict = Status.PARTIAL
             status = verdict
         else:
-            assert isinstance(threshold, float)  # noqa: S101 - narrowed for mypy
             qs, bs = q / US_PER_S, b / US_PER_S
             if rule.type is RuleType.MIN_SHARE:
                 outlook = min_share_outlook(qs, bs, remaining, threshold, rule.critical_ratio)
@@ -326,8 +313,8 @@ class ChannelEngine:
                     deadline = live_from + round(slack * US_PER_S)
             else:
                 status, budget = max_share_outlook(qs, bs, remaining, threshold, rule.margin_s)
-        return WindowResult(
-            **common,  # type: ignore[arg-type]
+        return replace(
+            base,
             numerator_s=q / US_PER_S,
             base_s=b / US_PER_S,
             unknown_s=u / US_PER_S,
@@ -379,7 +366,9 @@ class ChannelEngine:
             return None
         a, c = prev.event, nxt.event
         same = (a.house_id is not None and a.house_id == c.house_id) or (
-            (a.house_id is None or c.house_id is None) and a.title is not None and a.title == c.title
+            (a.house_id is None or c.house_id is None)
+            and a.title is not None
+            and a.title == c.title
         )
         return prev if same else None
 

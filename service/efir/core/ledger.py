@@ -248,8 +248,7 @@ class Ledger:
     def window_at(self, scheme: int, us: int) -> tuple[int, int] | None:
         """Return the window of ``scheme`` holding instant ``us`` (``None`` outside a daypart)."""
         atom = self._atom_at(us)
-        window = self.calendar.window_us(self.calendar.schemes[scheme], self._walls[atom])
-        return window
+        return self.calendar.window_us(self.calendar.schemes[scheme], self._walls[atom])
 
     def seconds(self, scheme: int, ws: int, now: int | None = None) -> Totals:
         """Airtime per profile (microseconds) in window ``ws`` of ``scheme``.
@@ -261,12 +260,12 @@ class Ledger:
             return stored
         we = self._win_end[scheme][ws]
         totals = dict(stored)
-        for item, s, e in self._open_spans(now):
+        for item, start, end in self._open_spans(now):
+            lo, hi = max(start, ws), min(end, we)
             if self.clip is not None:
-                s, e = max(s, self.clip[0]), min(e, self.clip[1])
-            s, e = max(s, ws), min(e, we)
-            if e > s:
-                totals[item.pid] = totals.get(item.pid, 0) + e - s
+                lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
+            if hi > lo:
+                totals[item.pid] = totals.get(item.pid, 0) + hi - lo
         return totals
 
     def counts(self, scheme: int, ws: int, now: int | None = None) -> Totals:
@@ -296,12 +295,12 @@ class Ledger:
     def span_seconds(self, lo: int, hi: int, now: int | None = None) -> Totals:
         """Airtime per profile inside an arbitrary ``[lo, hi)`` (scans the timeline)."""
         totals: Totals = {}
-        for item, s, e in self.aired(lo, hi, now, secondary=False):
-            s, e = max(s, lo), min(e, hi)
+        for item, start, end in self.aired(lo, hi, now, secondary=False):
+            a, b = max(start, lo), min(end, hi)
             if self.clip is not None:
-                s, e = max(s, self.clip[0]), min(e, self.clip[1])
-            if e > s:
-                totals[item.pid] = totals.get(item.pid, 0) + e - s
+                a, b = max(a, self.clip[0]), min(b, self.clip[1])
+            if b > a:
+                totals[item.pid] = totals.get(item.pid, 0) + b - a
         return totals
 
     def aired(
@@ -341,7 +340,7 @@ class Ledger:
         now: int | None = None,
         limit: int = 512,
     ) -> Item | None:
-        """Return the nearest aired primary item before (-1) or after (+1) ``item`` that ``accept``s.
+        """Return the nearest aired primary item before (-1) or after (+1) ``item`` accepted.
 
         Walks the timeline from ``item`` for at most ``limit`` items (an ad
         break is a few dozen items at most).

@@ -16,7 +16,7 @@ fields are inherited from the best earlier version that gave them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from efir.core.event import INHERITABLE, AsRunEvent, Layer, Phase
 from efir.core.profile import Profile, ProfileTable
@@ -134,21 +134,22 @@ class EventBook:
 
     def _item_from(self, best: _Version, versions: list[_Version] | None) -> Item | None:
         event = best.event
-        if event.phase is Phase.CANCEL or event.start is None:
+        start = event.start  # not inheritable: the winner's own start
+        if event.phase is Phase.CANCEL or start is None:
             return None
         if versions is not None and len(versions) > 1 and len(event.given) < len(INHERITABLE):
             event = _inherit(event, best, versions)
         if event.phase is Phase.START:
             end = None
-            planned = event.start + event.duration if event.duration is not None else None
+            planned = start + event.duration if event.duration is not None else None
         else:
             # end/complete/correction carry an actual duration (schema-enforced).
-            end = event.start + (event.duration or 0)
+            end = start + (event.duration or 0)
             planned = None
         pid = self._profiles.intern(Profile.of(event))
         return Item(
             event.event_id,
-            event.start,
+            start,
             end,
             planned,
             best.received,
@@ -181,7 +182,7 @@ def _sort_key(version: _Version) -> tuple[int, int, int]:
 def _inherit(event: AsRunEvent, best: _Version, versions: list[_Version]) -> AsRunEvent:
     """Fill fields absent from ``event`` from earlier versions (best first)."""
     missing = [name for name in INHERITABLE if name not in event.given]
-    changes: dict[str, object] = {}
+    changes: dict[str, Any] = {}
     for other in sorted(versions, key=_sort_key, reverse=True):
         if other is best or other.event.phase is Phase.CANCEL:
             continue

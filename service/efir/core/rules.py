@@ -18,16 +18,16 @@ the window (default), the value at its start, or at its end.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from efir.core.calendar import Scheme
 from efir.core.selector import ANY, Selector, Weight, weight_of
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import date
 
+    from efir.core.calendar import Scheme
     from efir.core.profile import Profile
 
 

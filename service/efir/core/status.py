@@ -85,7 +85,9 @@ def min_share_outlook(q: float, b: float, r: float, t: float, crit: float) -> Mi
     return MinShareOutlook(status, needed, slack)
 
 
-def max_share_outlook(q: float, b: float, r: float, c: float, margin: float) -> tuple[Status, float]:
+def max_share_outlook(
+    q: float, b: float, r: float, c: float, margin: float
+) -> tuple[Status, float]:
     """Status math for ``max_share`` with cap ``c``: return ``(status, budget_s)``.
 
     ``budget`` = seconds of numerator content still allowed if the window airs to

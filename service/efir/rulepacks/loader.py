@@ -10,7 +10,7 @@ rules (``verified: false``) are disabled unless the rule sets ``enabled: true``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date  # noqa: TC003 - pydantic resolves annotations at runtime
+from datetime import date
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal

@@ -10,10 +10,10 @@ human sentence per bad field, never a stack trace.
 from __future__ import annotations
 
 from datetime import datetime  # noqa: TC003 - pydantic resolves annotations at runtime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 
 from pydantic import AwareDatetime, ConfigDict, Field, Strict, TypeAdapter, ValidationError
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.timebase import US_PER_S, seconds_to_us, to_us
@@ -103,9 +103,7 @@ def parse_event(
     return to_event(data, now_us=now_us, expect_channel=expect_channel)
 
 
-def to_event(
-    data: AsRunPayload, *, now_us: int, expect_channel: str | None = None
-) -> AsRunEvent:
+def to_event(data: AsRunPayload, *, now_us: int, expect_channel: str | None = None) -> AsRunEvent:
     """Check cross-field rules of a schema-valid payload and build the core event."""
     phase = _PHASES[data.get("phase", "complete")]
     start: datetime | None = data.get("start")
@@ -172,8 +170,15 @@ def describe_errors(exc: ValidationError) -> list[str]:
             msg = "must be an ISO 639-1 code (two lowercase letters), 'zxx' or null"
         elif kind == "string_pattern_mismatch" and field == "channel":
             msg = "must match [a-z0-9][a-z0-9_-]{0,63}"
-        elif kind in ("timezone_aware", "datetime_type", "datetime_parsing", "datetime_from_date_parsing"):
-            msg = "must be an RFC 3339 date-time with an offset or Z, e.g. 2026-01-05T12:00:00+05:00"
+        elif kind in (
+            "timezone_aware",
+            "datetime_type",
+            "datetime_parsing",
+            "datetime_from_date_parsing",
+        ):
+            msg = (
+                "must be an RFC 3339 date-time with an offset or Z, e.g. 2026-01-05T12:00:00+05:00"
+            )
         out.append(f"field '{field}': {msg} (got {_short(err.get('input'))})")
     return out
 

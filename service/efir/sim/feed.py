@@ -113,7 +113,7 @@ def generate(spec: FeedSpec, start: datetime, end: datetime) -> Iterator[Payload
     news_day = None
     while b.t < end:
         local = b.t + timedelta(hours=5)
-        if local.minute == 0 and local.second < 30 or rng.random() < 0.04:
+        if (local.minute == 0 and local.second < 30) or rng.random() < 0.04:
             yield from b.item("ident", 10.0, language="zxx", origin="domestic", title="Ident")
         if spec.media == "tv":
             if local.hour == 19 and news_day != local.date():

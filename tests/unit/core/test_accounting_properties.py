@@ -53,7 +53,9 @@ def event_streams(draw: st.DrawFn) -> tuple[str, list[AsRunEvent], int]:
         start += draw(st.sampled_from([0, 0, 0, 1, 499_999, 30 * US_PER_S]))
         duration = draw(st.sampled_from([1, 30, 90, 600, 3600, 7 * 3600])) * US_PER_S
         duration += draw(st.sampled_from([0, 0, 7]))
-        given_fields = frozenset(INHERITABLE) if phase != Phase.END or draw(st.booleans()) else frozenset()
+        given_fields = (
+            frozenset(INHERITABLE) if phase != Phase.END or draw(st.booleans()) else frozenset()
+        )
         kk_fraction = draw(st.sampled_from([None, None, None, 0.0, 0.3, 1.0]))
         events.append(
             AsRunEvent(
@@ -68,7 +70,14 @@ def event_streams(draw: st.DrawFn) -> tuple[str, list[AsRunEvent], int]:
                 kk_fraction=kk_fraction,
                 origin=draw(st.sampled_from(["domestic", "foreign", None])),
                 retransmission=draw(st.integers(0, 5)) == 0,
-                tags=frozenset(draw(st.sets(st.sampled_from(["news", "sign_language", "venue_advertising"]), max_size=2))),
+                tags=frozenset(
+                    draw(
+                        st.sets(
+                            st.sampled_from(["news", "sign_language", "venue_advertising"]),
+                            max_size=2,
+                        )
+                    )
+                ),
                 seq=draw(st.sampled_from([None, None, 1, 2, 3])),
                 given=given_fields,
             )
@@ -94,11 +103,18 @@ def _compare(engine: ChannelEngine, events: list[AsRunEvent], zone: str, now: in
     first_day = SCENARIOS[zone].replace(hour=0) - timedelta(days=1)
     lo = to_us(first_day.replace(tzinfo=tz))
     hi = lo + 4 * 24 * 3600 * US_PER_S
-    results = {(w.rule, w.window_start): w for w in engine.windows(lo, hi, now=now, period=Period(lo, hi))}
+    results = {
+        (w.rule, w.window_start): w for w in engine.windows(lo, hi, now=now, period=Period(lo, hi))
+    }
     checked = 0
     for rt in engine.rules.values():
         rule = rt.rule
-        if rule.scheme.daypart is not None or rule.scheme.grid.value not in ("hour", "six_hour", "day", "week"):
+        if rule.scheme.daypart is not None or rule.scheme.grid.value not in (
+            "hour",
+            "six_hour",
+            "day",
+            "week",
+        ):
             continue
         for ws, we in wall_windows(rule.scheme.grid.value, first_day, 4, tz):
             got = results.get((rule.id, ws))
@@ -120,7 +136,9 @@ def _compare(engine: ChannelEngine, events: list[AsRunEvent], zone: str, now: in
 
 
 @given(event_streams(), st.sampled_from(list(Media)))
-def test_window_figures_equal_reference(stream: tuple[str, list[AsRunEvent], int], media: Media) -> None:
+def test_window_figures_equal_reference(
+    stream: tuple[str, list[AsRunEvent], int], media: Media
+) -> None:
     """Per-window seconds, counts and gaps equal the brute-force model at any now."""
     zone, events, now = stream
     engine = _engine(zone, media)
@@ -149,7 +167,11 @@ def test_incremental_equals_from_scratch(stream: tuple[str, list[AsRunEvent], in
         assert len(a) == len(b)
         for x, y in zip(a, b, strict=True):
             assert (x.rule, x.window_start, x.window_end, x.count, x.verdict) == (
-                y.rule, y.window_start, y.window_end, y.count, y.verdict
+                y.rule,
+                y.window_start,
+                y.window_end,
+                y.count,
+                y.verdict,
             )
             for field in ("numerator_s", "base_s", "unknown_s", "gap_s", "airtime_s"):
                 fx, fy = getattr(x, field), getattr(y, field)

@@ -53,7 +53,9 @@ def test_week_28_dec_2026_to_3_jan_2027_is_transitional_at_60_percent() -> None:
     eng = engine()
     monday = at(2026, 12, 28, 0, 0)
     eng.apply(ev("a", monday, 7 * 24 * H * 0.58, language="kk"))
-    eng.apply(ev("b", monday + round(7 * 24 * H * 0.58 * US_PER_S), 7 * 24 * H * 0.42, language="ru"))
+    eng.apply(
+        ev("b", monday + round(7 * 24 * H * 0.58 * US_PER_S), 7 * 24 * H * 0.42, language="ru")
+    )
     end = at(2027, 1, 4, 0, 0)
     week = by_rule(eng.windows(monday, end, now=end, period=Period(monday, end)), "lang_week")
     assert len(week) == 1
@@ -252,7 +254,9 @@ def test_count_rules_idents_and_signed_news_daypart() -> None:
     day = at(2026, 3, 2, 0, 0)
     for i, hour in enumerate((6, 9, 12, 15)):
         eng.apply(ev(f"id{i}", at(2026, 3, 2, hour, 0), 10, "ident", language="zxx"))
-    eng.apply(ev("news-early", at(2026, 3, 2, 15, 0, 10), 900, tags=frozenset({"news", "sign_language"})))
+    eng.apply(
+        ev("news-early", at(2026, 3, 2, 15, 0, 10), 900, tags=frozenset({"news", "sign_language"}))
+    )
     end = at(2026, 3, 3, 0, 0)
     results = eng.windows(day, end, now=end, period=Period(day, end))
     (ids,) = by_rule(results, "channel_id_day")
@@ -271,14 +275,28 @@ def test_forbidden_rules_mourning_banned_and_interruption() -> None:
     t = at(2026, 3, 2, 10, 0)
     eng.apply(ev("kids1", t, 600, tags=frozenset({"children"}), house_id="K1", title="Kids"))
     eng.apply(ev("spot", t + 600 * US_PER_S, 30, "advertising", ad_category="alcohol"))
-    eng.apply(ev("kids2", t + 630 * US_PER_S, 600, tags=frozenset({"children"}), house_id="K1", title="Kids"))
+    eng.apply(
+        ev(
+            "kids2",
+            t + 630 * US_PER_S,
+            600,
+            tags=frozenset({"children"}),
+            house_id="K1",
+            title="Kids",
+        )
+    )
     day, end = at(2026, 3, 2, 0, 0), at(2026, 3, 3, 0, 0)
     results = eng.windows(day, end, now=end, period=Period(day, end))
     for rule in ("ads_mourning_days", "ads_banned_category", "ads_interrupt_protected"):
         (w,) = by_rule(results, rule)
         assert w.verdict is Status.VIOLATION, rule
         assert [o.event_id for o in w.occurrences] == ["spot"], rule
-    next_day = by_rule(eng.windows(end, end + 24 * H * US_PER_S, now=end, period=Period(end, end + 24 * H * US_PER_S)), "ads_mourning_days")
+    next_day = by_rule(
+        eng.windows(
+            end, end + 24 * H * US_PER_S, now=end, period=Period(end, end + 24 * H * US_PER_S)
+        ),
+        "ads_mourning_days",
+    )
     assert next_day[0].verdict is Status.COMPLIES
 
 
