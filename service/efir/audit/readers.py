@@ -62,10 +62,12 @@ class JsonLinesReader:
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 consumed += len(raw)
-                if progress is not None and number % 8192 == 0:
+                if progress is not None and not number & 8191:
                     progress(consumed)
-                line = raw.strip()
-                if not line or line.startswith(b"#"):
+                # Fast path: a line starting with "{" goes to the JSON parser as is
+                # (it ignores the trailing newline); others are stripped and checked.
+                line = raw if raw[:1] == b"{" else raw.strip()
+                if not line or line[:1] == b"#":
                     continue
                 if len(line) > MAX_PAYLOAD_BYTES:
                     yield LineError(

@@ -83,6 +83,8 @@ class AsRunEvent(NamedTuple):
         seq: publisher's per-channel counter, if any.
         given: names of the attribute fields present in the message; the others
             may be inherited from earlier versions (see :data:`INHERITABLE`).
+            Invariant: a field not in ``given`` holds its default (an absent
+            field *is* its default), which the lifecycle relies on.
     """
 
     channel: str

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from efir.core.calendar import Calendar, find_atom
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable, Iterable, Iterator
     from datetime import date, datetime
 
     from efir.core.lifecycle import Change, Item
@@ -37,6 +37,10 @@ Totals = dict[int, int]
 """Microseconds (or item counts) per profile id."""
 
 _MIN_ORDER = -1
+
+
+def _item_key(item: Item) -> tuple[int, int]:
+    return (item.start, item.order)
 
 
 class Ledger:
@@ -132,8 +136,12 @@ class Ledger:
         return start
 
     # ------------------------------------------------------------ accounting
-    def _add(self, s: int, e: int, pid: int, sign: int) -> None:
-        """Add (sign=+1) or remove (sign=-1) airtime ``[s, e)`` of profile ``pid``."""
+    def _add(self, s: int, e: int, pid: int, sign: int, touched: set[int] | None = None) -> None:
+        """Add (sign=+1) or remove (sign=-1) airtime ``[s, e)`` of profile ``pid``.
+
+        With ``touched`` (bulk load) only the atoms are updated and their starts
+        collected for a roll-up into windows afterwards.
+        """
         if self.clip is not None:
             s = max(s, self.clip[0])
             e = min(e, self.clip[1])
@@ -144,16 +152,27 @@ class Ledger:
             ae = ends[a]
             b = min(e, ae)
             d = (b - s) * sign
-            for acc in atom_secs[a]:
-                acc[pid] = acc.get(pid, 0) + d
+            if touched is None:
+                for acc in atom_secs[a]:
+                    acc[pid] = acc.get(pid, 0) + d
+            else:
+                own = atom_secs[a][-1]
+                own[pid] = own.get(pid, 0) + d
+                touched.add(a)
             s = b
 
-    def _count(self, item: Item, sign: int) -> None:
+    def _count(self, item: Item, sign: int, touched: set[int] | None = None) -> None:
         if self.clip is not None and not self.clip[0] <= item.start < self.clip[1]:
             return
         pid = item.pid
-        for acc in self._atom_cnts[self._atom_at(item.start)]:
-            acc[pid] = acc.get(pid, 0) + sign
+        a = self._atom_at(item.start)
+        if touched is None:
+            for acc in self._atom_cnts[a]:
+                acc[pid] = acc.get(pid, 0) + sign
+        else:
+            own = self._atom_cnts[a][-1]
+            own[pid] = own.get(pid, 0) + sign
+            touched.add(a)
 
     # -------------------------------------------------------------- timeline
     def apply(self, change: Change) -> None:
@@ -162,6 +181,47 @@ class Ledger:
             self._remove(change.before)
         if change.after is not None:
             self._insert(change.after)
+        self.revision += 1
+
+    def load(self, items: Iterable[Item]) -> None:
+        """Account ``items`` from scratch in one sorted sweep (the ledger must be empty).
+
+        Equivalent to inserting them one by one, at a fraction of the cost:
+        each item is accounted once, with its final successor.
+        """
+        if self._keys or self._sec_keys:
+            msg = "load() needs an empty ledger"
+            raise RuntimeError(msg)
+        items = list(items)
+        primary = sorted((i for i in items if i.primary), key=_item_key)
+        keys = [(i.start, i.order) for i in primary]
+        self._keys = keys
+        self._items = dict(zip(keys, primary, strict=True))
+        applied = self._applied
+        last = len(primary) - 1
+        # Account into the atoms only, then roll each atom up into its windows
+        # once: one dict update per segment instead of one per scheme.
+        touched: set[int] = set()
+        for n, item in enumerate(primary):
+            end = item.end
+            if end is None:
+                self._open[item.event_id] = item
+                continue
+            if n < last:
+                end = min(end, keys[n + 1][0])
+            applied[item.event_id] = end
+            if end > item.start:
+                self._add(item.start, end, item.pid, 1, touched)
+                self._count(item, 1, touched)
+        for atom in touched:
+            for accs in (self._atom_secs[atom], self._atom_cnts[atom]):
+                source = accs[-1]  # the atom's own accumulator is always last
+                for acc in accs[:-1]:
+                    for pid, value in source.items():
+                        acc[pid] = acc.get(pid, 0) + value
+        for item in items:
+            if not item.primary:
+                self._insert(item)
         self.revision += 1
 
     def _insert(self, item: Item) -> None:

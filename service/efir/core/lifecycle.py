@@ -15,11 +15,10 @@ fields are inherited from the best earlier version that gave them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from efir.core.event import INHERITABLE, AsRunEvent, Layer, Phase
-from efir.core.profile import Profile, ProfileTable
+from efir.core.profile import ProfileTable
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -46,7 +45,8 @@ class Item(NamedTuple):
             the same instant the highest order wins (DESIGN section 3).
         pid: interned profile id.
         primary: whether the item is airtime (``layer: primary``).
-        event: the merged effective version (metadata for reports).
+        event: the version carrying the item's attributes (merged when fields
+            were inherited); its phase and start may differ from the item's.
     """
 
     event_id: str
@@ -64,22 +64,18 @@ class Item(NamedTuple):
         return (self.start, self.order)
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):
     """What one applied event changed: the item before and after (``None`` = absent)."""
 
     before: Item | None
     after: Item | None
 
 
-class _Version:
-    __slots__ = ("event", "received", "sort_key")
-
-    def __init__(self, event: AsRunEvent, received: int) -> None:
-        self.event = event
-        self.received = received
-        seq = event.seq if event.seq is not None else -1
-        self.sort_key = (_RANK[event.phase], seq, received)
+# A version: [rank, seq (or -1), arrival number, event, profile id (-1 until needed)].
+# A list so the profile id can be cached; lists compare by their first three
+# fields, which are unique (arrival numbers never repeat).
+_Version = list[Any]
+_RANK_AT, _SEQ_AT, _RECEIVED_AT, _EVENT_AT, _PID_AT = range(5)
 
 
 class EventBook:
@@ -104,10 +100,11 @@ class EventBook:
 
         Identical re-delivery of a version already recorded changes nothing.
         """
+        self._received += 1
+        seq = event.seq if event.seq is not None else -1
+        version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
         versions = self._versions.get(event.event_id)
         if versions is None:
-            self._received += 1
-            version = _Version(event, self._received)
             self._versions[event.event_id] = [version]
             item = self._item_from(version, None)
             if item is None:
@@ -115,11 +112,10 @@ class EventBook:
             self._items[event.event_id] = item
             return Change(None, item)
         for known in versions:
-            if known.event == event:
+            if known[_EVENT_AT] == event:
                 return None
-        self._received += 1
-        versions.append(_Version(event, self._received))
-        best = max(versions, key=_sort_key)
+        versions.append(version)
+        best = max(versions)  # lists compare by (rank, seq, arrival): unique, never the event
         before = self._items.get(event.event_id)
         # Recomputed even when the winner is unchanged: a lower-ranked version
         # arriving late (a ``start`` after its ``end``) may supply inherited fields.
@@ -132,13 +128,62 @@ class EventBook:
             self._items[event.event_id] = after
         return Change(before, after)
 
+    def record(self, event: AsRunEvent) -> bool:
+        """Record a version without resolving its item (bulk loading); ``False`` if a duplicate.
+
+        Call :meth:`resolve` after the last ``record``. Recording then resolving
+        yields exactly the items that applying the same events one by one does.
+        """
+        self._received += 1
+        seq = event.seq if event.seq is not None else -1
+        version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
+        versions = self._versions.get(event.event_id)
+        if versions is None:
+            self._versions[event.event_id] = [version]
+            return True
+        for known in versions:
+            if known[_EVENT_AT] == event:
+                return False
+        versions.append(version)
+        return True
+
+    def resolve(self) -> list[Item]:
+        """Resolve every recorded event id to its item; return the items (arbitrary order)."""
+        items: dict[str, Item] = {}
+        for event_id, versions in self._versions.items():
+            best = max(versions) if len(versions) > 1 else versions[0]
+            item = self._item_from(best, versions)
+            if item is not None:
+                items[event_id] = item
+        self._items = items
+        return list(items.values())
+
+    def _pid(self, version: _Version, attrs: AsRunEvent) -> int:
+        pid: int = version[_PID_AT]
+        if pid < 0:
+            pid = version[_PID_AT] = self._profiles.of_event(attrs)
+        return pid
+
     def _item_from(self, best: _Version, versions: list[_Version] | None) -> Item | None:
-        event = best.event
+        event: AsRunEvent = best[_EVENT_AT]
         start = event.start  # not inheritable: the winner's own start
         if event.phase is Phase.CANCEL or start is None:
             return None
+        attrs, pid = event, -1
         if versions is not None and len(versions) > 1 and len(event.given) < len(INHERITABLE):
-            event = _inherit(event, best, versions)
+            others = [
+                v for v in versions if v is not best and v[_EVENT_AT].phase is not Phase.CANCEL
+            ]
+            if not event.given and len(others) == 1:
+                # The common start -> end pair: the end gives no attributes, so the
+                # item has exactly the start's attributes (and its profile).
+                attrs = others[0][_EVENT_AT]
+                pid = self._pid(others[0], attrs)
+            elif others:
+                attrs = _inherit(event, sorted(others, key=_sort_key, reverse=True))
+                pid = self._profiles.of_event(attrs)
+        if pid < 0:
+            pid = self._pid(best, attrs)
         if event.phase is Phase.START:
             end = None
             planned = start + event.duration if event.duration is not None else None
@@ -146,16 +191,15 @@ class EventBook:
             # end/complete/correction carry an actual duration (schema-enforced).
             end = start + (event.duration or 0)
             planned = None
-        pid = self._profiles.intern(Profile.of(event))
         return Item(
             event.event_id,
             start,
             end,
             planned,
-            best.received,
+            best[_RECEIVED_AT],
             pid,
-            event.layer is Layer.PRIMARY,
-            event,
+            attrs.layer is Layer.PRIMARY,
+            attrs,
         )
 
     def item(self, event_id: str) -> Item | None:
@@ -168,7 +212,7 @@ class EventBook:
 
     def versions(self, event_id: str) -> list[AsRunEvent]:
         """Return every recorded version of ``event_id`` in arrival order."""
-        return [v.event for v in self._versions.get(event_id, [])]
+        return [v[_EVENT_AT] for v in self._versions.get(event_id, [])]
 
     def __len__(self) -> int:
         """Return the number of current items."""
@@ -176,19 +220,19 @@ class EventBook:
 
 
 def _sort_key(version: _Version) -> tuple[int, int, int]:
-    return version.sort_key
+    return (version[_RANK_AT], version[_SEQ_AT], version[_RECEIVED_AT])
 
 
-def _inherit(event: AsRunEvent, best: _Version, versions: list[_Version]) -> AsRunEvent:
-    """Fill fields absent from ``event`` from earlier versions (best first)."""
-    missing = [name for name in INHERITABLE if name not in event.given]
+def _inherit(event: AsRunEvent, others: list[_Version]) -> AsRunEvent:
+    """Fill fields absent from ``event`` from ``others`` (best first)."""
     changes: dict[str, Any] = {}
-    for other in sorted(versions, key=_sort_key, reverse=True):
-        if other is best or other.event.phase is Phase.CANCEL:
+    for name in INHERITABLE:
+        if name in event.given:
             continue
-        for name in missing:
-            if name not in changes and name in other.event.given:
-                changes[name] = getattr(other.event, name)
+        for other in others:
+            if name in other[_EVENT_AT].given:
+                changes[name] = getattr(other[_EVENT_AT], name)
+                break
     if not changes:
         return event
     return event._replace(given=event.given | frozenset(changes), **changes)

@@ -58,6 +58,11 @@ class Profile(NamedTuple):
         )
 
 
+#: Slice of :class:`~efir.core.event.AsRunEvent` holding exactly the profile's
+#: fields, in order (kind .. ad_category); a test pins the correspondence.
+EVENT_PROFILE_SLICE = slice(5, 13)
+
+
 class ProfileTable:
     """Interns profiles to dense ids (0, 1, 2 ...), stable for the table's life."""
 
@@ -65,15 +70,25 @@ class ProfileTable:
 
     def __init__(self) -> None:
         """Create an empty table."""
-        self._ids: dict[Profile, int] = {}
+        self._ids: dict[tuple[object, ...], int] = {}
         self.profiles: list[Profile] = []
+
+    def of_event(self, event: AsRunEvent) -> int:
+        """Return the profile id of ``event`` (hot path: keyed by a tuple slice)."""
+        key: tuple[object, ...] = event[5:13]  # == EVENT_PROFILE_SLICE (literal for typing)
+        pid = self._ids.get(key)
+        if pid is None:
+            pid = self.intern(Profile.of(event))
+            self._ids[key] = pid
+        return pid
 
     def intern(self, profile: Profile) -> int:
         """Return the id of ``profile``, assigning the next id when new."""
-        pid = self._ids.get(profile)
+        key = tuple(profile)
+        pid = self._ids.get(key)
         if pid is None:
             pid = len(self.profiles)
-            self._ids[profile] = pid
+            self._ids[key] = pid
             self.profiles.append(profile)
         return pid
 

@@ -34,6 +34,8 @@ class FeedSpec:
         scenario: ``normal`` or ``risky``.
         phases: ``complete`` (one message per item) or ``start_end``.
         seed: random seed (same seed, same feed).
+        segment_s: range of programme segment / track lengths, seconds (TV).
+        spots: range of spots per ad break.
     """
 
     channel: str
@@ -42,6 +44,8 @@ class FeedSpec:
     scenario: Literal["normal", "risky"] = "normal"
     phases: Literal["complete", "start_end"] = "complete"
     seed: int = 1
+    segment_s: tuple[int, int] = (240, 900)
+    spots: tuple[int, int] = (3, 6)
 
 
 def _iso(t: datetime) -> str:
@@ -92,7 +96,7 @@ class _Builder:
 
     def ad_break(self) -> Iterator[Payload]:
         rng = self.rng
-        for _ in range(rng.randint(4, 9)):
+        for _ in range(rng.randint(*self.spec.spots)):
             kind = "social_advertising" if rng.random() < 0.06 else "advertising"
             yield from self.item(
                 kind,
@@ -130,7 +134,7 @@ def generate(spec: FeedSpec, start: datetime, end: datetime) -> Iterator[Payload
                 lang = b.language()
                 yield from b.item(
                     "program",
-                    float(rng.randint(240, 900)),
+                    float(rng.randint(*spec.segment_s)),
                     language=lang,
                     origin="domestic" if lang == "kk" or rng.random() < 0.4 else "foreign",
                     title=f"Programme {rng.randint(1, 80)}",

@@ -97,3 +97,14 @@ def test_seq_orders_versions_of_equal_rank() -> None:
     item = book.item("a")
     assert item is not None
     assert item.end == T + 300 * 10**6
+
+
+def test_event_profile_slice_matches_profile_fields() -> None:
+    """The fast profile key (a tuple slice of the event) holds exactly the profile's fields."""
+    from efir.core.profile import EVENT_PROFILE_SLICE, Profile  # noqa: PLC0415
+
+    event = ev(
+        "a", T, 60, tags=frozenset({"news"}), kk_fraction=0.4, origin="domestic", ad_category="x"
+    )
+    assert tuple(Profile.of(event)) == event[EVENT_PROFILE_SLICE]
+    assert Profile._fields == tuple(AsRunEvent._fields[EVENT_PROFILE_SLICE])
