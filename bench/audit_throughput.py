@@ -86,7 +86,17 @@ def main() -> None:
     for _ in range(args.runs):
         t = time.perf_counter()
         proc = subprocess.run(  # noqa: S603
-            [sys.executable, "-m", "efir", "audit", str(path), "--format", "json", "-o", os.devnull],
+            [
+                sys.executable,
+                "-m",
+                "efir",
+                "audit",
+                str(path),
+                "--format",
+                "json",
+                "-o",
+                os.devnull,
+            ],
             check=False,
         )
         walls.append(time.perf_counter() - t)
@@ -100,7 +110,9 @@ def main() -> None:
         "input": {"file": str(path), "events": lines, "bytes": path.stat().st_size},
         "wall_s": {"best": round(best, 3), "runs": [round(w, 3) for w in walls]},
         "events_per_s": round(lines / best),
-        "in_process_split_s": {k: round(v, 3) if isinstance(v, float) else v for k, v in split.items()},
+        "in_process_split_s": {
+            k: round(v, 3) if isinstance(v, float) else v for k, v in split.items()
+        },
     }
     print(json.dumps(report, indent=2))
 

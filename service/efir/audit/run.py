@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -108,18 +107,7 @@ def run_audit(
         msg = "--to must be after --from"
         raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
-    # Bulk loading allocates millions of long-lived objects and no reference
-    # cycles: the cyclic collector would re-scan the growing heap over and over
-    # (it doubled the audit's time). Paused for the load, resumed after.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _audit(
-            paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip
-        )
-    finally:
-        if gc_was_enabled:
-            gc.enable()
+    return _audit(paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip)
 
 
 def _audit(  # noqa: PLR0917 - private continuation of run_audit
