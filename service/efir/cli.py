@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import sys
 import time
 from datetime import UTC, date, datetime
@@ -139,6 +140,10 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to a file.")
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes validating large files (default: CPU cores)."),
+    ] = min(os.cpu_count() or 1, 4),
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
@@ -166,6 +171,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             disable,
             violations_only=violations_only,
             output=output,
+            jobs=jobs,
         )
     finally:
         gc.freeze()
@@ -189,6 +195,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     *,
     violations_only: bool,
     output: Path | None,
+    jobs: int,
 ) -> None:
     try:
         pack = load_pack(rules)
@@ -223,6 +230,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
             input_format=input_format,
             now_us=_now_us(),
             progress=progress,
+            jobs=jobs,
         )
     except (AuditInputError, FormatError) as exc:
         progress.close()

@@ -8,7 +8,7 @@ iTX, Nielsen NL, CSV presets) plug in here through the same interface.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
@@ -45,6 +45,38 @@ class Reader(Protocol):
         ...
 
 
+def parse_lines(
+    source: str,
+    first: int,
+    lines: list[bytes],
+    now_us: int,
+    parse: Callable[..., Any] = parse_event,
+) -> Iterator[Any]:
+    """Validate JSON lines numbered from ``first``; yield parsed events and line errors in order.
+
+    ``parse`` is :func:`~efir.schema.asrun.parse_event` (core events) or
+    :func:`~efir.schema.asrun.parse_values` (plain values, for worker processes).
+    """
+    for number, raw in enumerate(lines, start=first):
+        # Fast path: a line starting with "{" goes to the JSON parser as is
+        # (it ignores the trailing newline); others are stripped and checked.
+        line = raw if raw[:1] == b"{" else raw.strip()
+        if not line or line[:1] == b"#":
+            continue
+        if len(line) > MAX_PAYLOAD_BYTES:
+            reason = f"line is {len(line)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"
+            yield LineError(source, number, (reason,), "oversized")
+            continue
+        try:
+            yield parse(line, now_us=now_us)
+        except EventError as exc:
+            yield LineError(source, number, tuple(exc.reasons), exc.code)
+
+
+#: Bytes read per chunk (about 20,000 typical lines).
+CHUNK_BYTES = 4 << 20
+
+
 class JsonLinesReader:
     """Canonical ``efir.asrun/1`` JSON, one object per line.
 
@@ -59,30 +91,14 @@ class JsonLinesReader:
         """Yield events and line errors in file order."""
         source = str(path)
         consumed = 0
+        number = 1
         with path.open("rb") as handle:
-            for number, raw in enumerate(handle, start=1):
-                consumed += len(raw)
-                if progress is not None and not number & 8191:
+            while lines := handle.readlines(CHUNK_BYTES):
+                yield from parse_lines(source, number, lines, now_us)
+                number += len(lines)
+                consumed += sum(map(len, lines))
+                if progress is not None:
                     progress(consumed)
-                # Fast path: a line starting with "{" goes to the JSON parser as is
-                # (it ignores the trailing newline); others are stripped and checked.
-                line = raw if raw[:1] == b"{" else raw.strip()
-                if not line or line[:1] == b"#":
-                    continue
-                if len(line) > MAX_PAYLOAD_BYTES:
-                    yield LineError(
-                        source,
-                        number,
-                        (f"line is {len(line)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit",),
-                        "oversized",
-                    )
-                    continue
-                try:
-                    yield parse_event(line, now_us=now_us)
-                except EventError as exc:
-                    yield LineError(source, number, tuple(exc.reasons), exc.code)
-        if progress is not None:
-            progress(consumed)
 
 
 READERS: dict[str, Reader] = {"jsonl": JsonLinesReader()}

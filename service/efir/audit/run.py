@@ -8,6 +8,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from efir.audit.parallel import MIN_PARALLEL_BYTES, read_parallel
 from efir.audit.readers import LineError, reader_for
 from efir.core.engine import ChannelEngine, Period
 from efir.core.timebase import from_us, local_wall_to_us, to_us
@@ -92,6 +93,7 @@ def run_audit(
     input_format: str | None,
     now_us: int,
     progress: Callable[[int], None] | None = None,
+    jobs: int = 1,
 ) -> AuditResult:
     """Audit ``paths`` for ``channel`` with ``pack`` over ``[start, end)``.
 
@@ -99,6 +101,7 @@ def run_audit(
     then name exactly one channel. Without ``start``/``end`` the period runs from
     the local hour the first item starts in to the end of the local hour the
     last one ends in; windows not inside the period are ``partial``.
+    ``jobs`` > 1 validates large JSON-lines files in that many worker processes.
     """
     tz = ZoneInfo(channel.timezone)
     lo = parse_instant(start, tz, end=False) if start else None
@@ -107,7 +110,9 @@ def run_audit(
         msg = "--to must be after --from"
         raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
-    return _audit(paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip)
+    return _audit(
+        paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip, jobs
+    )
 
 
 def _audit(  # noqa: PLR0917 - private continuation of run_audit
@@ -121,9 +126,10 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     lo: int | None,
     hi: int | None,
     clip: tuple[int, int],
+    jobs: int,
 ) -> AuditResult:
     stats = InputStats()
-    by_channel: dict[str, list[AsRunEvent]] = {}
+    engines: dict[str, ChannelEngine] = {}
     consumed_before = 0
 
     def tick(consumed: int) -> None:
@@ -133,7 +139,11 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     for path in paths:
         stats.files.append(str(path))
         reader = reader_for(path, input_format)
-        for got in reader.read(path, now_us=now_us, progress=tick):
+        if reader.name == "jsonl" and jobs > 1 and path.stat().st_size >= MIN_PARALLEL_BYTES:
+            stream = read_parallel(path, now_us=now_us, jobs=jobs, progress=tick)
+        else:
+            stream = reader.read(path, now_us=now_us, progress=tick)
+        for got in stream:
             if type(got) is LineError:
                 stats.rejected += 1
                 stats.reasons[got.code] += 1
@@ -144,23 +154,26 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
             if channel_given and event.channel != channel.id:
                 stats.other_channels[event.channel] += 1
                 continue
-            events = by_channel.get(event.channel)
-            if events is None:
-                events = by_channel[event.channel] = []
-            events.append(event)
+            engine = engines.get(event.channel)
+            if engine is None:
+                profile = channel if channel_given else _with_id(channel, event.channel)
+                engine = engines[event.channel] = ChannelEngine(profile, pack.rules, clip=clip)
+            # Recording as events arrive overlaps with the workers' parsing.
+            if engine.book.record(event):
+                stats.applied += 1
+            else:
+                stats.unchanged += 1
         consumed_before += path.stat().st_size
-    if len(by_channel) > 1:
-        names = ", ".join(sorted(by_channel))
+    if len(engines) > 1:
+        names = ", ".join(sorted(engines))
         msg = f"the input holds several channels ({names}); choose one with --channel"
         raise AuditInputError(msg)
-    if not by_channel:
+    if not engines:
         msg = "no usable event for the channel in the input"
         raise AuditInputError(msg)
-    channel_id, events = next(iter(by_channel.items()))
-    profile = channel if channel_given else _with_id(channel, channel_id)
-    engine = ChannelEngine(profile, pack.rules, clip=clip)
-    stats.lines_ok = len(events) + sum(stats.other_channels.values())
-    stats.applied, stats.unchanged = engine.load(events)
+    engine = next(iter(engines.values()))
+    stats.lines_ok = stats.applied + stats.unchanged + sum(stats.other_channels.values())
+    engine.ledger.load(engine.book.resolve())
     period = _period(engine, lo, hi)
     # Open items (a start whose end never came) air until the next item or the period end.
     windows = engine.windows(period.start, period.end, now=period.end, period=period)

@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, Strict, TypeAdapter, Vali
 from typing_extensions import TypedDict
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
-from efir.core.timebase import US_PER_S, seconds_to_us, to_us
+from efir.core.timebase import US_PER_S, to_us
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_US = 24 * 3600 * US_PER_S
@@ -80,6 +80,17 @@ class EventError(ValueError):
         self.code = code
 
 
+def _validate(raw: bytes | str) -> AsRunPayload:
+    if len(raw) > MAX_PAYLOAD_BYTES:
+        msg = f"payload is {len(raw)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"
+        raise EventError([msg], "oversized")
+    try:
+        data: AsRunPayload = _VALIDATE_JSON(raw)
+    except ValidationError as exc:
+        raise EventError(describe_errors(exc), _error_code(exc)) from None
+    return data
+
+
 def parse_event(
     raw: bytes | str,
     *,
@@ -96,48 +107,64 @@ def parse_event(
     Raises:
         EventError: with a precise reason per bad field.
     """
-    if len(raw) > MAX_PAYLOAD_BYTES:
-        msg = f"payload is {len(raw)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"
-        raise EventError([msg], "oversized")
-    try:
-        data: AsRunPayload = _VALIDATE_JSON(raw)
-    except ValidationError as exc:
-        raise EventError(describe_errors(exc), _error_code(exc)) from None
-    return to_event(data, now_us=now_us, expect_channel=expect_channel)
+    return from_values(to_values(_validate(raw), now_us=now_us, expect_channel=expect_channel))
+
+
+def parse_values(raw: bytes | str, *, now_us: int) -> EventValues:
+    """Like :func:`parse_event` but return plain values (cheap to send between processes)."""
+    return to_values(_validate(raw), now_us=now_us)
+
+
+#: An event as plain values: the fields of AsRunEvent in order, enums as strings.
+EventValues = tuple[Any, ...]
 
 
 def to_event(data: AsRunPayload, *, now_us: int, expect_channel: str | None = None) -> AsRunEvent:
     """Check cross-field rules of a schema-valid payload and build the core event."""
-    phase = _PHASES[data.get("phase", "complete")]
-    start: datetime | None = data.get("start")
-    duration = data.get("duration")
-    kind = data.get("kind")
-    problems: list[str] = []
+    return from_values(to_values(data, now_us=now_us, expect_channel=expect_channel))
+
+
+def from_values(values: EventValues) -> AsRunEvent:
+    """Build the core event from :func:`to_values` output (enum look-ups only)."""
+    kind = values[5]
+    return AsRunEvent._make(
+        (
+            values[0],
+            values[1],
+            _PHASES[values[2]],
+            values[3],
+            values[4],
+            None if kind is None else _KINDS[kind],
+            _LAYERS[values[6]],
+            *values[7:],
+        )
+    )
+
+
+def to_values(data: AsRunPayload, *, now_us: int, expect_channel: str | None = None) -> EventValues:
+    """Check cross-field rules of a schema-valid payload; return its values in field order."""
+    get = cast("dict[str, Any]", data).get
+    phase = get("phase", "complete")
+    start: datetime | None = get("start")
+    duration = get("duration")
+    kind = get("kind")
     if expect_channel is not None and data["channel"] != expect_channel:
         msg = f"field 'channel': {data['channel']!r} does not match the expected {expect_channel!r}"
         raise EventError([msg], "channel_mismatch")
-    if phase is not Phase.CANCEL and start is None:
-        problems.append(f"field 'start': required for phase '{phase}'")
-    if phase in (Phase.END, Phase.COMPLETE, Phase.CORRECTION) and duration is None:
-        problems.append(f"field 'duration': required for phase '{phase}'")
-    if phase in (Phase.START, Phase.COMPLETE) and kind is None:
-        problems.append(f"field 'kind': required for phase '{phase}' (no catalogue supplies it)")
     start_us = to_us(start) if start is not None else None
-    if start_us is not None and start_us - now_us > MAX_FUTURE_US:
-        problems.append(f"field 'start': {start.isoformat()} is more than 1 day in the future")  # type: ignore[union-attr]
-    if problems:
-        raise EventError(problems)
-    get = cast("dict[str, Any]", data).get
+    if start_us is None or duration is None or kind is None or start_us - now_us > MAX_FUTURE_US:
+        _check_phase_fields(phase, start_us, duration, kind, now_us, start)
     tags = get("tags")
-    # Positional construction: this runs once per event on the audit's hot path.
-    return AsRunEvent(
+    # A plain tuple in AsRunEvent's field order: this runs once per event on
+    # the audit's hot path, and workers send it to the main process as is.
+    return (
         data["channel"],
         data["event_id"],
         phase,
         start_us,
-        seconds_to_us(duration) if duration is not None else None,
-        _KINDS[kind] if kind is not None else None,
-        _LAYERS[get("layer", "primary")],
+        None if duration is None else round(duration * US_PER_S),
+        kind,
+        get("layer", "primary"),
         get("language"),
         get("kk_fraction"),
         get("origin"),
@@ -151,6 +178,28 @@ def to_event(data: AsRunPayload, *, now_us: int, expect_channel: str | None = No
         get("seq"),
         _INHERITABLE.intersection(data),
     )
+
+
+def _check_phase_fields(  # noqa: PLR0917 - private helper of to_values
+    phase: str,
+    start_us: int | None,
+    duration: float | None,
+    kind: str | None,
+    now_us: int,
+    start: datetime | None,
+) -> None:
+    """Raise the phase-dependent problems (only called when one may exist)."""
+    problems: list[str] = []
+    if phase != "cancel" and start_us is None:
+        problems.append(f"field 'start': required for phase '{phase}'")
+    if phase in ("end", "complete", "correction") and duration is None:
+        problems.append(f"field 'duration': required for phase '{phase}'")
+    if phase in ("start", "complete") and kind is None:
+        problems.append(f"field 'kind': required for phase '{phase}' (no catalogue supplies it)")
+    if start is not None and start_us is not None and start_us - now_us > MAX_FUTURE_US:
+        problems.append(f"field 'start': {start.isoformat()} is more than 1 day in the future")
+    if problems:
+        raise EventError(problems)
 
 
 def describe_errors(exc: ValidationError) -> list[str]:
