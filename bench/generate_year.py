@@ -1,6 +1,6 @@
 """Write a generated channel-year of as-run events (JSON lines) for the audit benchmark.
 
-Dense TV feed: programme segments of 3-10 min between ad breaks of 4-8 spots,
+Dense TV feed: programme segments of 3-10 min between ad breaks of 5-9 spots,
 promos and idents, each item sent as a `start` and an `end` message (what a
 live adapter records): about 1.1 million events for a year.
 
@@ -23,7 +23,7 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=365)
     args = parser.parse_args()
     start = datetime(2025, 1, 1, tzinfo=UTC) - timedelta(hours=5)  # 2025-01-01 00:00 +05
-    spec = FeedSpec("bench-tv", phases="start_end", segment_s=(180, 600), spots=(4, 8), seed=2026)
+    spec = FeedSpec("bench-tv", phases="start_end", segment_s=(180, 600), spots=(5, 9), seed=2026)
     count = 0
     with args.out.open("w", encoding="utf-8") as handle:
         for payload in generate(spec, start, start + timedelta(days=args.days)):

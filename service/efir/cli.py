@@ -29,6 +29,7 @@ from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
+from efir.demo import run_demo
 from efir.rulepacks import PackError, available_packs, load_pack
 
 EXIT_OK = 0
@@ -294,6 +295,20 @@ def list_rules(
             rule.legal_ref,
         )
     console.print(table)
+
+
+@app.command()
+def demo(
+    seconds: Annotated[float, typer.Option(min=0, help="How long to run (real seconds).")] = 45,
+    speed: Annotated[float, typer.Option(min=1, help="Simulated seconds per real second.")] = 120,
+    scenario: Annotated[
+        str, typer.Option(help="normal, or risky (Kazakh share drifts toward a violation).")
+    ] = "risky",
+) -> None:
+    """Show live status of a simulated TV channel (the engine the daemon will run)."""
+    if scenario not in ("normal", "risky"):
+        _fail("--scenario must be normal or risky")
+    run_demo(Console(), seconds=seconds, speed=speed, scenario=scenario)  # type: ignore[arg-type]
 
 
 @app.command()
