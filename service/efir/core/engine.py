@@ -175,26 +175,9 @@ class ChannelEngine:
                 totals[pid] = totals.get(pid, 0) + us
         q, b, u, air = self._share_sums(rt, totals)
         threshold, transitional = rt.rule.threshold_for(lo, now, self._midnight)
-        share = q / b if b > 0 else None
-        if share is None or threshold is None:
-            verdict = Status.NOT_APPLICABLE
-        else:
-            verdict = Status.COMPLIES if _meets(rt.rule, q, b, threshold) else Status.VIOLATION
-        return WindowResult(
-            rule=rule_id,
-            window_start=lo,
-            window_end=now,
-            numerator_s=q / US_PER_S,
-            base_s=b / US_PER_S,
-            unknown_s=u / US_PER_S,
-            gap_s=(now - lo - air) / US_PER_S,
-            airtime_s=air / US_PER_S,
-            share=share,
-            threshold=threshold,
-            transitional=transitional,
-            verdict=verdict,
-            status=verdict,
-        )
+        base = _blank_result(rule_id, lo, now, (now - lo - air), air, threshold, transitional)
+        # A trend view is judged like a closed window ending now.
+        return self._share_result(rt, base, (q, b, u), 0.0, now, closed=True, cut=False)
 
     # ------------------------------------------------------------ evaluation
     def _midnight(self, day: date) -> int:
@@ -243,7 +226,7 @@ class ChannelEngine:
         clip = ledger.clip
         if clip is not None:
             lo, hi = max(lo, clip[0]), max(min(hi, clip[1]), lo, clip[0])
-        gap_s = max(hi - lo - air, 0) / US_PER_S
+        gap_us = max(hi - lo - air, 0)
         threshold, transitional = rule.threshold_for(ws, we, self._midnight)
         closed = now is None or we <= now or period is not None
         cut = period is not None and (ws < period.start or we > period.end)
@@ -251,21 +234,7 @@ class ChannelEngine:
         # upcoming daypart window has all of its time still ahead).
         live_from = ws if now is None else max(ws, self.ledger.reported_until(we, now))
         remaining = 0.0 if closed else (we - live_from) / US_PER_S
-        base = WindowResult(
-            rule=rule.id,
-            window_start=ws,
-            window_end=we,
-            numerator_s=None,
-            base_s=None,
-            unknown_s=None,
-            gap_s=gap_s,
-            airtime_s=air / US_PER_S,
-            share=None,
-            threshold=threshold,
-            transitional=transitional,
-            verdict=None,
-            status=Status.ON_TRACK,
-        )
+        base = _blank_result(rule.id, ws, we, gap_us, air, threshold, transitional)
         if rule.is_share:
             return self._share_result(
                 rt, base, (q, b, u), remaining, live_from, closed=closed, cut=cut
@@ -425,6 +394,33 @@ def is_active(rule: Rule, channel: ChannelProfile) -> bool:
     if not (rule.enabled or rule.id in channel.enable):
         return False
     return rule.applies_to.covers(channel.media, channel.flags)
+
+
+def _blank_result(  # noqa: PLR0917 - a constructor shorthand
+    rule_id: str,
+    start: int,
+    end: int,
+    gap_us: float,
+    airtime_us: float,
+    threshold: float | None,
+    transitional: bool,
+) -> WindowResult:
+    """A result with the window's common figures; the rule type fills in the rest."""
+    return WindowResult(
+        rule=rule_id,
+        window_start=start,
+        window_end=end,
+        numerator_s=None,
+        base_s=None,
+        unknown_s=None,
+        gap_s=gap_us / US_PER_S,
+        airtime_s=airtime_us / US_PER_S,
+        share=None,
+        threshold=threshold,
+        transitional=transitional,
+        verdict=None,
+        status=Status.ON_TRACK,
+    )
 
 
 def _meets(rule: Rule, q: float, b: float, threshold: float) -> bool:

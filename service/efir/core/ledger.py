@@ -315,32 +315,35 @@ class Ledger:
 
         With ``now``, open items contribute their span up to ``now``.
         """
-        stored = self._win_secs[scheme].get(ws, {})
-        if now is None or not self._open:
-            return stored
-        we = self._win_end[scheme][ws]
-        totals = dict(stored)
-        for item, start, end in self._open_spans(now):
-            lo, hi = max(start, ws), min(end, we)
-            if self.clip is not None:
-                lo, hi = max(lo, self.clip[0]), min(hi, self.clip[1])
-            if hi > lo:
-                totals[item.pid] = totals.get(item.pid, 0) + hi - lo
-        return totals
+        return self._with_open(self._win_secs, scheme, ws, now, counting=False)
 
     def counts(self, scheme: int, ws: int, now: int | None = None) -> Totals:
         """Aired items per profile that start in window ``ws`` of ``scheme``."""
-        stored = self._win_cnts[scheme].get(ws, {})
+        return self._with_open(self._win_cnts, scheme, ws, now, counting=True)
+
+    def _with_open(
+        self,
+        table: list[dict[int, Totals]],
+        scheme: int,
+        ws: int,
+        now: int | None,
+        *,
+        counting: bool,
+    ) -> Totals:
+        """Stored totals of a window plus what open items add up to ``now``."""
+        stored = table[scheme].get(ws, {})
         if now is None or not self._open:
             return stored
         we = self._win_end[scheme][ws]
+        lo_clip, hi_clip = self.clip if self.clip is not None else (ws, we)
         totals = dict(stored)
-        for item, s, e in self._open_spans(now):
-            inside = ws <= item.start < we
-            if self.clip is not None:
-                inside = inside and self.clip[0] <= item.start < self.clip[1]
-            if e > s and inside:
-                totals[item.pid] = totals.get(item.pid, 0) + 1
+        for item, start, end in self._open_spans(now):
+            if counting:
+                add = int(end > start and ws <= start < we and lo_clip <= start < hi_clip)
+            else:
+                add = max(min(end, we, hi_clip) - max(start, ws, lo_clip), 0)
+            if add:
+                totals[item.pid] = totals.get(item.pid, 0) + add
         return totals
 
     def _open_spans(self, now: int) -> Iterator[tuple[Item, int, int]]:

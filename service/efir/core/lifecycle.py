@@ -95,26 +95,29 @@ class EventBook:
         """The profile table used for items of this book."""
         return self._profiles
 
-    def apply(self, event: AsRunEvent) -> Change | None:
-        """Record one event version; return the item change, or ``None`` if nothing changed.
-
-        Identical re-delivery of a version already recorded changes nothing.
-        """
+    def _store(self, event: AsRunEvent) -> list[_Version] | None:
+        """Store a new version; return its id's versions, or ``None`` for a re-delivery."""
         self._received += 1
         seq = event.seq if event.seq is not None else -1
         version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
         versions = self._versions.get(event.event_id)
         if versions is None:
-            self._versions[event.event_id] = [version]
-            item = self._item_from(version, None)
-            if item is None:
-                return None
-            self._items[event.event_id] = item
-            return Change(None, item)
+            versions = self._versions[event.event_id] = [version]
+            return versions
         for known in versions:
             if known[_EVENT_AT] == event:
                 return None
         versions.append(version)
+        return versions
+
+    def apply(self, event: AsRunEvent) -> Change | None:
+        """Record one event version; return the item change, or ``None`` if nothing changed.
+
+        Identical re-delivery of a version already recorded changes nothing.
+        """
+        versions = self._store(event)
+        if versions is None:
+            return None
         best = max(versions)  # lists compare by (rank, seq, arrival): unique, never the event
         before = self._items.get(event.event_id)
         # Recomputed even when the winner is unchanged: a lower-ranked version
@@ -134,25 +137,13 @@ class EventBook:
         Call :meth:`resolve` after the last ``record``. Recording then resolving
         yields exactly the items that applying the same events one by one does.
         """
-        self._received += 1
-        seq = event.seq if event.seq is not None else -1
-        version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
-        versions = self._versions.get(event.event_id)
-        if versions is None:
-            self._versions[event.event_id] = [version]
-            return True
-        for known in versions:
-            if known[_EVENT_AT] == event:
-                return False
-        versions.append(version)
-        return True
+        return self._store(event) is not None
 
     def resolve(self) -> list[Item]:
         """Resolve every recorded event id to its item; return the items (arbitrary order)."""
         items: dict[str, Item] = {}
         for event_id, versions in self._versions.items():
-            best = max(versions) if len(versions) > 1 else versions[0]
-            item = self._item_from(best, versions)
+            item = self._item_from(max(versions), versions)
             if item is not None:
                 items[event_id] = item
         self._items = items

@@ -332,3 +332,20 @@ def test_rules_apply_by_media_and_flags() -> None:
     assert "lang_6h" not in foreign.rules
     ad_only = engine(flags=frozenset({"domestic", "ad_only"}))
     assert "ads_day" not in ad_only.rules
+
+
+def test_rolling_7d_trend_cuts_mid_atom_exactly() -> None:
+    """The trailing seven days start mid-item and mid-hour; seconds are exact at both ends."""
+    eng = engine()
+    t = at(2026, 3, 1, 0, 0)
+    # Eight days of hourly items: even hours Kazakh, odd hours Russian.
+    for h in range(8 * 24):
+        eng.apply(ev(f"h{h}", t + h * H * US_PER_S, H, language="kk" if h % 2 == 0 else "ru"))
+    now = at(2026, 3, 8, 12, 30)  # 7 days back is 2026-03-01 12:30, inside the Kazakh 12:00 hour
+    w = eng.rolling("lang_week", now)
+    assert (w.window_start, w.window_end) == (at(2026, 3, 1, 12, 30), now)
+    # 7 days = 168 h; the first half-hour (12:30-13:00) is Kazakh and so is the last (12:00-12:30).
+    assert w.base_s == 168 * H
+    assert w.numerator_s == pytest.approx(84 * H)
+    assert w.gap_s == 0
+    assert w.verdict is Status.VIOLATION  # 50 % < 55 %
