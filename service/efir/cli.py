@@ -308,7 +308,10 @@ def demo(
     """Show live status of a simulated TV channel (the engine the daemon will run)."""
     if scenario not in ("normal", "risky"):
         _fail("--scenario must be normal or risky")
-    run_demo(Console(), seconds=seconds, speed=speed, scenario=scenario)  # type: ignore[arg-type]
+    console = Console()
+    if not console.is_terminal:  # a log or a pipe: wide enough for the whole table
+        console = Console(width=140)
+    run_demo(console, seconds=seconds, speed=speed, scenario=scenario)  # type: ignore[arg-type]
 
 
 @app.command()

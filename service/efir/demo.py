@@ -57,10 +57,7 @@ def advice(w: WindowResult, engine: ChannelEngine) -> str:
         return ""
     if w.deadline is not None and w.needed_s:
         by = format_local(w.deadline, tz)[11:16]
-        return (
-            f"air {w.needed_s / 60:.0f} more min of qualifying content, starting by {by}, "
-            f"or {start}-{end} is lost"
-        )
+        return f"air {w.needed_s / 60:.0f} min more, start by {by}, or the window is lost"
     if w.status is Status.UNAVOIDABLE and w.needed_s is not None:
         return f"{start}-{end} cannot be met any more"
     if w.status is Status.UNAVOIDABLE and w.budget_s is not None:
@@ -68,6 +65,16 @@ def advice(w: WindowResult, engine: ChannelEngine) -> str:
     if w.budget_s is not None and w.status in (Status.AT_RISK, Status.EXHAUSTED):
         return f"at most {max(w.budget_s, 0):.0f} s more of ads before {end}"
     return ""
+
+
+def window_label(start: int, end: int, engine: ChannelEngine) -> str:
+    """``18:00-19:00`` within a day, ``Mon 02.03-Mon 09.03`` across days."""
+    a, b = from_us(start, engine.tz), from_us(end, engine.tz)
+    if end - start < 24 * 3600 * US_PER_S and a.date() == (b - timedelta(microseconds=1)).date():
+        return f"{a:%H:%M}-{b:%H:%M}"
+    if end - start <= 25 * 3600 * US_PER_S:
+        return f"{a:%a %d.%m}"
+    return f"{a:%a %d.%m}-{b:%a %d.%m}"
 
 
 def status_table(engine: ChannelEngine, now: int) -> Table:
@@ -97,9 +104,7 @@ def status_table(engine: ChannelEngine, now: int) -> Table:
         if w.count is not None and rule.type.value == "min_count":
             share = str(w.count)
         figure = _minutes(w.needed_s) if w.needed_s is not None else _minutes(w.budget_s)
-        window = (
-            f"{format_local(w.window_start, tz)[11:16]}-{format_local(w.window_end, tz)[11:16]}"
-        )
+        window = window_label(w.window_start, w.window_end, engine)
         table.add_row(
             w.rule,
             window,
@@ -132,12 +137,14 @@ def run_demo(
     scenario: Literal["normal", "risky"],
     now: datetime | None = None,
 ) -> ChannelEngine:
-    """Replay today's simulated feed up to now, then run ``seconds`` at ``speed``."""
+    """Replay this week's simulated feed up to now, then run ``seconds`` at ``speed``."""
     wall = now or datetime.now(UTC)
     channel = ChannelProfile("qaz-tv")
     engine = ChannelEngine(channel, load_pack("kz").rules)
     local = wall.astimezone(engine.tz)
+    # The feed starts on Monday so weekly rules show a realistic week so far.
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    midnight -= timedelta(days=midnight.weekday())
     horizon = wall + timedelta(seconds=seconds * speed + 3600)
     spec = FeedSpec(channel.id, phases="start_end", scenario=scenario, seed=local.toordinal())
     timeline = _timeline(list(generate(spec, midnight, horizon)), to_us(wall))
