@@ -12,11 +12,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from efir.core.bound_rule import BoundRule
 from efir.core.calendar import Calendar, Scheme
+from efir.core.item_rules import ItemRuleScanner
 from efir.core.ledger import Ledger, Totals
-from efir.core.lifecycle import Change, EventBook, Item
-from efir.core.result import Occurrence, WindowResult
-from efir.core.rules import Rule, RuleType, ShareWeights
+from efir.core.lifecycle import Change, EventBook
+from efir.core.result import WindowResult
+from efir.core.rules import Rule, RuleType
 from efir.core.status import (
     EPSILON_S,
     Status,
@@ -24,7 +26,7 @@ from efir.core.status import (
     max_share_outlook,
     min_share_outlook,
 )
-from efir.core.timebase import US_PER_S, local_date, local_midnight_us
+from efir.core.timebase import US_PER_S, local_midnight_us
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -33,7 +35,6 @@ if TYPE_CHECKING:
     from efir.core.channel import ChannelProfile
     from efir.core.event import AsRunEvent
 
-_PROGRAMME_KINDS = frozenset({"program", "music"})
 ROLLING_US = 7 * 24 * 3600 * US_PER_S
 
 
@@ -43,20 +44,6 @@ class Period:
 
     start: int
     end: int
-
-
-class _RuleRuntime:
-    """A rule bound to a channel: scheme index and per-profile caches."""
-
-    __slots__ = ("dates", "matches", "protected", "rule", "scheme", "weights")
-
-    def __init__(self, rule: Rule, scheme: int, dates: frozenset[date]) -> None:
-        self.rule = rule
-        self.scheme = scheme
-        self.dates = dates
-        self.weights: list[ShareWeights] = []
-        self.matches: list[bool] = []
-        self.protected: list[bool] = []
 
 
 class ChannelEngine:
@@ -87,11 +74,14 @@ class ChannelEngine:
         self.calendar = Calendar(self.tz, schemes)
         self.book = EventBook()
         self.ledger = Ledger(self.calendar, clip)
-        self.rules: dict[str, _RuleRuntime] = {}
+        self.rules: dict[str, BoundRule] = {}
         for rule in active:
             dates = channel.mourning_dates if isinstance(rule.dates, str) else frozenset(rule.dates)
-            self.rules[rule.id] = _RuleRuntime(rule, schemes.index(rule.scheme), dates)
+            self.rules[rule.id] = BoundRule(rule, schemes.index(rule.scheme), dates)
         self._midnights: dict[date, int] = {}
+        self.scanner = ItemRuleScanner(
+            self.ledger, self.book.profiles.profiles, self.calendar, self.tz
+        )
 
     # ----------------------------------------------------------------- input
     def apply(self, event: AsRunEvent) -> Change | None:
@@ -186,11 +176,8 @@ class ChannelEngine:
             us = self._midnights[day] = local_midnight_us(day, self.tz)
         return us
 
-    def _share_sums(self, rt: _RuleRuntime, totals: Totals) -> tuple[float, float, float, int]:
-        weights = rt.weights
-        profiles = self.book.profiles.profiles
-        while len(weights) < len(profiles):
-            weights.append(rt.rule.share_weights(profiles[len(weights)]))
+    def _share_sums(self, rt: BoundRule, totals: Totals) -> tuple[float, float, float, int]:
+        weights = rt.weights(self.book.profiles.profiles)
         q = b = u = 0.0
         air = 0
         for pid, us in totals.items():
@@ -201,15 +188,8 @@ class ChannelEngine:
             air += us
         return q, b, u, air
 
-    def _selected(self, rt: _RuleRuntime, pid: int) -> bool:
-        matches = rt.matches
-        profiles = self.book.profiles.profiles
-        while len(matches) < len(profiles):
-            matches.append(rt.rule.select.matches(profiles[len(matches)]))
-        return matches[pid]
-
     def _evaluate(
-        self, rt: _RuleRuntime, ws: int, we: int, now: int | None, period: Period | None
+        self, rt: BoundRule, ws: int, we: int, now: int | None, period: Period | None
     ) -> WindowResult:
         rule = rt.rule
         ledger = self.ledger
@@ -241,7 +221,8 @@ class ChannelEngine:
             )
         if rule.type is RuleType.MIN_COUNT:
             counts = ledger.counts(rt.scheme, ws, now)
-            count = sum(n for pid, n in counts.items() if self._selected(rt, pid))
+            profiles = self.book.profiles.profiles
+            count = sum(n for pid, n in counts.items() if rt.selected(pid, profiles))
             needed = threshold if threshold is not None else 0.0
             if not closed:
                 status = count_outlook(count, needed, remaining, rule.margin_s)
@@ -251,7 +232,7 @@ class ChannelEngine:
             else:
                 verdict = Status.PARTIAL if cut else Status.VIOLATION
             return replace(base, verdict=verdict, status=verdict, count=count)
-        occurrences = tuple(self._forbidden(rt, ws, we, now))
+        occurrences = tuple(self.scanner.occurrences(rt, ws, we, now))
         forbidden_verdict: Status | None = None
         if occurrences:
             forbidden_verdict = Status.VIOLATION
@@ -267,7 +248,7 @@ class ChannelEngine:
 
     def _share_result(
         self,
-        rt: _RuleRuntime,
+        rt: BoundRule,
         base: WindowResult,
         sums: tuple[float, float, float],
         remaining: float,
@@ -313,78 +294,6 @@ class ChannelEngine:
             deadline=deadline,
             budget_s=budget,
         )
-
-    def _is_protected(self, rt: _RuleRuntime, pid: int) -> bool:
-        cache = rt.protected
-        profiles = self.book.profiles.profiles
-        selector = rt.rule.between_parts_of
-        while len(cache) < len(profiles):
-            cache.append(selector is not None and selector.matches(profiles[len(cache)]))
-        return cache[pid]
-
-    def _may_have_occurrences(self, rt: _RuleRuntime, ws: int, we: int, now: int | None) -> bool:
-        """Cheap pre-check from the window's per-profile counts (skips most scans)."""
-        if rt.rule.dates:
-            days = self.calendar.days_between(ws, we)
-            if not any(day in rt.dates for day in days):
-                return False
-        counts = self.ledger.counts(rt.scheme, ws, now)
-        if not any(n and self._selected(rt, pid) for pid, n in counts.items()):
-            return False
-        if rt.rule.between_parts_of is None:
-            return True
-        # An interruption needs a protected programme in the window, or on air at its start.
-        if any(n and self._is_protected(rt, pid) for pid, n in counts.items()):
-            return True
-        first = self.ledger.on_air(ws)
-        return first is not None and self._is_protected(rt, first.pid)
-
-    def _forbidden(self, rt: _RuleRuntime, ws: int, we: int, now: int | None) -> list[Occurrence]:
-        rule = rt.rule
-        if rule.dates and not rt.dates:
-            return []  # date-bound rule with no configured dates
-        if not self._may_have_occurrences(rt, ws, we, now):
-            return []
-        out: list[Occurrence] = []
-        for item, s, e in self.ledger.aired(ws, we, now):
-            if not ws <= item.start < we or not self._selected(rt, item.pid):
-                continue
-            clip = self.ledger.clip
-            if clip is not None and not clip[0] <= item.start < clip[1]:
-                continue
-            if rt.dates and local_date(item.start, self.tz) not in rt.dates:
-                continue
-            reason = rule.title
-            if rule.between_parts_of is not None:
-                programme = self._interrupted_programme(rt, item, now)
-                if programme is None:
-                    continue
-                reason = f"interrupts {programme.event.title or programme.event_id}"
-            out.append(Occurrence(item.event_id, s, e, item.event.title, reason))
-        return out
-
-    def _interrupted_programme(self, rt: _RuleRuntime, item: Item, now: int | None) -> Item | None:
-        """Return the protected programme ``item`` sits between two parts of, if any."""
-        protected = rt.rule.between_parts_of
-        assert protected is not None  # noqa: S101 - caller checked
-
-        def is_programme(other: Item) -> bool:
-            return other.event.kind in _PROGRAMME_KINDS
-
-        prev = self.ledger.neighbour(item, -1, is_programme, now)
-        nxt = self.ledger.neighbour(item, 1, is_programme, now)
-        if prev is None or nxt is None or prev is item:
-            return None
-        profiles = self.book.profiles.profiles
-        if not protected.matches(profiles[prev.pid]) or not protected.matches(profiles[nxt.pid]):
-            return None
-        a, c = prev.event, nxt.event
-        same = (a.house_id is not None and a.house_id == c.house_id) or (
-            (a.house_id is None or c.house_id is None)
-            and a.title is not None
-            and a.title == c.title
-        )
-        return prev if same else None
 
 
 def is_active(rule: Rule, channel: ChannelProfile) -> bool:
