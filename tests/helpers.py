@@ -9,7 +9,7 @@ from efir.core.channel import ChannelProfile
 from efir.core.engine import ChannelEngine
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.rules import Media
-from efir.core.timebase import US_PER_S, to_us
+from efir.core.timebase import seconds_to_us, to_us
 from efir.rulepacks import load_pack
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -38,7 +38,7 @@ def ev(
         event_id=event_id,
         phase=Phase(phase),
         start=start,
-        duration=None if seconds is None else round(seconds * US_PER_S),
+        duration=None if seconds is None else seconds_to_us(seconds),
         kind=Kind(kind),
         layer=Layer(fields.pop("layer", "primary")),
         language=language,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
@@ -181,8 +181,6 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
 
 
 def _with_id(channel: ChannelProfile, channel_id: str) -> ChannelProfile:
-    from dataclasses import replace  # noqa: PLC0415 - rarely needed
-
     return replace(channel, id=channel_id)
 
 

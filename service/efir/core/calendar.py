@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from efir.core.timebase import local_date, local_wall_to_us
+from efir.core.timebase import from_us, local_date, local_wall_to_us
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -230,6 +230,22 @@ class Calendar:
             return None
         start, end = self.wall_to_us(window[0]), self.wall_to_us(window[1])
         return (start, end) if end > start else None
+
+    def next_window(self, scheme: Scheme, us: int) -> tuple[int, int] | None:
+        """Return the first window of ``scheme`` starting at or after ``us``, within two days.
+
+        For a scheme clipped to a daypart the candidates are the daypart's start
+        today and tomorrow: constant work, whatever the history.
+        """
+        today = from_us(us, self.tz).replace(tzinfo=None).date()
+        starts = [0] if scheme.daypart is None else [scheme.daypart.start]
+        for day in (today, today + _DAY):
+            for minutes in starts:
+                wall = datetime.combine(day, time()) + timedelta(minutes=minutes)
+                window = self.window_us(scheme, wall)
+                if window is not None and window[0] >= us:
+                    return window
+        return None
 
     def local_day(self, us: int) -> date:
         """Return the local date whose atoms contain instant ``us``."""

@@ -141,8 +141,9 @@ class ChannelEngine:
         for rt in self.rules.values():
             window = self.ledger.window_at(rt.scheme, now)
             if window is None:
-                upcoming = self.ledger.windows(rt.scheme, now, now + 24 * 3600 * US_PER_S)
-                window = next(((ws, we) for ws, we in upcoming if ws >= now), None)
+                window = self.calendar.next_window(self.calendar.schemes[rt.scheme], now)
+                if window is not None:  # it may lie on a day with no data yet
+                    self.ledger.ensure_days(self.calendar.days_between(*window))
             if window is not None:
                 out.append(self._evaluate(rt, window[0], window[1], now, None))
         return out

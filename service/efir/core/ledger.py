@@ -79,7 +79,6 @@ class Ledger:
         # Secondary items (never airtime; counted and checked by item rules).
         self._sec_keys: list[tuple[int, int]] = []
         self._sec_items: dict[tuple[int, int], Item] = {}
-        self.revision = 0
 
     # ------------------------------------------------------------------ atoms
     def ensure_days(self, days: list[date]) -> None:
@@ -181,7 +180,6 @@ class Ledger:
             self._remove(change.before)
         if change.after is not None:
             self._insert(change.after)
-        self.revision += 1
 
     def load(self, items: Iterable[Item]) -> None:
         """Account ``items`` from scratch in one sorted sweep (the ledger must be empty).
@@ -222,7 +220,6 @@ class Ledger:
         for item in items:
             if not item.primary:
                 self._insert(item)
-        self.revision += 1
 
     def _insert(self, item: Item) -> None:
         key = (item.start, item.order)
@@ -300,10 +297,6 @@ class Ledger:
         self.ensure_days(self.calendar.days_between(lo, hi))
         ends = self._win_end[scheme]
         return sorted((ws, we) for ws, we in ends.items() if ws < hi and we > lo)
-
-    def window_end(self, scheme: int, ws: int) -> int:
-        """Return the end of window ``ws`` of ``scheme``."""
-        return self._win_end[scheme][ws]
 
     def window_at(self, scheme: int, us: int) -> tuple[int, int] | None:
         """Return the window of ``scheme`` holding instant ``us`` (``None`` outside a daypart)."""
@@ -450,11 +443,6 @@ class Ledger:
         if item.end is None:
             return now
         return max(now, min(self._applied[item.event_id], we))
-
-    @property
-    def open_items(self) -> list[Item]:
-        """Items currently on air (started, no end yet)."""
-        return list(self._open.values())
 
     def on_air(self, now: int) -> Item | None:
         """Return the primary item on air at ``now`` (``None`` in a gap)."""

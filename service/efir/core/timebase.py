@@ -33,11 +33,6 @@ def seconds_to_us(seconds: float) -> int:
     return round(seconds * US_PER_S)
 
 
-def us_to_seconds(us: float) -> float:
-    """Convert microseconds to seconds (float)."""
-    return us / US_PER_S
-
-
 def from_us(us: int, tz: ZoneInfo | None = None) -> datetime:
     """Return the instant ``us`` as an aware datetime in ``tz`` (UTC by default)."""
     utc = _EPOCH + timedelta(microseconds=us)

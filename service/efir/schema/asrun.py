@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, Strict, TypeAdapter, Vali
 from typing_extensions import TypedDict
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
-from efir.core.timebase import US_PER_S, to_us
+from efir.core.timebase import US_PER_S, seconds_to_us, to_us
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_US = 24 * 3600 * US_PER_S
@@ -162,7 +162,7 @@ def to_values(data: AsRunPayload, *, now_us: int, expect_channel: str | None = N
         data["event_id"],
         phase,
         start_us,
-        None if duration is None else round(duration * US_PER_S),
+        None if duration is None else seconds_to_us(duration),
         kind,
         get("layer", "primary"),
         get("language"),

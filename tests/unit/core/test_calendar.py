@@ -97,3 +97,17 @@ def test_daypart_must_not_cross_midnight() -> None:
         Daypart.parse("22:00", "06:00")
     with pytest.raises(ValueError, match="clock time"):
         parse_clock("25:00")
+
+
+def test_next_window_of_a_daypart_today_or_tomorrow() -> None:
+    """Before 18:00 the next evening hour is today's 18:00; after 23:00 it is tomorrow's."""
+    from efir.core.timebase import to_us  # noqa: PLC0415
+
+    evening = Scheme(Grid.HOUR, daypart=Daypart.parse("18:00", "23:00"))
+    cal = Calendar(ALMATY, [evening])
+
+    def at(day: int, hour: int) -> int:
+        return to_us(datetime(2026, 3, day, hour, tzinfo=ALMATY))
+
+    assert cal.next_window(evening, at(2, 10)) == (at(2, 18), at(2, 19))
+    assert cal.next_window(evening, at(2, 23)) == (at(3, 18), at(3, 19))

@@ -349,3 +349,12 @@ def test_rolling_7d_trend_cuts_mid_atom_exactly() -> None:
     assert w.numerator_s == pytest.approx(84 * H)
     assert w.gap_s == 0
     assert w.verdict is Status.VIOLATION  # 50 % < 55 %
+
+
+def test_upcoming_window_on_a_day_without_data_while_an_item_is_on_air() -> None:
+    """At 23:30 with a live item on air, the evening rule looks ahead to tomorrow 18:00."""
+    eng = engine()
+    eng.apply(ev("late", at(2026, 3, 2, 23, 10), None, phase="start"))
+    (w,) = by_rule(eng.status(at(2026, 3, 2, 23, 30)), "ads_evening_hour")
+    assert w.window_start == at(2026, 3, 3, 18, 0)
+    assert w.budget_s == pytest.approx(720)
