@@ -6,8 +6,10 @@ Exit codes of ``efir audit`` (documented in docs/audit.md, as linters do):
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
+import logging
 import os
 import sys
 import time
@@ -15,7 +17,9 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
+import aiomqtt
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
@@ -29,8 +33,13 @@ from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
-from efir.demo import run_demo
+from efir.daemon.broker import BrokerPortInUseError, port_free, port_in_use_message
+from efir.daemon.runner import run as run_service
+from efir.daemon.runner import with_sim_channels
 from efir.rulepacks import PackError, available_packs, load_pack
+from efir.settings import ConfigError, Settings, describe, load_settings, parse_mqtt_url
+from efir.sim.publish import SimOptions, simulate
+from efir.store import Store, StoreUnavailableError
 
 EXIT_OK = 0
 EXIT_VIOLATION = 1
@@ -297,21 +306,172 @@ def list_rules(
     console.print(table)
 
 
+class Scenario(StrEnum):
+    """Simulated feed scenarios."""
+
+    NORMAL = "normal"
+    RISKY = "risky"
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        return load_settings(**({"config": config} if config else {}))
+    except ConfigError as exc:
+        for line in exc.errors:
+            err.print(f"[bold red]config:[/bold red] {line}", highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    # Our own lines are enough; the libraries' INFO lines are per connection.
+    for noisy in ("amqtt", "transitions", "uvicorn.access", "aiosqlite", "sqlalchemy", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
 @app.command()
-def demo(
-    seconds: Annotated[float, typer.Option(min=0, help="How long to run (real seconds).")] = 45,
-    speed: Annotated[float, typer.Option(min=1, help="Simulated seconds per real second.")] = 120,
-    scenario: Annotated[
-        str, typer.Option(help="normal, or risky (Kazakh share drifts toward a violation).")
-    ] = "risky",
+def run(
+    config: Annotated[
+        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
+    ] = None,
+    simulate: Annotated[
+        bool,
+        typer.Option(
+            "--simulate",
+            help="Also publish a simulated TV and radio feed and show a live table.",
+        ),
+    ] = False,
+    scenario: Annotated[Scenario, typer.Option(help="Simulated feed scenario.")] = Scenario.RISKY,
+    speed: Annotated[
+        float, typer.Option(min=1, help="Simulated seconds per real second (--simulate).")
+    ] = 1.0,
+    seconds: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (demos, tests).")
+    ] = None,
 ) -> None:
-    """Show live status of a simulated TV channel (the engine the daemon will run)."""
-    if scenario not in ("normal", "risky"):
-        _fail("--scenario must be normal or risky")
-    console = Console()
-    if not console.is_terminal:  # a log or a pipe: wide enough for the whole table
-        console = Console(width=140)
-    run_demo(console, seconds=seconds, speed=speed, scenario=scenario)  # type: ignore[arg-type]
+    """Run the monitor: MQTT ingest, live counters, status API and metrics.
+
+    With no configuration: SQLite in ./efir-data and a built-in MQTT broker on
+    127.0.0.1:1883 (EFIR_EMBEDDED_BROKER_PORT). See docs/daemon.md.
+    """
+    settings = _settings(config)
+    _logging(settings.log_level)
+    sim = SimOptions(scenario=scenario.value, speed=speed) if simulate else None
+    if sim is not None:
+        settings = with_sim_channels(settings, sim)
+    if settings.embedded_broker and not port_free("127.0.0.1", settings.embedded_broker_port):
+        _fail(port_in_use_message(settings.embedded_broker_port))
+    console = None
+    if simulate:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=150)
+    try:
+        asyncio.run(run_service(settings, sim=sim, console=console, seconds=seconds))
+    except* BrokerPortInUseError as group:
+        _fail(str(group.exceptions[0]))
+    except* StoreUnavailableError as group:
+        err.print(
+            f"[bold red]efir:[/bold red] the database is unavailable: {group.exceptions[0]} "
+            f"({settings.db_url.split('@')[-1]})",
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+
+
+@app.command("simulate")
+def simulate_command(  # noqa: PLR0917 - typer maps each parameter to one documented option
+    mqtt_url: Annotated[
+        str | None,
+        typer.Option(help="Broker (default EFIR_MQTT_URL, else the built-in broker's port)."),
+    ] = None,
+    scenario: Annotated[
+        Scenario, typer.Option(help="normal, or risky (drifts toward a violation).")
+    ] = Scenario.NORMAL,
+    speed: Annotated[float, typer.Option(min=1, help="Simulated seconds per real second.")] = 1.0,
+    seconds: Annotated[
+        float | None, typer.Option(min=0, help="Stop after this many seconds (default: never).")
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(help="Catch up from this local time (default: Monday 00:00 this week)."),
+    ] = None,
+    tv: Annotated[str, typer.Option(help="TV channel id.")] = "qaz-tv",
+    radio: Annotated[str, typer.Option(help="Radio channel id.")] = "qaz-radio",
+    seed: Annotated[int | None, typer.Option(help="Random seed (default: from the week).")] = None,
+) -> None:
+    """Publish a realistic playout feed for a TV and a radio channel to an MQTT broker."""
+    settings = _settings(None)
+    _logging(settings.log_level)
+    try:
+        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
+    except ValueError as exc:
+        _fail(f"--mqtt-url: {exc}")
+    start = None
+    if since:
+        try:
+            start = datetime.fromisoformat(since)
+        except ValueError:
+            _fail(f"--since must be an ISO 8601 time, not {since!r}")
+            raise  # unreachable: _fail exits
+        if start.tzinfo is None:
+            start = start.replace(tzinfo=ZoneInfo(DEFAULT_TIMEZONE))
+    options = SimOptions(
+        channels=((tv, "tv"), (radio, "radio")),
+        speed=speed,
+        scenario=scenario.value,
+        since=start,
+        duration_s=seconds,
+        topic_prefix=settings.mqtt.topic_prefix,
+        seed=seed,
+    )
+    try:
+        sent = asyncio.run(simulate(target, options))
+    except aiomqtt.MqttError as exc:
+        err.print(f"[bold red]efir:[/bold red] broker {target}: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        raise typer.Exit(0) from None
+    typer.echo(f"published {sent} events")
+
+
+@app.command("check-config")
+def check_config(
+    config: Annotated[
+        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
+    ] = None,
+) -> None:
+    """Validate the configuration; print every error with its location (exit 2), or the settings."""
+    settings = _settings(config)
+    typer.echo(json.dumps(describe(settings), indent=2, ensure_ascii=False))
+
+
+@app.command()
+def migrate(
+    config: Annotated[
+        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
+    ] = None,
+) -> None:
+    """Bring the database schema to the newest migration (``efir run`` does it too)."""
+    settings = _settings(config)
+
+    async def go() -> None:
+        store = Store(settings.db_url)
+        try:
+            await store.open()
+        finally:
+            await store.close()
+
+    try:
+        asyncio.run(go())
+    except StoreUnavailableError as exc:
+        err.print(f"[bold red]efir:[/bold red] the database is unavailable: {exc}", highlight=False)
+        raise typer.Exit(1) from None
+    typer.echo("schema is up to date")
 
 
 @app.command()

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): status, windows, events, dead letters, metrics."""

@@ -1,0 +1,148 @@
+"""Response models of the HTTP API (OpenAPI at ``/docs``).
+
+Instants are RFC 3339 strings with the channel's local offset; durations are
+seconds; shares and thresholds are fractions (0.55 = 55 %).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class Health(BaseModel):
+    """Liveness: the process answers."""
+
+    status: str = "ok"
+
+
+class Readiness(BaseModel):
+    """Readiness: state loaded, store writable, broker connected, queue not saturated."""
+
+    ready: bool
+    checks: dict[str, str] = Field(description="One entry per check: `ok` or what is wrong.")
+
+
+class FeedInfo(BaseModel):
+    """A channel's playout feed."""
+
+    state: str = Field(description="`online`, `stale`, `offline` or `unknown`.")
+    adapter_status: str | None = Field(description="Last retained status of the adapter.")
+    last_event: str | None
+    last_heartbeat: str | None
+
+
+class OnAir(BaseModel):
+    """The primary item on air now."""
+
+    event_id: str
+    title: str | None
+    kind: str | None
+    language: str | None
+    start: str
+    planned_end: str | None
+
+
+class RuleStatus(BaseModel):
+    """One enabled rule in its current window (DESIGN sections 5 and 6)."""
+
+    rule: str
+    title: str
+    type: str
+    severity: str
+    window_start: str
+    window_end: str
+    numerator_s: float | None
+    base_s: float | None
+    unknown_s: float | None
+    gap_s: float
+    share: float | None
+    threshold: float | None
+    transitional: bool
+    status: str
+    needed_s: float | None
+    slack_s: float | None
+    deadline: str | None
+    budget_s: float | None
+    count: int | None
+    advice: str | None = Field(description="What to do, in one sentence (null when nothing).")
+
+
+class ChannelSummary(BaseModel):
+    """A channel in the list."""
+
+    id: str
+    name: str | None
+    media: str
+    timezone: str
+    rule_pack: str
+    worst_status: str | None
+    feed: FeedInfo
+
+
+class ChannelStatus(BaseModel):
+    """Everything about one channel now."""
+
+    channel: str
+    name: str | None
+    media: str
+    timezone: str
+    now: str
+    feed: FeedInfo
+    on_air: OnAir | None
+    worst_status: str | None
+    rules: list[RuleStatus]
+
+
+class WindowList(BaseModel):
+    """Windows shaped like ``efir audit`` JSON (``efir.audit/1``)."""
+
+    channel: str
+    windows: list[dict[str, Any]]
+
+
+class EventResult(BaseModel):
+    """What became of one posted event."""
+
+    index: int
+    accepted: bool
+    event_id: str | None = None
+    code: str | None = None
+    reasons: list[str] = []
+
+
+class EventsResponse(BaseModel):
+    """Outcome of ``POST /api/v1/events``: every event is committed or dead-lettered."""
+
+    accepted: int
+    rejected: int
+    results: list[EventResult]
+
+
+class DeadLetterOut(BaseModel):
+    """A payload that could not be accepted."""
+
+    id: int
+    received: str
+    source: str
+    topic: str | None
+    channel: str | None
+    code: str
+    reason: str
+    payload: str = Field(description="The raw payload (UTF-8, invalid bytes replaced).")
+    replayed: str | None
+
+
+class ReplayRequest(BaseModel):
+    """Dead letters to feed through ingest again (after fixing the cause)."""
+
+    ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class ReplayResponse(BaseModel):
+    """Outcome of a replay; accepted letters are marked replayed."""
+
+    accepted: int
+    rejected: int
+    results: list[EventResult]

@@ -1,0 +1,1 @@
+"""The long-running service: ingest, live state, HTTP, MQTT, supervision."""

@@ -1,0 +1,234 @@
+"""Ingest: validate, store, then count, then acknowledge — in that order.
+
+Every inbound payload (MQTT, HTTP, dead-letter replay) goes through one
+bounded queue to one writer task. The writer takes a batch, validates each
+payload, commits the accepted versions and the dead letters in one
+transaction, retries the commit while the database is away, and only then
+applies the events to the live counters and acknowledges them (MQTT PUBACK,
+HTTP response). A crash at any moment therefore loses nothing acknowledged: an
+unacknowledged message is delivered again, and the store keeps one copy of an
+identical version.
+
+A full queue makes producers wait: the MQTT reader stops reading, the broker
+stops sending once its in-flight window is full, and ``/readyz`` says so.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from efir.core.event import AsRunEvent  # noqa: TC001 - used at runtime in dataclass fields
+from efir.core.timebase import US_PER_S
+from efir.schema.asrun import EventError, parse_event
+from efir.store.database import DeadLetter, EventRow, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from efir.daemon.metrics import Metrics
+    from efir.daemon.monitor import Monitor
+    from efir.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one payload."""
+
+    accepted: bool
+    event_id: str | None = None
+    code: str | None = None
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class Inbound:
+    """One payload on its way in.
+
+    Attributes:
+        payload: the raw bytes.
+        source: ``mqtt``, ``http`` or ``replay``.
+        received_us: receipt instant (µs UTC).
+        topic: the MQTT topic, if any.
+        channel: the channel the transport names (topic), checked against the payload.
+        ack: called after the commit (MQTT acknowledgement).
+        done: resolved after the commit (HTTP response, replay).
+    """
+
+    payload: bytes
+    source: str
+    received_us: int
+    topic: str | None = None
+    channel: str | None = None
+    ack: Callable[[], None] | None = None
+    done: asyncio.Future[Outcome] | None = field(default=None)
+
+
+def digest(event: AsRunEvent) -> str:
+    """SHA-256 of the canonical event: equal versions, equal digests (any process)."""
+    fields: dict[str, Any] = event._asdict()
+    fields["tags"] = sorted(event.tags)
+    fields["given"] = sorted(event.given)
+    canonical = json.dumps(fields, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Ingest:
+    """The queue and its single writer."""
+
+    def __init__(
+        self,
+        store: Store,
+        monitor: Monitor,
+        metrics: Metrics,
+        *,
+        now_us: Callable[[], int],
+        queue_max: int,
+        batch_max: int,
+    ) -> None:
+        """Create the queue; :meth:`run` is the writer task."""
+        self.store = store
+        self.monitor = monitor
+        self.metrics = metrics
+        self.now_us = now_us
+        self.queue: asyncio.Queue[Inbound] = asyncio.Queue(queue_max)
+        self.batch_max = batch_max
+        self.store_error: str | None = None
+        self.committed = 0
+        metrics.queue_capacity.set(queue_max)
+        metrics.store_up.set(1)
+
+    # ------------------------------------------------------------- producers
+    async def submit(self, item: Inbound) -> None:
+        """Queue a payload; waits while the queue is full (backpressure)."""
+        await self.queue.put(item)
+        self.metrics.queue_depth.set(self.queue.qsize())
+
+    async def submit_and_wait(self, payloads: list[bytes], source: str) -> list[Outcome]:
+        """Queue payloads and wait until each is committed (or dead-lettered)."""
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[Outcome]] = []
+        for payload in payloads:
+            done: asyncio.Future[Outcome] = loop.create_future()
+            futures.append(done)
+            await self.submit(Inbound(payload, source, self.now_us(), done=done))
+        return list(await asyncio.gather(*futures))
+
+    @property
+    def saturated(self) -> bool:
+        """The queue is at least 90 % full: producers are being held back."""
+        return self.queue.qsize() >= 0.9 * self.queue.maxsize
+
+    # ---------------------------------------------------------------- writer
+    async def run(self) -> None:
+        """Commit batches until cancelled (cancel it only once :meth:`idle` returned)."""
+        while True:
+            batch = [await self.queue.get()]
+            while len(batch) < self.batch_max and not self.queue.empty():
+                batch.append(self.queue.get_nowait())
+            self.metrics.queue_depth.set(self.queue.qsize())
+            try:
+                await self._process(batch)
+            finally:
+                for _ in batch:
+                    self.queue.task_done()
+
+    async def idle(self) -> None:
+        """Wait until everything queued so far is committed and acknowledged."""
+        await self.queue.join()
+
+    async def _process(self, batch: list[Inbound]) -> None:
+        rows: list[EventRow] = []
+        dead: list[DeadLetter] = []
+        accepted: list[tuple[Inbound, AsRunEvent | None, Outcome]] = []
+        for item in batch:
+            event, outcome, row, letter = self._check(item)
+            if row is not None:
+                rows.append(row)
+            if letter is not None:
+                dead.append(letter)
+            accepted.append((item, event, outcome))
+        await self._commit(rows, dead)
+        now = self.now_us()
+        for item, event, outcome in accepted:
+            if event is not None:
+                self.monitor.apply(event, item.received_us, now)
+                self.metrics.ingested.labels(event.channel, item.source).inc()
+            else:
+                self.metrics.rejected.labels(outcome.code or "invalid").inc()
+            self.metrics.ingest_lag.observe(max(now - item.received_us, 0) / US_PER_S)
+            if item.ack is not None:
+                item.ack()
+            if item.done is not None and not item.done.done():
+                item.done.set_result(outcome)
+        self.committed += len(rows)
+        self.metrics.batches.inc()
+
+    def _check(
+        self, item: Inbound
+    ) -> tuple[AsRunEvent | None, Outcome, EventRow | None, DeadLetter | None]:
+        def reject(
+            code: str, reasons: list[str], channel: str | None
+        ) -> tuple[None, Outcome, None, DeadLetter]:
+            letter = DeadLetter(
+                item.received_us,
+                item.source,
+                item.topic,
+                channel,
+                code,
+                "; ".join(reasons),
+                item.payload,
+            )
+            return None, Outcome(accepted=False, code=code, reasons=tuple(reasons)), None, letter
+
+        if item.channel is not None and self.monitor.get(item.channel) is None:
+            return reject("unknown_channel", [_unknown(item.channel)], item.channel)
+        try:
+            event = parse_event(item.payload, now_us=item.received_us, expect_channel=item.channel)
+        except EventError as exc:
+            return reject(exc.code, exc.reasons, item.channel)
+        if self.monitor.get(event.channel) is None:
+            return reject("unknown_channel", [_unknown(event.channel)], event.channel)
+        at = event.start if event.start is not None else item.received_us
+        row = EventRow(
+            event.channel,
+            event.event_id,
+            str(event.phase),
+            at,
+            digest(event),
+            item.received_us,
+            item.source,
+            item.payload,
+        )
+        return event, Outcome(accepted=True, event_id=event.event_id), row, None
+
+    async def _commit(self, rows: list[EventRow], dead: list[DeadLetter]) -> None:
+        delay = 0.2
+        while True:
+            try:
+                await self.store.save(rows, dead)
+            except StoreUnavailableError as exc:
+                if self.store_error is None:
+                    log.error("store unavailable, holding %d events: %s", len(rows), exc)
+                self.store_error = str(exc)
+                self.metrics.store_up.set(0)
+                self.metrics.store_errors.inc()
+                await asyncio.sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter
+                delay = min(delay * 2, 5.0)
+                continue
+            if self.store_error is not None:
+                log.warning("store available again")
+            self.store_error = None
+            self.metrics.store_up.set(1)
+            return
+
+
+def _unknown(channel: str) -> str:
+    return f"channel {channel!r} is not monitored (add it to channels: in the configuration)"

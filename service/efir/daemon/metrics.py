@@ -1,0 +1,184 @@
+"""Prometheus metrics on Efir's own registry (never the global one).
+
+Counters and gauges of the ingest path are updated as things happen; the
+per-channel, per-rule figures are computed from the live state at scrape
+time, so a scrape always shows the status as of that instant.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from efir.core.status import Status
+from efir.core.timebase import US_PER_S
+from efir.daemon.monitor import FeedState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from efir.daemon.monitor import Monitor
+
+#: Every status a rule can be in; exported one-hot so alerts can match a value.
+STATUSES = tuple(s.value for s in Status)
+FEED_STATES = tuple(s.value for s in FeedState)
+
+
+class Metrics:
+    """The daemon's metrics. One instance per process (or per test)."""
+
+    def __init__(self) -> None:
+        """Create every metric on a fresh registry."""
+        r = self.registry = CollectorRegistry(auto_describe=True)
+        self.ingested = Counter(
+            "efir_events_ingested",
+            "Event versions committed to the store, per channel and source.",
+            ["channel", "source"],
+            registry=r,
+        )
+        self.rejected = Counter(
+            "efir_events_rejected",
+            "Payloads sent to dead letters, per reason code.",
+            ["reason"],
+            registry=r,
+        )
+        self.ingest_lag = Histogram(
+            "efir_ingest_lag_seconds",
+            "From receipt of an event to its commit and counter update.",
+            buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+            registry=r,
+        )
+        self.queue_depth = Gauge(
+            "efir_ingest_queue_depth", "Events waiting for the store.", registry=r
+        )
+        self.queue_capacity = Gauge(
+            "efir_ingest_queue_capacity", "Size of the ingest queue.", registry=r
+        )
+        self.batches = Counter("efir_store_batches", "Committed write batches.", registry=r)
+        self.store_errors = Counter(
+            "efir_store_errors", "Failed store operations (retried).", registry=r
+        )
+        self.store_up = Gauge("efir_store_up", "1 when the database accepts writes.", registry=r)
+        self.mqtt_connected = Gauge(
+            "efir_mqtt_connected", "1 while connected to the MQTT broker.", registry=r
+        )
+        self.mqtt_connects = Counter(
+            "efir_mqtt_connects", "Successful MQTT connections (including reconnects).", registry=r
+        )
+        self.window_revisions = Counter(
+            "efir_window_revisions",
+            "Closed windows whose figures changed after a late event.",
+            ["channel", "rule"],
+            registry=r,
+        )
+        self.up_since = Gauge(
+            "efir_start_time_seconds", "When this Efir process started (Unix time).", registry=r
+        )
+        self.up_since.set(time.time())
+
+    def watch(self, monitor: Monitor, now_us: Callable[[], int]) -> None:
+        """Export the live per-channel and per-rule figures of ``monitor``."""
+        self.registry.register(_LiveCollector(monitor, now_us))
+
+
+class _LiveCollector(Collector):
+    def __init__(self, monitor: Monitor, now_us: Callable[[], int]) -> None:
+        self.monitor = monitor
+        self.now_us = now_us
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        now = self.now_us()
+        labels = ["channel", "rule"]
+        share = GaugeMetricFamily(
+            "efir_rule_share", "Share so far in the current window (0..1).", labels=labels
+        )
+        threshold = GaugeMetricFamily(
+            "efir_rule_threshold", "Threshold in force (0..1 or a count).", labels=labels
+        )
+        numerator = GaugeMetricFamily(
+            "efir_rule_numerator_seconds", "Qualifying seconds so far.", labels=labels
+        )
+        base = GaugeMetricFamily("efir_rule_base_seconds", "Base seconds so far.", labels=labels)
+        unknown = GaugeMetricFamily(
+            "efir_rule_unknown_seconds",
+            "Base seconds whose deciding attribute is unknown.",
+            labels=labels,
+        )
+        needed = GaugeMetricFamily(
+            "efir_rule_needed_seconds",
+            "Qualifying seconds still required (min_share).",
+            labels=labels,
+        )
+        slack = GaugeMetricFamily(
+            "efir_rule_slack_seconds",
+            "Seconds that may pass without qualifying content (min_share).",
+            labels=labels,
+        )
+        deadline = GaugeMetricFamily(
+            "efir_rule_deadline_timestamp_seconds",
+            "Latest start of qualifying content (Unix time).",
+            labels=labels,
+        )
+        budget = GaugeMetricFamily(
+            "efir_rule_budget_seconds",
+            "Seconds of numerator content still allowed (max_share).",
+            labels=labels,
+        )
+        window_end = GaugeMetricFamily(
+            "efir_rule_window_end_timestamp_seconds",
+            "End of the current window (Unix time).",
+            labels=labels,
+        )
+        status = GaugeMetricFamily(
+            "efir_rule_status", "1 for the rule's current status.", labels=[*labels, "status"]
+        )
+        feed = GaugeMetricFamily(
+            "efir_feed_state", "1 for the channel's feed state.", labels=["channel", "state"]
+        )
+        last_event = GaugeMetricFamily(
+            "efir_feed_last_event_timestamp_seconds",
+            "Receipt of the channel's last event (Unix time).",
+            labels=["channel"],
+        )
+        last_heard = GaugeMetricFamily(
+            "efir_feed_last_heard_timestamp_seconds",
+            "Last event or heartbeat (Unix time).",
+            labels=["channel"],
+        )
+        for ch in self.monitor.channels.values():
+            cid = ch.profile.id
+            state = ch.feed.state(now, self.monitor.stale_after_us)
+            for s in FEED_STATES:
+                feed.add_metric([cid, s], 1.0 if s == state else 0.0)
+            if ch.feed.last_event_us is not None:
+                last_event.add_metric([cid], ch.feed.last_event_us / US_PER_S)
+            if ch.feed.last_heard_us is not None:
+                last_heard.add_metric([cid], ch.feed.last_heard_us / US_PER_S)
+            for w in ch.status(now):
+                key = [cid, w.rule]
+                for family, value in (
+                    (share, w.share),
+                    (threshold, w.threshold),
+                    (numerator, w.numerator_s),
+                    (base, w.base_s),
+                    (unknown, w.unknown_s),
+                    (needed, w.needed_s),
+                    (slack, w.slack_s),
+                    (budget, w.budget_s),
+                ):
+                    if value is not None:
+                        family.add_metric(key, float(value))
+                if w.deadline is not None:
+                    deadline.add_metric(key, w.deadline / US_PER_S)
+                window_end.add_metric(key, w.window_end / US_PER_S)
+                for s in STATUSES:
+                    status.add_metric([*key, s], 1.0 if s == w.status else 0.0)
+        yield from (share, threshold, numerator, base, unknown, needed, slack, deadline, budget)
+        yield from (window_end, status, feed, last_event, last_heard)

@@ -1,0 +1,172 @@
+"""Live state of every monitored channel: its engine, its feed, its closed windows.
+
+Synchronous and I/O-free (the async parts call it); time is passed in as µs UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+from efir.core.engine import ROLLING_US, ChannelEngine
+from efir.core.timebase import US_PER_S
+from efir.rulepacks import load_pack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from efir.core.channel import ChannelProfile
+    from efir.core.event import AsRunEvent
+    from efir.core.lifecycle import Change, Item
+    from efir.core.result import WindowResult
+    from efir.rulepacks import RulePack
+
+DAY_US = 24 * 3600 * US_PER_S
+#: Live state keeps every item that may touch an open window: the longest
+#: window (a week) and the trailing seven days, plus one day for items that
+#: started before and run into them (an item lasts at most a day).
+HORIZON_US = ROLLING_US + 2 * DAY_US
+
+
+class FeedState(StrEnum):
+    """Whether a channel's playout feed is alive."""
+
+    UNKNOWN = "unknown"  # nothing heard since Efir started with no history
+    ONLINE = "online"  # events or heartbeats arrive
+    STALE = "stale"  # silent for longer than ``stale_after_s``
+    OFFLINE = "offline"  # the adapter said so (retained status or Last Will)
+
+
+@dataclass
+class Feed:
+    """What Efir heard from a channel's adapter (instants in µs UTC)."""
+
+    adapter_status: str | None = None
+    last_event_us: int | None = None
+    last_heartbeat_us: int | None = None
+
+    def state(self, now: int, stale_after_us: int) -> FeedState:
+        """The feed state at ``now``."""
+        if self.adapter_status == "offline":
+            return FeedState.OFFLINE
+        last = max(self.last_event_us or 0, self.last_heartbeat_us or 0)
+        if not last:
+            return FeedState.UNKNOWN
+        return FeedState.ONLINE if now - last <= stale_after_us else FeedState.STALE
+
+    @property
+    def last_heard_us(self) -> int | None:
+        """The latest event or heartbeat."""
+        heard = [t for t in (self.last_event_us, self.last_heartbeat_us) if t is not None]
+        return max(heard) if heard else None
+
+
+@dataclass
+class Channel:
+    """One channel's live state."""
+
+    profile: ChannelProfile
+    pack: RulePack
+    engine: ChannelEngine
+    feed: Feed = field(default_factory=Feed)
+    #: Closed windows up to this instant have been handed out for storing.
+    closed_until: int = 0
+    #: ``[lo, hi)`` spans changed by late events, whose closed windows need re-storing.
+    dirty: list[tuple[int, int]] = field(default_factory=list)
+    events: int = 0
+
+    def status(self, now: int) -> list[WindowResult]:
+        """Per active rule, the window holding ``now``."""
+        return self.engine.status(now)
+
+
+class Monitor:
+    """Every channel's engine and feed; the daemon's single source of live figures."""
+
+    def __init__(self, profiles: Iterable[ChannelProfile], *, stale_after_s: float) -> None:
+        """Build an empty engine per channel."""
+        self.stale_after_us = round(stale_after_s * US_PER_S)
+        self.channels: dict[str, Channel] = {}
+        for profile in profiles:
+            pack = load_pack(profile.rule_pack)
+            engine = ChannelEngine(profile, pack.rules)
+            self.channels[profile.id] = Channel(profile, pack, engine)
+
+    def get(self, channel_id: str) -> Channel | None:
+        """The channel, or ``None`` if it is not monitored."""
+        return self.channels.get(channel_id)
+
+    # ----------------------------------------------------------------- input
+    def load(self, channel_id: str, events: Iterable[AsRunEvent], now: int) -> int:
+        """Rebuild a channel from stored events (restart); return how many were loaded."""
+        ch = self.channels[channel_id]
+        loaded = list(events)
+        ch.engine.load(loaded)
+        ch.events = len(loaded)
+        ch.closed_until = now
+        return len(loaded)
+
+    def apply(self, event: AsRunEvent, received_us: int, now: int) -> Change | None:
+        """Apply one committed event; remember spans of closed windows it changed."""
+        ch = self.channels[event.channel]
+        feed = ch.feed
+        feed.last_event_us = max(feed.last_event_us or 0, received_us)
+        if feed.adapter_status == "offline":
+            feed.adapter_status = "online"  # an event proves the adapter is back
+        change = ch.engine.apply(event)
+        if change is None:
+            return None
+        ch.events += 1
+        for item in (change.before, change.after):
+            if item is not None and item.start < ch.closed_until:
+                ch.dirty.append((item.start, _end(item, now)))
+        return change
+
+    # ----------------------------------------------------------------- reads
+    def closed_windows(self, now: int) -> list[tuple[Channel, list[WindowResult]]]:
+        """Windows that closed since the last call, and closed windows late events changed."""
+        out: list[tuple[Channel, list[WindowResult]]] = []
+        for ch in self.channels.values():
+            results: list[WindowResult] = []
+            if now > ch.closed_until:
+                results.extend(self._closed(ch, ch.closed_until, now, now))
+            for lo, hi in _merge(ch.dirty):
+                results.extend(self._closed(ch, lo, min(hi, ch.closed_until), now))
+            ch.dirty.clear()
+            ch.closed_until = max(ch.closed_until, now)
+            if results:
+                out.append((ch, _unique(results)))
+        return out
+
+    def start_closing_from(self, channel_id: str, since: int) -> None:
+        """Store windows closed after ``since`` at the next call of :meth:`closed_windows`."""
+        self.channels[channel_id].closed_until = since
+
+    @staticmethod
+    def _closed(ch: Channel, lo: int, hi: int, now: int) -> list[WindowResult]:
+        if hi <= lo:
+            return []
+        # Windows intersecting [lo, hi) that have closed by now.
+        return [w for w in ch.engine.windows(lo, hi, now=now) if w.window_end <= now]
+
+
+def _end(item: Item, now: int) -> int:
+    return item.end if item.end is not None else max(now, item.start + 1)
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return out
+
+
+def _unique(results: list[WindowResult]) -> list[WindowResult]:
+    seen: dict[tuple[str, int], WindowResult] = {}
+    for w in results:
+        seen[w.rule, w.window_start] = w
+    return list(seen.values())

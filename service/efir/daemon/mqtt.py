@@ -1,0 +1,282 @@
+"""The MQTT side: subscribe to adapters' topics, hand events to ingest, acknowledge late.
+
+aiomqtt acknowledges QoS 1 messages on receipt unless told otherwise (its
+issue #345); we switch its paho client to manual acknowledgements before
+connecting and send each PUBACK only after the event is committed, so the
+broker redelivers anything Efir had not stored when it died. The session is
+persistent (fixed client id, no clean start, MQTT 5 session expiry), so
+events published while Efir restarts wait in the broker.
+
+Topics (DESIGN section 6, prefix default ``asrun``): ``{prefix}/{channel}/event``,
+``{prefix}/{channel}/status`` (retained ``online``/``offline``, the adapter's
+Last Will), ``{prefix}/{channel}/heartbeat``. Efir publishes its own retained
+``efir/status`` with a Last Will ``offline``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import ssl
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import aiomqtt
+from paho.mqtt import client as mqtt_client
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from efir.daemon.ingest import Inbound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from efir.daemon.ingest import Ingest
+    from efir.daemon.metrics import Metrics
+    from efir.daemon.monitor import Monitor
+    from efir.settings import MqttConfig, MqttTarget
+
+log = logging.getLogger(__name__)
+
+EFIR_STATUS_TOPIC = "efir/status"
+#: CONNACK codes that retrying will not fix (3.1.1: 4 bad credentials, 5 not
+#: authorised; MQTT 5: 0x86 bad user name or password, 0x87 not authorised,
+#: 0x8A banned, 0x8C bad authentication method).
+REFUSED = {4, 5, 0x86, 0x87, 0x8A, 0x8C}
+#: How many unacknowledged events the broker may have in flight to us (MQTT 5
+#: Receive Maximum): the writer commits them in one batch.
+RECEIVE_MAXIMUM = 1000
+
+
+@dataclass
+class Connection:
+    """What ``/readyz`` and the metrics show about the broker link."""
+
+    connected: bool = False
+    protocol: str | None = None
+    error: str | None = None
+    refused: bool = False
+    generation: int = 0
+
+
+class MqttConsumer:
+    """Reads events, heartbeats and adapter status; reconnects with jittered backoff."""
+
+    def __init__(
+        self,
+        target: MqttTarget,
+        options: MqttConfig,
+        ingest: Ingest,
+        monitor: Monitor,
+        metrics: Metrics,
+        *,
+        now_us: Callable[[], int],
+        embedded: bool = False,
+    ) -> None:
+        """Configure; :meth:`run` connects (``embedded``: the built-in broker speaks 3.1.1)."""
+        self.target = target
+        self.options = options
+        self.ingest = ingest
+        self.monitor = monitor
+        self.metrics = metrics
+        self.now_us = now_us
+        self.state = Connection()
+        self.prefix = options.topic_prefix.rstrip("/")
+        self._protocol = (
+            aiomqtt.ProtocolVersion.V311
+            if options.protocol == "3.1.1" or (options.protocol == "auto" and embedded)
+            else aiomqtt.ProtocolVersion.V5
+        )
+        self._client: aiomqtt.Client | None = None
+        self.stopping = asyncio.Event()
+        #: Set while connected (tests and the simulator wait on it).
+        self.connected = asyncio.Event()
+
+    # ----------------------------------------------------------------- loop
+    async def run(self) -> None:
+        """Connect, consume, reconnect; returns after :meth:`stop`."""
+        delay = self.options.reconnect_min_s
+        while not self.stopping.is_set():
+            try:
+                await self._session()
+                delay = self.options.reconnect_min_s
+            except aiomqtt.MqttCodeError as exc:
+                self._lost(exc)
+                if _code(exc) in REFUSED:
+                    self.state.refused = True
+                    log.error(
+                        "MQTT broker %s refused Efir (%s); check the user name and password "
+                        "in EFIR_MQTT_URL; retrying in %.0f s",
+                        self.target,
+                        exc,
+                        self.options.refused_retry_s,
+                    )
+                    await self._sleep(self.options.refused_retry_s)
+                    continue
+                delay = await self._backoff(delay, exc)
+            except aiomqtt.MqttError as exc:
+                self._lost(exc)
+                delay = await self._backoff(delay, exc)
+            except (OSError, ValueError, RuntimeError) as exc:
+                # Whatever else goes wrong (TLS files, a library bug): never stop consuming.
+                log.exception("MQTT consumer failed")
+                self._lost(exc)
+                delay = await self._backoff(delay, exc)
+
+    async def stop(self) -> None:
+        """Stop reading; the connection stays open until :meth:`close` so acks still go out."""
+        self.stopping.set()
+
+    async def close(self) -> None:
+        """Say ``offline`` on ``efir/status`` and disconnect."""
+        client = self._client
+        if client is not None and self.state.connected:
+            try:
+                await client.publish(EFIR_STATUS_TOPIC, b"offline", qos=1, retain=True, timeout=2)
+            except aiomqtt.MqttError as exc:
+                log.debug("could not publish offline status: %s", exc)
+
+    async def _session(self) -> None:
+        client = self._make_client()
+        self._client = client
+        # Before connecting: the broker may redeliver as soon as the session resumes.
+        client._client.manual_ack_set(True)  # noqa: SLF001, FBT003 - no public switch in aiomqtt yet (#345)
+        async with client:
+            st = self.state
+            st.generation += 1
+            st.connected, st.error, st.refused = True, None, False
+            st.protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
+            self.metrics.mqtt_connected.set(1)
+            self.connected.set()
+            self.metrics.mqtt_connects.inc()
+            log.info("connected to MQTT broker %s (MQTT %s)", self.target, st.protocol)
+            await client.publish(EFIR_STATUS_TOPIC, b"online", qos=1, retain=True)
+            await client.subscribe(
+                [(f"{self.prefix}/+/{leaf}", 1) for leaf in ("event", "status", "heartbeat")]
+            )
+            generation = st.generation
+            messages = client.messages
+            while not self.stopping.is_set():
+                stop = asyncio.ensure_future(self.stopping.wait())
+                nxt = asyncio.ensure_future(anext(messages))
+                done, _ = await asyncio.wait({stop, nxt}, return_when=asyncio.FIRST_COMPLETED)
+                if nxt not in done:
+                    nxt.cancel()
+                    break
+                stop.cancel()
+                await self._handle(client, nxt.result(), generation)
+            # Wait until the writer has committed and acknowledged what we handed it.
+            await self.ingest.idle()
+            await self.close()
+        self.state.connected = False
+        self.connected.clear()
+        self.metrics.mqtt_connected.set(0)
+
+    def _make_client(self) -> aiomqtt.Client:
+        o, t = self.options, self.target
+        v5 = self._protocol is aiomqtt.ProtocolVersion.V5
+        props = None
+        if v5:
+            props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call] # paho is untyped here
+            props.SessionExpiryInterval = o.session_expiry_s
+            props.ReceiveMaximum = RECEIVE_MAXIMUM
+        tls_context = None
+        if t.tls:
+            tls_context = ssl.create_default_context(cafile=str(o.tls_ca) if o.tls_ca else None)
+            if o.tls_cert is not None:
+                tls_context.load_cert_chain(o.tls_cert, o.tls_key)
+            if o.tls_insecure:
+                tls_context.check_hostname = False
+                tls_context.verify_mode = ssl.CERT_NONE
+        return aiomqtt.Client(
+            t.host,
+            t.port,
+            username=t.username,
+            password=t.password.get_secret_value() if t.password else None,
+            identifier=o.client_id,
+            protocol=self._protocol,
+            clean_session=None if v5 else False,
+            # MQTT 5: resume the session on every connect (paho refuses the flag on 3.1.1).
+            clean_start=False if v5 else mqtt_client.MQTT_CLEAN_START_FIRST_ONLY,
+            keepalive=o.keepalive_s,
+            properties=props,
+            tls_context=tls_context,
+            tls_insecure=o.tls_insecure if t.tls else None,
+            will=aiomqtt.Will(EFIR_STATUS_TOPIC, b"offline", qos=1, retain=True),
+            timeout=10,
+        )
+
+    # ------------------------------------------------------------- messages
+    async def _handle(
+        self, client: aiomqtt.Client, message: aiomqtt.Message, generation: int
+    ) -> None:
+        topic = message.topic.value
+        now = self.now_us()
+        channel, leaf = self._split(topic)
+        # paho hands PUBLISH payloads over as bytes.
+        payload = bytes(message.payload)
+        ack = self._acker(client, message, generation)
+        if leaf == "event":
+            await self.ingest.submit(Inbound(payload, "mqtt", now, topic, channel, ack))
+            return
+        ch = self.monitor.get(channel) if channel else None
+        if ch is not None and leaf == "heartbeat":
+            ch.feed.last_heartbeat_us = now
+        elif ch is not None and leaf == "status":
+            text = payload.decode("utf-8", "replace").strip().strip('"').lower()
+            if text in {"online", "offline"}:
+                ch.feed.adapter_status = text
+                log.info("channel %s adapter is %s", channel, text)
+        ack()
+
+    def _split(self, topic: str) -> tuple[str | None, str | None]:
+        rest = topic.removeprefix(self.prefix + "/")
+        parts = rest.split("/")
+        if rest == topic or len(parts) != 2:
+            return None, None
+        return parts[0], parts[1]
+
+    def _acker(
+        self, client: aiomqtt.Client, message: aiomqtt.Message, generation: int
+    ) -> Callable[[], None]:
+        mid, qos = message.mid, message.qos
+
+        def ack() -> None:
+            # A message from an earlier connection is redelivered on this one
+            # (its id may now name another message): never acknowledge it here.
+            if qos > 0 and self.state.connected and self.state.generation == generation:
+                client._client.ack(mid, qos)  # noqa: SLF001 - manual acknowledgement (aiomqtt #345)
+
+        return ack
+
+    # ------------------------------------------------------------ failures
+    def _lost(self, exc: Exception) -> None:
+        was = self.state.connected
+        self.state.connected = False
+        self.connected.clear()
+        self.state.error = str(exc)
+        self.metrics.mqtt_connected.set(0)
+        if self.options.protocol == "auto" and not was and self.state.protocol is None:
+            # Never connected: the broker may only speak 3.1.1 (the built-in one does).
+            self._protocol = (
+                aiomqtt.ProtocolVersion.V311
+                if self._protocol is aiomqtt.ProtocolVersion.V5
+                else aiomqtt.ProtocolVersion.V5
+            )
+
+    async def _backoff(self, delay: float, exc: Exception) -> float:
+        log.warning("MQTT broker %s: %s; reconnecting in %.1f s", self.target, exc, delay)
+        await self._sleep(delay * (0.5 + random.random()))  # noqa: S311 - jitter, not security
+        return min(delay * 2, self.options.reconnect_max_s)
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.stopping.wait(), seconds)
+
+
+def _code(exc: aiomqtt.MqttCodeError) -> int:
+    rc = exc.rc
+    value = getattr(rc, "value", rc)
+    return int(value) if isinstance(value, int) else -1

@@ -1,0 +1,274 @@
+"""The daemon: one asyncio process, one supervisor owning every task.
+
+``Service.run`` starts (in order) the store, the live state rebuilt from it, the
+built-in broker if no broker is configured, then under one ``TaskGroup``: the
+ingest writer, the MQTT consumer, the evaluation ticker and the HTTP server.
+``stop`` (SIGTERM, SIGINT) shuts down in the order that loses nothing: stop
+HTTP, stop reading MQTT, commit and acknowledge what was read, say
+``offline``, close the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import uvicorn
+
+from efir.core.timebase import US_PER_S, to_us
+from efir.daemon.broker import EmbeddedBroker
+from efir.daemon.ingest import Ingest
+from efir.daemon.metrics import Metrics
+from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor
+from efir.daemon.mqtt import MqttConsumer
+from efir.daemon.windows import stored_window
+from efir.schema.asrun import EventError, parse_event
+from efir.store import Store, StoreUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from efir.settings import Settings
+    from efir.store.database import StoredWindow
+
+log = logging.getLogger(__name__)
+
+#: Graceful shutdown must finish within this (the issue's 10 s, minus a margin).
+SHUTDOWN_BUDGET_S = 8.0
+_PRUNE_EVERY_US = 3600 * US_PER_S
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handlers: the supervisor owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def wall_clock_us() -> int:
+    """Now, in µs UTC."""
+    return to_us(datetime.now(UTC))
+
+
+class Service:
+    """Everything one Efir process runs. Built by :func:`efir.cli` or by tests."""
+
+    def __init__(self, settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> None:
+        """Wire the parts; nothing runs until :meth:`run`."""
+        self.settings = settings
+        self.now_us = now_us
+        self.metrics = Metrics()
+        self.store = Store(settings.db_url)
+        self.monitor = Monitor(settings.profiles(), stale_after_s=settings.stale_after_s)
+        self.metrics.watch(self.monitor, now_us)
+        self.ingest = Ingest(
+            self.store,
+            self.monitor,
+            self.metrics,
+            now_us=now_us,
+            queue_max=settings.queue_max,
+            batch_max=settings.batch_max,
+        )
+        self.consumer = MqttConsumer(
+            settings.mqtt_target,
+            settings.mqtt,
+            self.ingest,
+            self.monitor,
+            self.metrics,
+            now_us=now_us,
+            embedded=settings.embedded_broker,
+        )
+        self.broker = (
+            EmbeddedBroker(settings.embedded_broker_port) if settings.embedded_broker else None
+        )
+        self.loaded = False
+        self.ready_after_s: float | None = None
+        self.http_port: int | None = None
+        self.started = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._last_prune = 0
+        self._feeds_saved: dict[str, tuple[str | None, int | None, int | None]] = {}
+
+    # ------------------------------------------------------------- startup
+    async def open(self) -> None:
+        """Open the store and rebuild the live state from it."""
+        t0 = time.perf_counter()
+        await self.store.open()
+        now = self.now_us()
+        await self.store.sync_channels(
+            [c.model_dump(mode="json") for c in self.settings.channels], now
+        )
+        feeds = await self.store.feeds()
+        for cid, ch in self.monitor.channels.items():
+            rows = await self.store.load_events(cid, now - HORIZON_US)
+            events = []
+            for payload, received in rows:
+                try:
+                    events.append(parse_event(payload, now_us=received, expect_channel=cid))
+                except EventError as exc:  # stored under an older schema version
+                    log.warning("skipping a stored event of %s that no longer parses: %s", cid, exc)
+            self.monitor.load(cid, events, now)
+            status, last_event, last_heartbeat = feeds.get(cid, (None, None, None))
+            ch.feed.adapter_status, ch.feed.last_event_us = status, last_event
+            ch.feed.last_heartbeat_us = last_heartbeat
+            self._feeds_saved[cid] = (status, last_event, last_heartbeat)
+            last_end = await self.store.last_window_end(cid)
+            if events or last_end is not None:
+                # Store what closed while Efir was down (within the live horizon).
+                since = now - HORIZON_US + DAY_US
+                self.monitor.start_closing_from(cid, max(since, last_end or since))
+        self.loaded = True
+        self.ready_after_s = time.perf_counter() - t0
+        log.info(
+            "state rebuilt in %.2f s: %d channels, %d events",
+            self.ready_after_s,
+            len(self.monitor.channels),
+            sum(c.events for c in self.monitor.channels.values()),
+        )
+        if not self.monitor.channels:
+            log.warning(
+                "no channels configured: every event will go to dead letters. "
+                "List them under channels: in the file named by EFIR_CONFIG"
+            )
+
+    # --------------------------------------------------------------- run
+    async def run(self, *, install_signals: bool = True) -> None:
+        """Run until :meth:`stop` (or SIGTERM/SIGINT)."""
+        from efir.api.app import create_app  # noqa: PLC0415 - the API imports this module
+
+        if install_signals:
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(sig, self.stop)
+        if self.broker is not None:
+            await self.broker.start()
+        try:
+            await self.open()
+            config = uvicorn.Config(
+                create_app(self),
+                host=self.settings.http_host,
+                port=self.settings.http_port,
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+            )
+            server = _Server(config)
+            async with asyncio.TaskGroup() as tg:
+                writer = tg.create_task(self.ingest.run(), name="ingest-writer")
+                consumer = tg.create_task(self.consumer.run(), name="mqtt-consumer")
+                ticker = tg.create_task(self._ticker(), name="ticker")
+                http = tg.create_task(server.serve(), name="http")
+                tg.create_task(self._announce(server), name="announce")
+                await self._stop.wait()
+                await self._shutdown(server, http, consumer, writer, ticker)
+        finally:
+            with contextlib.suppress(Exception):
+                await self.store.close()
+            if self.broker is not None:
+                # amqtt waits for connected clients; do not let it hold up the exit.
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(self.broker.stop(), 2)
+        log.info("stopped")
+
+    def stop(self) -> None:
+        """Ask the service to shut down gracefully."""
+        log.info("shutting down")
+        self._stop.set()
+
+    async def _announce(self, server: uvicorn.Server) -> None:
+        while not server.started:  # noqa: ASYNC110 - uvicorn offers a flag, not an event
+            await asyncio.sleep(0.05)
+        sockets = [s for srv in server.servers for s in srv.sockets]
+        self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
+        log.info(
+            "status API on http://%s:%s/api/v1/channels", self.settings.http_host, self.http_port
+        )
+        self.started.set()
+
+    async def _shutdown(
+        self,
+        server: uvicorn.Server,
+        http: asyncio.Task[None],
+        consumer: asyncio.Task[None],
+        writer: asyncio.Task[None],
+        ticker: asyncio.Task[None],
+    ) -> None:
+        server.should_exit = True
+        await self.consumer.stop()
+        try:
+            async with asyncio.timeout(SHUTDOWN_BUDGET_S):
+                await asyncio.wait({http, consumer})
+                await self.ingest.idle()
+                await self._tick()
+        except TimeoutError:
+            log.error(
+                "shutdown took longer than %.0f s; unacknowledged events will be redelivered",
+                SHUTDOWN_BUDGET_S,
+            )
+        except StoreUnavailableError as exc:
+            log.error("could not store final figures: %s", exc)
+        for task in (writer, ticker, consumer, http):
+            task.cancel()
+
+    # ------------------------------------------------------------ ticker
+    async def _ticker(self) -> None:
+        """Store closed windows, feed states and prune, at window ends and every ``tick_s``."""
+        while True:
+            now = self.now_us()
+            await asyncio.sleep(self._next_wake(now) / US_PER_S)
+            try:
+                await self._tick()
+            except StoreUnavailableError as exc:
+                log.warning("ticker: store unavailable: %s", exc)
+            except Exception:
+                log.exception("ticker failed; retrying at the next tick")
+
+    def _next_wake(self, now: int) -> int:
+        wake = now + round(self.settings.tick_s * US_PER_S)
+        for ch in self.monitor.channels.values():
+            for w in ch.status(now):
+                if now < w.window_end < wake:
+                    wake = w.window_end
+        return max(wake - now, 1000)
+
+    async def _tick(self) -> None:
+        now = self.now_us()
+        stored: list[StoredWindow] = []
+        for ch, results in self.monitor.closed_windows(now):
+            stored.extend(stored_window(ch, w, now) for w in results)
+        for w in await self.store.save_windows(stored):
+            self.metrics.window_revisions.labels(w.channel_id, w.rule).inc()
+            # A changed verdict is news for the compliance officer; changed figures are not.
+            log.log(
+                logging.WARNING if w.revised_from else logging.INFO,
+                "late event revised %s %s window starting %s: %s%s (revision %d)",
+                w.channel_id,
+                w.rule,
+                w.figures.get("window_start"),
+                f"verdict {w.revised_from} -> " if w.revised_from else "figures changed, verdict ",
+                w.verdict,
+                w.revision,
+            )
+        for cid, ch in self.monitor.channels.items():
+            feed = (ch.feed.adapter_status, ch.feed.last_event_us, ch.feed.last_heartbeat_us)
+            if feed != self._feeds_saved.get(cid):
+                await self.store.save_feed(
+                    cid,
+                    adapter_status=feed[0],
+                    last_event_us=feed[1],
+                    last_heartbeat_us=feed[2],
+                    now_us=now,
+                )
+                self._feeds_saved[cid] = feed
+        if now - self._last_prune >= _PRUNE_EVERY_US:
+            self._last_prune = now
+            cutoff = now - self.settings.retention_days * DAY_US
+            events, dead = await self.store.prune(cutoff)
+            if events or dead:
+                log.info("retention: removed %d events and %d dead letters", events, dead)

@@ -1,0 +1,357 @@
+"""Daemon configuration: one validated model from ``EFIR_*`` variables and a YAML file.
+
+Sources, highest priority first (DESIGN section 6): environment variables
+``EFIR_*`` (nested keys with ``__``, e.g. ``EFIR_MQTT__CLIENT_ID``), then the
+YAML file named by ``EFIR_CONFIG``, then defaults. With nothing configured,
+``efir run`` keeps its data in ``./efir-data`` (SQLite) and starts the
+built-in broker.
+
+Secrets (``api_token``, the MQTT URL's password) are ``SecretStr``: they print
+as ``**********`` in logs, errors and ``efir check-config``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import unquote, urlsplit
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, ChannelProfile
+from efir.core.rules import Media
+from efir.rulepacks import PackError, load_pack
+
+#: The law keeps the on-air log one year (regulation.md); retention may not be shorter.
+MIN_RETENTION_DAYS = 366
+
+
+class ConfigError(ValueError):
+    """The configuration is invalid. ``errors`` holds one ``location: message`` per problem."""
+
+    def __init__(self, errors: list[str]) -> None:
+        """Keep every error; the message lists them all."""
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChannelConfig(_Strict):
+    """One monitored channel (the YAML ``channels:`` list)."""
+
+    id: str = Field(pattern=CHANNEL_ID.pattern)
+    media: Media = Media.TV
+    timezone: str = DEFAULT_TIMEZONE
+    rule_pack: str = "kz"
+    flags: frozenset[str] = frozenset({"domestic"})
+    mourning_dates: frozenset[date] = frozenset()
+    enable: frozenset[str] = frozenset()
+    disable: frozenset[str] = frozenset()
+    name: str | None = None
+
+    @field_validator("flags")
+    @classmethod
+    def _known_flags(cls, flags: frozenset[str]) -> frozenset[str]:
+        unknown = flags - KNOWN_FLAGS
+        if unknown:
+            msg = f"unknown flags {sorted(unknown)}; known: {sorted(KNOWN_FLAGS)}"
+            raise ValueError(msg)
+        return flags
+
+    @model_validator(mode="after")
+    def _profile_and_pack(self) -> ChannelConfig:
+        self.profile()  # the time zone must exist
+        try:
+            pack = load_pack(self.rule_pack)
+        except PackError as exc:
+            raise ValueError(str(exc)) from None
+        ids = {r.id for r in pack.rules}
+        unknown = (self.enable | self.disable) - ids
+        if unknown:
+            msg = f"rules {sorted(unknown)} are not in pack {self.rule_pack!r}"
+            raise ValueError(msg)
+        return self
+
+    def profile(self) -> ChannelProfile:
+        """The core's channel profile."""
+        return ChannelProfile(
+            id=self.id,
+            media=self.media,
+            timezone=self.timezone,
+            flags=self.flags,
+            rule_pack=self.rule_pack,
+            mourning_dates=self.mourning_dates,
+            enable=self.enable,
+            disable=self.disable,
+        )
+
+
+class MqttConfig(_Strict):
+    """MQTT connection options (besides ``EFIR_MQTT_URL``)."""
+
+    topic_prefix: str = Field(default="asrun", pattern=r"^[^#+]+$")
+    client_id: str = Field(default="efir", min_length=1, max_length=64)
+    protocol: Literal["auto", "5", "3.1.1"] = "auto"
+    #: Session expiry (MQTT 5) so the broker keeps unacknowledged events while Efir restarts.
+    session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)
+    keepalive_s: int = Field(default=30, ge=5)
+    tls_ca: Path | None = None
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_insecure: bool = False
+    reconnect_min_s: float = Field(default=0.5, gt=0)
+    reconnect_max_s: float = Field(default=30.0, gt=0)
+    #: Delay after a permanent refusal (bad credentials, not authorised).
+    refused_retry_s: float = Field(default=60.0, gt=0)
+
+
+class MqttTarget(BaseModel):
+    """A parsed broker address."""
+
+    model_config = ConfigDict(frozen=True)
+
+    host: str
+    port: int
+    tls: bool
+    username: str | None = None
+    password: SecretStr | None = None
+
+    def __str__(self) -> str:
+        """The address without credentials (for logs)."""
+        scheme = "mqtts" if self.tls else "mqtt"
+        user = f"{self.username}:***@" if self.username else ""
+        return f"{scheme}://{user}{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str) -> MqttTarget:
+    """Parse ``mqtt://user:pass@host:port`` or ``mqtts://…`` (default ports 1883/8883)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"mqtt", "mqtts"}:
+        msg = f"scheme must be mqtt:// or mqtts://, not {parts.scheme or 'none'}://"
+        raise ValueError(msg)
+    if not parts.hostname:
+        msg = "no host (expected mqtt://host:port)"
+        raise ValueError(msg)
+    tls = parts.scheme == "mqtts"
+    try:
+        port = parts.port or (8883 if tls else 1883)
+    except ValueError:
+        msg = "the port must be a number from 1 to 65535"
+        raise ValueError(msg) from None
+    password = SecretStr(unquote(parts.password)) if parts.password is not None else None
+    return MqttTarget(
+        host=parts.hostname,
+        port=port,
+        tls=tls,
+        username=unquote(parts.username) if parts.username else None,
+        password=password,
+    )
+
+
+class Settings(BaseSettings):
+    """Everything ``efir run`` needs. See docs/daemon.md for each setting."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="EFIR_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    config: Path | None = None
+    data_dir: Path = Path("efir-data")
+    database_url: SecretStr | None = None
+    mqtt_url: SecretStr | None = None
+    embedded_broker_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt: MqttConfig = MqttConfig()
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8080, ge=0, le=65535)
+    api_token: SecretStr | None = None
+    channels: list[ChannelConfig] = []
+    #: Events waiting for the store; a full queue stops reading from the broker.
+    queue_max: int = Field(default=10_000, ge=10)
+    #: Events committed per transaction at most.
+    batch_max: int = Field(default=1_000, ge=1)
+    retention_days: int = Field(default=400, ge=MIN_RETENTION_DAYS)
+    #: A channel whose feed sent nothing (event or heartbeat) for this long is ``stale``.
+    stale_after_s: float = Field(default=300.0, gt=0)
+    #: Re-evaluation period, so slack and deadlines move without events.
+    tick_s: float = Field(default=5.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("mqtt_url")
+    @classmethod
+    def _valid_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is not None:
+            parse_mqtt_url(url.get_secret_value())
+        return url
+
+    @field_validator("channels")
+    @classmethod
+    def _unique_channels(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
+        seen: set[str] = set()
+        for c in channels:
+            if c.id in seen:
+                msg = f"channel {c.id!r} is listed twice"
+                raise ValueError(msg)
+            seen.add(c.id)
+        return channels
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the YAML file (passed as init values), then defaults."""
+        del settings_cls, dotenv_settings, file_secret_settings
+        return env_settings, init_settings
+
+    # ------------------------------------------------------------- derived
+    @property
+    def db_url(self) -> str:
+        """The SQLAlchemy URL (default: SQLite in the data directory)."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'efir.db').resolve()}"
+
+    @property
+    def embedded_broker(self) -> bool:
+        """True when no broker is configured: Efir starts its own."""
+        return self.mqtt_url is None
+
+    @property
+    def mqtt_target(self) -> MqttTarget:
+        """The broker to connect to (the built-in one when none is configured)."""
+        if self.mqtt_url is None:
+            return MqttTarget(host="127.0.0.1", port=self.embedded_broker_port, tls=False)
+        return parse_mqtt_url(self.mqtt_url.get_secret_value())
+
+    def profiles(self) -> list[ChannelProfile]:
+        """The configured channels as core profiles."""
+        return [c.profile() for c in self.channels]
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings from the environment and the YAML file ``EFIR_CONFIG`` names.
+
+    Raises:
+        ConfigError: with every problem and where it is (file, key, line; or variable).
+    """
+    environ = dict(os.environ)
+    path_text = overrides.get("config") or environ.get("EFIR_CONFIG")
+    file_values: dict[str, Any] = {}
+    marks: dict[tuple[str | int, ...], int] = {}
+    path = Path(path_text) if path_text else None
+    if path is not None:
+        file_values, marks = _read_yaml(path)
+    values = {**file_values, **overrides}
+    if path is not None:
+        values["config"] = path
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, path, marks, environ)) from None
+
+
+def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
+    try:
+        text = path.read_text("utf-8")
+    except OSError as exc:
+        msg = f"{path}: cannot read the configuration file ({exc.strerror})"
+        raise ConfigError([msg]) from None
+    try:
+        node = yaml.compose(text)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        msg = f"{path}: not valid YAML: {exc}"
+        raise ConfigError([msg]) from None
+    if data is None:
+        return {}, {}
+    if not isinstance(data, dict):
+        msg = f"{path}: the file must hold a mapping (keys such as channels:, mqtt:)"
+        raise ConfigError([msg])
+    marks: dict[tuple[str | int, ...], int] = {}
+    _collect_marks(node, (), marks)
+    return data, marks
+
+
+def _collect_marks(
+    node: yaml.Node | None, at: tuple[str | int, ...], out: dict[tuple[str | int, ...], int]
+) -> None:
+    """Remember the line of every key and list item (1-based), for error messages."""
+    if node is None:
+        return
+    out[at] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            _collect_marks(value, (*at, str(key.value)), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, value in enumerate(node.value):
+            _collect_marks(value, (*at, i), out)
+
+
+def _describe(
+    exc: ValidationError,
+    path: Path | None,
+    marks: dict[tuple[str | int, ...], int],
+    environ: dict[str, str],
+) -> list[str]:
+    out = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = tuple(
+            p for p in error["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+        )
+        dotted = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
+        env_name = "EFIR_" + "__".join(str(p) for p in loc).upper()
+        message = error["msg"].removeprefix("Value error, ")
+        if env_name in environ:
+            where = f"{env_name} (environment)"
+        elif path is not None and loc and (loc[0] != "config"):
+            line = _nearest_line(loc, marks)
+            where = f"{path}:{line}: {dotted}" if line else f"{path}: {dotted}"
+        else:
+            where = dotted or "settings"
+        out.append(f"{where}: {message}")
+    return out
+
+
+def _nearest_line(
+    loc: tuple[str | int, ...], marks: dict[tuple[str | int, ...], int]
+) -> int | None:
+    for n in range(len(loc), 0, -1):
+        line = marks.get(loc[:n])
+        if line is not None:
+            return line
+    return None
+
+
+def describe(settings: Settings) -> dict[str, Any]:
+    """The effective settings as plain data, secrets masked (``efir check-config``)."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    for key in ("database_url", "mqtt_url", "api_token"):
+        if data.get(key) is not None:
+            data[key] = "**********"
+    if settings.database_url is None:
+        data["database_url"] = f"(default) {settings.db_url}"
+    data["mqtt_broker"] = "(built-in) " if settings.embedded_broker else ""
+    data["mqtt_broker"] += str(settings.mqtt_target)
+    return data

@@ -1,0 +1,5 @@
+"""Durable storage (SQLAlchemy 2, async): PostgreSQL in production, SQLite embedded."""
+
+from efir.store.database import Store, StoreUnavailableError
+
+__all__ = ["Store", "StoreUnavailableError"]

@@ -1,0 +1,99 @@
+"""Table definitions (Alembic migrations in ``migrations/`` own the schema).
+
+These definitions must match the migrations; a test compares them.
+
+Instants are integer microseconds since the epoch (UTC), like the core.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+#: SQLite only auto-increments an ``INTEGER PRIMARY KEY``.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+channels = Table(
+    "channels",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("media", String(8), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("rule_pack", String(255), nullable=False),
+    Column("config", JSON, nullable=False),
+    Column("adapter_status", String(16), nullable=True),
+    Column("last_event_us", BigInteger, nullable=True),
+    Column("last_heartbeat_us", BigInteger, nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+#: Append-only: every version of every event, with when and how it arrived.
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("event_id", String(128), nullable=False),
+    Column("phase", String(16), nullable=False),
+    # The item start, or for a cancel the receipt time: what restart loads by.
+    Column("at_us", BigInteger, nullable=False),
+    # SHA-256 of the canonical event: an identical re-delivery is stored once.
+    Column("digest", String(64), nullable=False),
+    Column("received_us", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    UniqueConstraint("channel_id", "event_id", "digest"),
+    Index(None, "channel_id", "at_us"),
+    Index(None, "received_us"),
+)
+
+#: Payloads that could not be accepted, with the reason; replayable.
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("received_us", BigInteger, nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("topic", String(512), nullable=True),
+    Column("channel_id", String(64), nullable=True),
+    Column("code", String(32), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("payload", LargeBinary, nullable=False),
+    Column("replayed_us", BigInteger, nullable=True),
+    Index(None, "received_us"),
+)
+
+#: Figures of windows that have closed (history without replay; revisions kept).
+window_results = Table(
+    "window_results",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("rule", String(64), primary_key=True),
+    Column("window_start_us", BigInteger, primary_key=True),
+    Column("window_end_us", BigInteger, nullable=False),
+    Column("verdict", String(16), nullable=False),
+    Column("figures", JSON, nullable=False),
+    # 0 for the first verdict; +1 each time a late event changes the figures.
+    Column("revision", Integer, nullable=False),
+    Column("revised_from", String(16), nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+)
