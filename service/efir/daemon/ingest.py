@@ -101,7 +101,9 @@ class Ingest:
         self.queue: asyncio.Queue[Inbound] = asyncio.Queue(queue_max)
         self.batch_max = batch_max
         self.store_error: str | None = None
+        #: Event versions committed (re-deliveries included) and payloads handled in all.
         self.committed = 0
+        self.processed = 0
         metrics.queue_capacity.set(queue_max)
         metrics.store_up.set(1)
 
@@ -169,6 +171,7 @@ class Ingest:
             if item.done is not None and not item.done.done():
                 item.done.set_result(outcome)
         self.committed += len(rows)
+        self.processed += len(batch)
         self.metrics.batches.inc()
 
     def _check(

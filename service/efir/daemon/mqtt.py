@@ -156,17 +156,14 @@ class MqttConsumer:
             await client.subscribe(
                 [(f"{self.prefix}/+/{leaf}", 1) for leaf in ("event", "status", "heartbeat")]
             )
-            generation = st.generation
-            messages = client.messages
-            while not self.stopping.is_set():
-                stop = asyncio.ensure_future(self.stopping.wait())
-                nxt = asyncio.ensure_future(anext(messages))
-                done, _ = await asyncio.wait({stop, nxt}, return_when=asyncio.FIRST_COMPLETED)
-                if nxt not in done:
-                    nxt.cancel()
-                    break
-                stop.cancel()
-                await self._handle(client, nxt.result(), generation)
+            reader = asyncio.create_task(self._read(client, st.generation))
+            stop = asyncio.create_task(self.stopping.wait())
+            await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
+            # A message read but not yet queued is never acknowledged: it comes again.
+            for task in (reader, stop):
+                task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader  # re-raises a lost connection (MqttError) for run()
             # Wait until the writer has committed and acknowledged what we handed it.
             await self.ingest.idle()
             await self.close()
@@ -209,6 +206,10 @@ class MqttConsumer:
         )
 
     # ------------------------------------------------------------- messages
+    async def _read(self, client: aiomqtt.Client, generation: int) -> None:
+        async for message in client.messages:
+            await self._handle(client, message, generation)
+
     async def _handle(
         self, client: aiomqtt.Client, message: aiomqtt.Message, generation: int
     ) -> None:

@@ -1,0 +1,92 @@
+"""Running an in-process Efir against real services, and publishing to it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import aiomqtt
+import httpx
+
+from efir.daemon.service import Service
+from efir.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
+
+
+def settings_for(
+    *,
+    db_url: str,
+    mqtt_url: str,
+    prefix: str,
+    data_dir: Path,
+    channels: tuple[str, ...] = ("qaz-tv",),
+    **extra: Any,
+) -> Settings:
+    return Settings(
+        database_url=db_url,
+        mqtt_url=mqtt_url,
+        mqtt=MqttConfig(topic_prefix=prefix, client_id=f"efir-{prefix}", reconnect_min_s=0.1, reconnect_max_s=1),
+        http_port=0,
+        data_dir=data_dir,
+        channels=[ChannelConfig(id=c, media="radio" if "radio" in c else "tv") for c in channels],
+        tick_s=0.2,
+        api_token="test-token",
+        **extra,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, now_us: Callable[[], int] | None = None) -> AsyncIterator[Service]:
+    service = Service(settings, now_us=now_us) if now_us else Service(settings)
+    task = asyncio.create_task(service.run(install_signals=False))
+    try:
+        async with asyncio.timeout(30):
+            started = asyncio.create_task(service.started.wait())
+            await asyncio.wait({started, task}, return_when=asyncio.FIRST_COMPLETED)
+            if task.done():
+                task.result()
+            await service.consumer.connected.wait()
+        yield service
+    finally:
+        service.stop()
+        async with asyncio.timeout(15):
+            await task
+
+
+def api(service: Service) -> httpx.AsyncClient:
+    return httpx.AsyncClient(base_url=f"http://127.0.0.1:{service.http_port}", timeout=30)
+
+
+async def publish(
+    mqtt_url: str,
+    prefix: str,
+    items: list[tuple[str, bytes]],
+    *,
+    service: Service | None = None,
+    lag: int = 300,
+) -> None:
+    """Publish ``(channel, payload)`` at QoS 1; with ``service``, keep at most ``lag`` unprocessed."""
+    target = parse_mqtt_url(mqtt_url)
+    async with aiomqtt.Client(target.host, target.port, identifier=f"pub-{prefix}") as client:
+        client.pending_calls_threshold = 10_000
+        base = service.ingest.processed if service else 0
+        for i in range(0, len(items), 100):
+            chunk = items[i : i + 100]
+            await asyncio.gather(
+                *(client.publish(f"{prefix}/{ch}/event", p, qos=1) for ch, p in chunk)
+            )
+            while service is not None and base + i + len(chunk) - service.ingest.processed > lag:
+                await asyncio.sleep(0.01)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(0.02)
+
+
+def payloads(events: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
+    return [(e["channel"], json.dumps(e).encode()) for e in events]
