@@ -28,7 +28,9 @@ def settings_for(
     return Settings(
         database_url=db_url,
         mqtt_url=mqtt_url,
-        mqtt=MqttConfig(topic_prefix=prefix, client_id=f"efir-{prefix}", reconnect_min_s=0.1, reconnect_max_s=1),
+        mqtt=MqttConfig(
+            topic_prefix=prefix, client_id=f"efir-{prefix}", reconnect_min_s=0.1, reconnect_max_s=1
+        ),
         http_port=0,
         data_dir=data_dir,
         channels=[ChannelConfig(id=c, media="radio" if "radio" in c else "tv") for c in channels],
@@ -39,7 +41,9 @@ def settings_for(
 
 
 @contextlib.asynccontextmanager
-async def running(settings: Settings, now_us: Callable[[], int] | None = None) -> AsyncIterator[Service]:
+async def running(
+    settings: Settings, now_us: Callable[[], int] | None = None
+) -> AsyncIterator[Service]:
     service = Service(settings, now_us=now_us) if now_us else Service(settings)
     task = asyncio.create_task(service.run(install_signals=False))
     try:

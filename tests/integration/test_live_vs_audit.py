@@ -57,7 +57,9 @@ def _day() -> list[dict[str, object]]:
     return list(generate(FeedSpec("qaz-tv", phases="start_end", seed=7), DAY, NEXT))
 
 
-def _audit(events: list[dict[str, object]], tmp_path: Path) -> dict[tuple[str, str], dict[str, object]]:
+def _audit(
+    events: list[dict[str, object]], tmp_path: Path
+) -> dict[tuple[str, str], dict[str, object]]:
     path = tmp_path / "day.jsonl"
     path.write_text("".join(json.dumps(e) + "\n" for e in events))
     result = run_audit(
@@ -83,7 +85,9 @@ def _inside_day(w: dict[str, object]) -> bool:
     return start >= DAY and end <= NEXT
 
 
-async def test_a_day_live_equals_audit_survives_restart_and_revises(db_url: str, tmp_path: Path) -> None:
+async def test_a_day_live_equals_audit_survives_restart_and_revises(
+    db_url: str, tmp_path: Path
+) -> None:
     require_port(MQTT_HOST, MQTT_PORT, "Mosquitto", "mosquitto -d -c /etc/mosquitto/mosquitto.conf")
     prefix = unique_prefix()
     mqtt_url = f"mqtt://{MQTT_HOST}:{MQTT_PORT}"
@@ -138,7 +142,8 @@ async def test_a_day_live_equals_audit_survives_restart_and_revises(db_url: str,
 
         # A late correction: every Kazakh programme of 06:00-12:00 was in fact Russian.
         target = next(
-            w for w in windows_before
+            w
+            for w in windows_before
             if w["rule"] == "lang_6h" and w["window_start"].startswith("2026-11-16T06:00")
         )
         assert target["verdict"] == "complies"
@@ -150,7 +155,9 @@ async def test_a_day_live_equals_audit_survives_restart_and_revises(db_url: str,
                 fixes.append({**e, "phase": "correction", "language": "ru"})
         await publish(mqtt_url, prefix, payloads(fixes), service=service)
         await until(lambda: service.ingest.processed >= len(fixes))
-        await until(lambda: service.metrics.window_revisions.labels("qaz-tv", "lang_6h")._value.get() >= 1)
+        await until(
+            lambda: service.metrics.window_revisions.labels("qaz-tv", "lang_6h")._value.get() >= 1
+        )
         revised = (
             await http.get(
                 "/api/v1/channels/qaz-tv/windows",

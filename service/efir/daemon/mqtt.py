@@ -90,6 +90,8 @@ class MqttConsumer:
             else aiomqtt.ProtocolVersion.V5
         )
         self._client: aiomqtt.Client | None = None
+        #: Generation of the live connection (0: none).
+        self._link = 0
         self.stopping = asyncio.Event()
         #: Set while connected (tests and the simulator wait on it).
         self.connected = asyncio.Event()
@@ -146,16 +148,18 @@ class MqttConsumer:
         async with client:
             st = self.state
             st.generation += 1
-            st.connected, st.error, st.refused = True, None, False
-            st.protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
-            self.metrics.mqtt_connected.set(1)
-            self.connected.set()
-            self.metrics.mqtt_connects.inc()
-            log.info("connected to MQTT broker %s (MQTT %s)", self.target, st.protocol)
+            self._link = st.generation  # acknowledgements may flow on this connection
+            protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
             await client.publish(EFIR_STATUS_TOPIC, b"online", qos=1, retain=True)
             await client.subscribe(
                 [(f"{self.prefix}/+/{leaf}", 1) for leaf in ("event", "status", "heartbeat")]
             )
+            # Connected means subscribed: what is published from now on reaches us.
+            st.connected, st.error, st.refused, st.protocol = True, None, False, protocol
+            self.metrics.mqtt_connected.set(1)
+            self.metrics.mqtt_connects.inc()
+            self.connected.set()
+            log.info("connected to MQTT broker %s (MQTT %s)", self.target, protocol)
             reader = asyncio.create_task(self._read(client, st.generation))
             stop = asyncio.create_task(self.stopping.wait())
             await asyncio.wait({reader, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -167,6 +171,7 @@ class MqttConsumer:
             # Wait until the writer has committed and acknowledged what we handed it.
             await self.ingest.idle()
             await self.close()
+        self._link = 0
         self.state.connected = False
         self.connected.clear()
         self.metrics.mqtt_connected.set(0)
@@ -247,13 +252,14 @@ class MqttConsumer:
         def ack() -> None:
             # A message from an earlier connection is redelivered on this one
             # (its id may now name another message): never acknowledge it here.
-            if qos > 0 and self.state.connected and self.state.generation == generation:
+            if qos > 0 and self._link == generation:
                 client._client.ack(mid, qos)  # noqa: SLF001 - manual acknowledgement (aiomqtt #345)
 
         return ack
 
     # ------------------------------------------------------------ failures
     def _lost(self, exc: Exception) -> None:
+        self._link = 0
         was = self.state.connected
         self.state.connected = False
         self.connected.clear()

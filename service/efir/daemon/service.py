@@ -118,11 +118,10 @@ class Service:
             ch.feed.adapter_status, ch.feed.last_event_us = status, last_event
             ch.feed.last_heartbeat_us = last_heartbeat
             self._feeds_saved[cid] = (status, last_event, last_heartbeat)
-            last_end = await self.store.last_window_end(cid)
-            if events or last_end is not None:
-                # Store what closed while Efir was down (within the live horizon).
-                since = now - HORIZON_US + DAY_US
-                self.monitor.start_closing_from(cid, max(since, last_end or since))
+            if events:
+                # Re-offer every closed window of the live horizon: what closed while
+                # Efir was down, and what a crash kept from being stored.
+                self.monitor.start_closing_from(cid, now - HORIZON_US + DAY_US)
         self.loaded = True
         self.ready_after_s = time.perf_counter() - t0
         log.info(

@@ -9,7 +9,7 @@ after a crash is stored once.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -185,40 +185,55 @@ class Store:
             )
 
     async def save_windows(self, results: Sequence[StoredWindow]) -> list[StoredWindow]:
-        """Upsert closed windows; return those whose verdict or figures were revised."""
+        """Upsert closed windows; return those whose verdict or figures were revised.
+
+        Unchanged windows are not written (the ticker re-offers every closed
+        window of the live horizon after a restart).
+        """
         revised: list[StoredWindow] = []
-        if not results:
-            return revised
+        by_channel: dict[str, list[StoredWindow]] = {}
+        for w in results:
+            by_channel.setdefault(w.channel_id, []).append(w)
         async with self.engine.begin() as conn:
-            for w in results:
-                key = (
-                    (window_results.c.channel_id == w.channel_id)
-                    & (window_results.c.rule == w.rule)
-                    & (window_results.c.window_start_us == w.window_start_us)
+            for channel_id, group in by_channel.items():
+                lo = min(w.window_start_us for w in group)
+                hi = max(w.window_start_us for w in group)
+                rows = await conn.execute(
+                    select(
+                        window_results.c.rule,
+                        window_results.c.window_start_us,
+                        window_results.c.verdict,
+                        window_results.c.figures,
+                        window_results.c.revision,
+                    ).where(
+                        (window_results.c.channel_id == channel_id)
+                        & (window_results.c.window_start_us >= lo)
+                        & (window_results.c.window_start_us <= hi)
+                    )
                 )
-                old = (
-                    await conn.execute(
-                        select(
-                            window_results.c.verdict,
-                            window_results.c.figures,
-                            window_results.c.revision,
-                        ).where(key)
-                    )
-                ).first()
-                if old is None:
-                    await conn.execute(window_results.insert().values(**_window_dict(w)))
-                elif old.figures != w.figures or old.verdict != w.verdict:
-                    new = StoredWindow(
-                        **{
-                            **_window_dict(w),
-                            "revision": old.revision + 1,
-                            "revised_from": old.verdict if old.verdict != w.verdict else None,
-                        }
-                    )
-                    await conn.execute(
-                        update(window_results).where(key).values(**_window_dict(new))
-                    )
-                    revised.append(new)
+                old = {(r.rule, r.window_start_us): r for r in rows}
+                fresh = []
+                for w in group:
+                    prev = old.get((w.rule, w.window_start_us))
+                    if prev is None:
+                        fresh.append(_window_dict(w))
+                    elif prev.figures != w.figures or prev.verdict != w.verdict:
+                        new = replace(
+                            w,
+                            revision=prev.revision + 1,
+                            revised_from=prev.verdict if prev.verdict != w.verdict else None,
+                        )
+                        key = (
+                            (window_results.c.channel_id == channel_id)
+                            & (window_results.c.rule == w.rule)
+                            & (window_results.c.window_start_us == w.window_start_us)
+                        )
+                        await conn.execute(
+                            update(window_results).where(key).values(**_window_dict(new))
+                        )
+                        revised.append(new)
+                if fresh:
+                    await conn.execute(window_results.insert(), fresh)
         return revised
 
     async def prune(self, before_us: int) -> tuple[int, int]:
@@ -291,18 +306,6 @@ class Store:
                 )
             )
             return {r[0]: (r[1], r[2], r[3]) for r in rows}
-
-    async def last_window_end(self, channel_id: str) -> int | None:
-        """End of the latest stored closed window of a channel."""
-        async with self.engine.connect() as conn:
-            value = (
-                await conn.execute(
-                    select(func.max(window_results.c.window_end_us)).where(
-                        window_results.c.channel_id == channel_id
-                    )
-                )
-            ).scalar_one()
-        return None if value is None else int(value)
 
     async def windows(
         self, channel_id: str, lo: int, hi: int, rule: str | None = None
