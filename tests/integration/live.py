@@ -35,7 +35,7 @@ def settings_for(
         data_dir=data_dir,
         channels=[ChannelConfig(id=c, media="radio" if "radio" in c else "tv") for c in channels],
         tick_s=0.2,
-        api_token="test-token",
+        api_token="test-token",  # noqa: S106 - a test token
         **extra,
     )
 

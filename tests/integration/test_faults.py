@@ -47,8 +47,9 @@ def _stream(days: int) -> tuple[datetime, datetime, list[tuple[str, bytes]]]:
     merged: list[tuple[str, str, bytes]] = []
     for i, (cid, media) in enumerate(CHANNELS):
         spec = FeedSpec(cid, media=media, phases="start_end", seed=11 + i)  # type: ignore[arg-type]
-        for e in generate(spec, start, end):
-            merged.append((str(e["start"]), cid, json.dumps(e).encode()))
+        merged.extend(
+            (str(e["start"]), cid, json.dumps(e).encode()) for e in generate(spec, start, end)
+        )
     merged.sort(key=lambda t: t[0])
     return start, end, [(cid, p) for _, cid, p in merged]
 
@@ -106,12 +107,12 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Mosquitto, str, Daemon, s
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.proc.kill()
         broker.stop()
-        subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=False, capture_output=True)  # noqa: S603 - restore PostgreSQL whatever happened
+        subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=False, capture_output=True)
         await drop_database(name)
 
 
 def _pg_version() -> str:
-    return sorted(os.listdir("/etc/postgresql"))[-1]
+    return max(p.name for p in Path("/etc/postgresql").iterdir())
 
 
 async def _wait_ready(base: str, timeout: float = 30) -> None:
@@ -305,7 +306,7 @@ async def test_postgresql_stopped_for_30_s_mid_stream(
         assert ready.json()["checks"]["store"].startswith("unavailable")
         await asyncio.sleep(25)
     finally:
-        subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=True, capture_output=True)  # noqa: S603
+        subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=True, capture_output=True)
     await publisher
     await _check(base, db_url, items, start, end, tmp_path)
     assert daemon.terminate() == 0

@@ -55,5 +55,5 @@ def test_importing_the_core_loads_no_adapter_library() -> None:
         + "{'pydantic', 'yaml', 'asyncio', 'typer', 'rich', 'sqlalchemy', 'aiomqtt'})\n"
         + "print(','.join(bad))"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)  # noqa: S603
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""

@@ -204,7 +204,7 @@ def test_installed_entry_point_on_a_simulated_week(tmp_path: Path) -> None:
         ):
             handle.write(json.dumps(payload) + "\n")
     out = tmp_path / "report.json"
-    proc = subprocess.run(  # noqa: S603
+    proc = subprocess.run(
         [sys.executable, "-m", "efir", "audit", str(path), "--format", "json", "-o", str(out)],
         capture_output=True,
         text=True,
