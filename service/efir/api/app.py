@@ -211,7 +211,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         hi = _instant(to, ch.engine.tz, "to") if to else now
         lo = _instant(from_, ch.engine.tz, "from") if from_ else now - 7 * 24 * 3600 * 1_000_000
         if hi <= lo:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "`to` must be after `from`")
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`to` must be after `from`")
         live_from = now - HORIZON_US + 24 * 3600 * 1_000_000
         merged: dict[tuple[str, int], dict[str, Any]] = {}
         for sw in await service.store.windows(channel_id, lo, hi, rule):
@@ -254,7 +254,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         outcomes = await service.ingest.submit_and_wait(payloads, "http")
         result = _results(outcomes)
         if result.rejected:
-            response.status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+            response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
         return result
 
     # ------------------------------------------------------- dead letters
@@ -310,7 +310,8 @@ def _instant(text: str, tz: ZoneInfo, name: str) -> int:
         t = datetime.fromisoformat(text)
     except ValueError:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"`{name}` must be an RFC 3339 time, not {text!r}"
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"`{name}` must be an RFC 3339 time, not {text!r}",
         ) from None
     return to_us(t if t.tzinfo is not None else t.replace(tzinfo=tz))
 

@@ -1,0 +1,111 @@
+"""The HTTP API without a broker: events by POST, status shape, token, readiness, metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from efir.api.app import create_app
+from efir.daemon.service import Service
+from efir.settings import ChannelConfig, Settings
+
+NOW = 1_763_280_000_000_000  # 2025-11-16T13:20:00+05:00
+EVENT = {
+    "schema": "efir.asrun/1",
+    "channel": "qaz-tv",
+    "event_id": "p1",
+    "phase": "complete",
+    "start": "2025-11-16T12:00:00+05:00",
+    "duration": 1800,
+    "kind": "program",
+    "language": "kk",
+    "title": "News",
+}
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
+        mqtt_url="mqtt://127.0.0.1:1",
+        channels=[ChannelConfig(id="qaz-tv")],
+        api_token="s3cret",  # noqa: S106 - a test token
+    )
+    service = Service(settings, now_us=lambda: NOW)
+    await service.open()
+    writer = asyncio.create_task(service.ingest.run())
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
+        yield http, service
+    writer.cancel()
+    await service.store.close()
+
+
+async def test_post_needs_the_token_and_commits(client: tuple[httpx.AsyncClient, Service]) -> None:
+    http, service = client
+    assert (await http.post("/api/v1/events", json=EVENT)).status_code == 401
+    bad = await http.post("/api/v1/events", json=EVENT, headers={"Authorization": "Bearer nope"})
+    assert bad.status_code == 401
+    auth = {"Authorization": "Bearer s3cret"}
+    ok = await http.post("/api/v1/events", json=[EVENT, {**EVENT, "duration": -1}], headers=auth)
+    assert ok.status_code == 422  # one of two rejected
+    body = ok.json()
+    assert (body["accepted"], body["rejected"]) == (1, 1)
+    assert "duration" in body["results"][1]["reasons"][0]
+    assert await service.store.count_events() == 1
+    dead = (await http.get("/api/v1/dead-letters")).json()
+    assert len(dead) == 1
+    assert dead[0]["source"] == "http"
+    # Fix the cause elsewhere, then replay: still invalid, so still rejected.
+    replay = await http.post(
+        "/api/v1/dead-letters/replay", json={"ids": [dead[0]["id"]]}, headers=auth
+    )
+    assert replay.json()["rejected"] == 1
+
+
+async def test_status_shape_and_metrics(client: tuple[httpx.AsyncClient, Service]) -> None:
+    http, _ = client
+    await http.post("/api/v1/events", json=EVENT, headers={"Authorization": "Bearer s3cret"})
+    status = (await http.get("/api/v1/channels/qaz-tv/status")).json()
+    rules = {r["rule"]: r for r in status["rules"]}
+    six = rules["lang_6h"]
+    assert six["window_start"] == "2025-11-16T12:00:00+05:00"
+    assert six["numerator_s"] == 1800.0
+    assert six["threshold"] == 0.55
+    for key in (
+        "base_s",
+        "unknown_s",
+        "gap_s",
+        "share",
+        "status",
+        "needed_s",
+        "slack_s",
+        "deadline",
+        "budget_s",
+    ):
+        assert key in six
+    assert rules["ads_evening_hour"]["budget_s"] is not None
+    assert status["feed"]["state"] == "online"
+    assert (await http.get("/api/v1/channels/nope/status")).status_code == 404
+    ready = await http.get("/readyz")
+    assert ready.status_code == 503  # no broker in this test
+    assert ready.json()["checks"]["mqtt"].startswith("disconnected")
+    metrics = (await http.get("/metrics")).text
+    for name in (
+        "efir_rule_share",
+        "efir_rule_needed_seconds",
+        "efir_rule_status",
+        "efir_feed_state",
+        "efir_ingest_queue_depth",
+        "efir_events_ingested_total",
+    ):
+        assert name in metrics
+    assert 'efir_rule_threshold{channel="qaz-tv",rule="lang_6h"} 0.55' in metrics
+    openapi = (await http.get("/openapi.json")).json()
+    assert "/api/v1/channels/{channel_id}/status" in openapi["paths"]
+    assert json.dumps(openapi)
