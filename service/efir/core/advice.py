@@ -12,6 +12,7 @@ if TYPE_CHECKING:
 
     from efir.core.result import WindowResult
 
+_DAY_US = 24 * 3600 * 1_000_000
 _FINE = (Status.SECURED, Status.ON_TRACK, Status.COMPLIES, Status.NOT_APPLICABLE)
 
 
@@ -20,6 +21,9 @@ def advice(w: WindowResult, tz: ZoneInfo) -> str:
     end = format_local(w.window_end, tz)[11:16]
     start = format_local(w.window_start, tz)[11:16]
     span = f"the {start}-{end} window"
+    if w.window_end - w.window_start > _DAY_US:  # a week: name it by its dates
+        first, last = format_local(w.window_start, tz)[:10], format_local(w.window_end, tz)[:10]
+        span = f"the window {first} to {last}"
     if w.status in _FINE:
         return ""
     if w.deadline is not None and w.needed_s:
