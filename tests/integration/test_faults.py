@@ -167,6 +167,23 @@ async def _publish(
             await asyncio.sleep(0.3)
 
 
+async def _a_third_published(
+    broker: Mosquitto,
+    daemon: Daemon,
+    base: str,
+    items: list[tuple[str, bytes]],
+    gate: Callable[[], Awaitable[None]] | None = None,
+) -> asyncio.Task[None]:
+    """Start the daemon and the publisher; return once a third of the stream is out."""
+    daemon.start()
+    await _wait_ready(base)
+    progress = [0]
+    publisher = asyncio.create_task(_publish(broker, items, progress, gate))
+    while progress[0] < len(items) // 3:
+        await asyncio.sleep(0.05)
+    return publisher
+
+
 async def _stored(db_url: str) -> list[tuple[str, str, str]]:
     dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
     conn = await asyncpg.connect(dsn)
@@ -266,16 +283,11 @@ async def test_broker_restart_mid_stream(
 ) -> None:
     broker, db_url, daemon, base = setup
     start, end, items = _stream(days=2)
-    daemon.start()
-    await _wait_ready(base)
-    progress = [0]
     # Mosquitto 2.0 forgets the subscriptions of clients connected when it stops
     # (docs/daemon.md), so events published after its restart and before Efir has
     # subscribed again are not Efir's to lose: the publisher waits for Efir's
-    # readiness. Events in flight or queued at the restart must all arrive.
-    publisher = asyncio.create_task(_publish(broker, items, progress, lambda: _reconnected(base)))
-    while progress[0] < len(items) // 3:
-        await asyncio.sleep(0.05)
+    # reconnection. Events in flight or queued at the restart must all arrive.
+    publisher = await _a_third_published(broker, daemon, base, items, lambda: _reconnected(base))
     broker.stop()
     await asyncio.sleep(1)
     broker.start()
@@ -289,12 +301,7 @@ async def test_postgresql_stopped_for_30_s_mid_stream(
 ) -> None:
     broker, db_url, daemon, base = setup
     start, end, items = _stream(days=2)
-    daemon.start()
-    await _wait_ready(base)
-    progress = [0]
-    publisher = asyncio.create_task(_publish(broker, items, progress))
-    while progress[0] < len(items) // 3:
-        await asyncio.sleep(0.05)
+    publisher = await _a_third_published(broker, daemon, base, items)
     subprocess.run(
         [*PG_CTL, _pg_version(), "main", "stop", "-m", "fast"], check=True, capture_output=True
     )

@@ -34,9 +34,10 @@ from efir.api.models import (
     WindowList,
 )
 from efir.core.advice import advice
+from efir.core.engine import ROLLING_US
 from efir.core.status import worst
 from efir.core.timebase import format_local, to_us
-from efir.daemon.monitor import HORIZON_US, Channel
+from efir.daemon.monitor import Channel, live_since
 from efir.daemon.windows import window_object
 from efir.schema.asrun import MAX_PAYLOAD_BYTES
 
@@ -57,6 +58,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         summary="Real-time broadcast compliance monitor: live airtime quotas per channel.",
     )
     token = service.settings.api_token
+    names = {c.id: c.name for c in service.settings.channels}
 
     def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -126,7 +128,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             out.append(
                 ChannelSummary(
                     id=ch.profile.id,
-                    name=_name(service, ch.profile.id),
+                    name=names.get(ch.profile.id),
                     media=str(ch.profile.media),
                     timezone=ch.profile.timezone,
                     rule_pack=ch.profile.rule_pack,
@@ -177,7 +179,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             )
         return ChannelStatus(
             channel=ch.profile.id,
-            name=_name(service, ch.profile.id),
+            name=names.get(ch.profile.id),
             media=str(ch.profile.media),
             timezone=ch.profile.timezone,
             now=format_local(now, tz),
@@ -209,10 +211,10 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             )
         now = service.now_us()
         hi = _instant(to, ch.engine.tz, "to") if to else now
-        lo = _instant(from_, ch.engine.tz, "from") if from_ else now - 7 * 24 * 3600 * 1_000_000
+        lo = _instant(from_, ch.engine.tz, "from") if from_ else now - ROLLING_US
         if hi <= lo:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`to` must be after `from`")
-        live_from = now - HORIZON_US + 24 * 3600 * 1_000_000
+        live_from = live_since(now)
         merged: dict[tuple[str, int], dict[str, Any]] = {}
         for sw in await service.store.windows(channel_id, lo, hi, rule):
             merged[sw.rule, sw.window_start_us] = {
@@ -285,13 +287,6 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
 
 
 # ------------------------------------------------------------------ helpers
-def _name(service: Service, channel_id: str) -> str | None:
-    for c in service.settings.channels:
-        if c.id == channel_id:
-            return c.name
-    return None
-
-
 def _feed(service: Service, ch: Channel, now: int) -> FeedInfo:
     tz = ch.engine.tz
     f = ch.feed

@@ -29,6 +29,11 @@ DAY_US = 24 * 3600 * US_PER_S
 HORIZON_US = ROLLING_US + 2 * DAY_US
 
 
+def live_since(now: int) -> int:
+    """Windows starting at or after this instant are complete in the live state."""
+    return now - HORIZON_US + DAY_US
+
+
 class FeedState(StrEnum):
     """Whether a channel's playout feed is alive."""
 

@@ -171,6 +171,10 @@ class MqttConsumer:
             # Wait until the writer has committed and acknowledged what we handed it.
             await self.ingest.idle()
             await self.close()
+        self._down()
+
+    def _down(self) -> None:
+        """The connection is gone: no acknowledgements, not ready."""
         self._link = 0
         self.state.connected = False
         self.connected.clear()
@@ -259,12 +263,9 @@ class MqttConsumer:
 
     # ------------------------------------------------------------ failures
     def _lost(self, exc: Exception) -> None:
-        self._link = 0
         was = self.state.connected
-        self.state.connected = False
-        self.connected.clear()
+        self._down()
         self.state.error = str(exc)
-        self.metrics.mqtt_connected.set(0)
         if self.options.protocol == "auto" and not was and self.state.protocol is None:
             # Never connected: the broker may only speak 3.1.1 (the built-in one does).
             self._protocol = (

@@ -24,7 +24,7 @@ from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.broker import EmbeddedBroker
 from efir.daemon.ingest import Ingest
 from efir.daemon.metrics import Metrics
-from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor
+from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor, live_since
 from efir.daemon.mqtt import MqttConsumer
 from efir.daemon.windows import stored_window
 from efir.schema.asrun import EventError, parse_event
@@ -121,7 +121,7 @@ class Service:
             if events:
                 # Re-offer every closed window of the live horizon: what closed while
                 # Efir was down, and what a crash kept from being stored.
-                self.monitor.start_closing_from(cid, now - HORIZON_US + DAY_US)
+                self.monitor.start_closing_from(cid, live_since(now))
         self.loaded = True
         self.ready_after_s = time.perf_counter() - t0
         log.info(
@@ -230,10 +230,12 @@ class Service:
 
     def _next_wake(self, now: int) -> int:
         wake = now + round(self.settings.tick_s * US_PER_S)
+        # The window boundaries themselves, not a full evaluation of every rule.
         for ch in self.monitor.channels.values():
-            for w in ch.status(now):
-                if now < w.window_end < wake:
-                    wake = w.window_end
+            for scheme in range(len(ch.engine.calendar.schemes)):
+                window = ch.engine.ledger.window_at(scheme, now)
+                if window is not None and now < window[1] < wake:
+                    wake = window[1]
         return max(wake - now, 1000)
 
     async def _tick(self) -> None:

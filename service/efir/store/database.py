@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import delete, event, func, select, text, update
+from sqlalchemy import Select, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -124,14 +124,6 @@ class Store:
     async def close(self) -> None:
         """Close every connection."""
         await self.engine.dispose()
-
-    async def ping(self) -> None:
-        """Raise :class:`StoreUnavailableError` unless the database answers."""
-        try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except (OSError, DBAPIError) as exc:
-            raise StoreUnavailableError(_reason(exc)) from exc
 
     # --------------------------------------------------------------- writes
     async def save(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> None:
@@ -263,14 +255,6 @@ class Store:
             )
             return [(bytes(r[0]), int(r[1])) for r in result]
 
-    async def all_events(self, channel_id: str | None = None) -> list[dict[str, Any]]:
-        """Every stored version (tests and exports), in arrival order."""
-        q = select(events).order_by(events.c.id)
-        if channel_id is not None:
-            q = q.where(events.c.channel_id == channel_id)
-        async with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(q)]  # noqa: SLF001 - SQLAlchemy's public row API
-
     async def count_events(self) -> int:
         """How many event versions are stored."""
         async with self.engine.connect() as conn:
@@ -285,14 +269,12 @@ class Store:
             q = q.where(dead_letters.c.channel_id == channel_id)
         if pending_only:
             q = q.where(dead_letters.c.replayed_us.is_(None))
-        async with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(q)]  # noqa: SLF001 - SQLAlchemy's public row API
+        return await self._fetch(q)
 
     async def dead_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """Dead letters by id, oldest first."""
         q = select(dead_letters).where(dead_letters.c.id.in_(ids)).order_by(dead_letters.c.id)
-        async with self.engine.connect() as conn:
-            return [dict(r._mapping) for r in await conn.execute(q)]  # noqa: SLF001 - SQLAlchemy's public row API
+        return await self._fetch(q)
 
     async def feeds(self) -> dict[str, tuple[str | None, int | None, int | None]]:
         """Stored feed state per channel: adapter status, last event, last heartbeat."""
@@ -322,8 +304,12 @@ class Store:
         )
         if rule is not None:
             q = q.where(window_results.c.rule == rule)
+        return [StoredWindow(**row) for row in await self._fetch(q)]
+
+    async def _fetch(self, query: Select[Any]) -> list[dict[str, Any]]:
+        """Run a read; rows as dicts keyed by column name."""
         async with self.engine.connect() as conn:
-            return [StoredWindow(**r._mapping) for r in await conn.execute(q)]  # noqa: SLF001 - SQLAlchemy's public row API
+            return [dict(r._mapping) for r in await conn.execute(query)]  # noqa: SLF001 - SQLAlchemy's public row API
 
 
 def _upgrade(connection: Connection) -> None:
