@@ -1,0 +1,407 @@
+"""From live figures to alert conditions, with the words a compliance officer reads.
+
+Severities follow the status (issue 4): ``at_risk`` (and a low ad budget) is a
+``warning``; ``critical`` and ``exhausted`` an ``error``; ``unavoidable`` and
+``violation`` are ``critical``. Every text names the window in the channel's
+local time, the figures, and what to do by when.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from efir.core.advice import advice
+from efir.core.alerting.alert import Condition, Severity
+from efir.core.alerting.inhibit import (
+    COUNT_RISK,
+    FEED_GAP,
+    FEED_OFFLINE,
+    FEED_STALE,
+    FORBIDDEN_ITEM,
+    QUOTA_RISK,
+    QUOTA_VIOLATION,
+    UNKNOWN_CONTENT,
+)
+from efir.core.rules import RuleType
+from efir.core.status import Status
+from efir.core.timebase import US_PER_S, format_local
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from efir.core.result import WindowResult
+    from efir.core.rules import Rule
+
+SEVERITY_OF_STATUS = {
+    Status.AT_RISK: Severity.WARNING,
+    Status.CRITICAL: Severity.ERROR,
+    Status.EXHAUSTED: Severity.ERROR,
+    Status.UNAVOIDABLE: Severity.CRITICAL,
+    Status.VIOLATION: Severity.CRITICAL,
+}
+
+_DAY_US = 24 * 3600 * US_PER_S
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Feed and content alert thresholds (seconds)."""
+
+    gap_s: float = 300.0
+    unknown_s: float = 600.0
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelRef:
+    """The channel an alert is about: id, display name and timezone."""
+
+    id: str
+    name: str
+    tz: ZoneInfo
+
+
+def window_label(w: WindowResult, tz: ZoneInfo) -> str:
+    """The ``window`` label: the ISO 8601 interval in local time (stable, unique per rule)."""
+    return f"{format_local(w.window_start, tz)}/{format_local(w.window_end, tz)}"
+
+
+def span_text(w: WindowResult, tz: ZoneInfo) -> str:
+    """``12:00-18:00 on 2026-11-22``, or ``2026-11-16 to 2026-11-23`` for windows over a day."""
+    start, end = format_local(w.window_start, tz), format_local(w.window_end, tz)
+    if w.window_end - w.window_start > _DAY_US:
+        return f"{start[:10]} to {end[:10]}"
+    return f"{start[11:16]}-{end[11:16]} on {start[:10]}"
+
+
+def duration(seconds: float) -> str:
+    """``47 min``, ``2 h 10 min``, ``45 s`` (rounded to the minute above a minute)."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    minutes = round(s / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f} %"
+
+
+def _values(w: WindowResult, tz: ZoneInfo) -> dict[str, Any]:
+    return {
+        "status": w.status.value,
+        "window_start": format_local(w.window_start, tz),
+        "window_end": format_local(w.window_end, tz),
+        "share": w.share,
+        "threshold": w.threshold,
+        "numerator_s": w.numerator_s,
+        "base_s": w.base_s,
+        "needed_s": w.needed_s,
+        "slack_s": w.slack_s,
+        "deadline": None if w.deadline is None else format_local(w.deadline, tz),
+        "budget_s": w.budget_s,
+        "unknown_s": w.unknown_s,
+        "gap_s": w.gap_s,
+        "count": w.count,
+    }
+
+
+def rule_conditions(
+    ch: ChannelRef, rule: Rule, w: WindowResult, now: int, limits: Thresholds
+) -> list[Condition]:
+    """Conditions for one rule's *open* window at ``now``: its risk, unknown content."""
+    alertname = {
+        RuleType.MIN_SHARE: QUOTA_RISK,
+        RuleType.MAX_SHARE: QUOTA_RISK,
+        RuleType.MIN_COUNT: COUNT_RISK,
+        RuleType.FORBIDDEN: FORBIDDEN_ITEM,
+    }[rule.type]
+    label = window_label(w, ch.tz)
+    span = span_text(w, ch.tz)
+    values = _values(w, ch.tz)
+    severity = SEVERITY_OF_STATUS.get(w.status)
+    out: list[Condition] = []
+    if severity is not None:
+        summary, description = _risk_text(ch, rule, w, now, span)
+        out.append(
+            Condition(
+                alertname=alertname,
+                channel=ch.id,
+                rule=rule.id,
+                window=label,
+                active=True,
+                severity=severity,
+                summary=summary,
+                description=description,
+                window_end=w.window_end,
+                values=values,
+            )
+        )
+    else:
+        out.append(
+            Condition(
+                alertname=alertname,
+                channel=ch.id,
+                rule=rule.id,
+                window=label,
+                active=False,
+                severity=Severity.WARNING,
+                summary=f"{ch.name}: {rule.title}, {span}: back on track "
+                f"({_fine_figures(rule, w)})",
+                description=f"{rule.title} for {span} is {w.status.value.replace('_', ' ')} again. "
+                "No action needed.",
+                window_end=w.window_end,
+                values=values,
+            )
+        )
+    if rule.is_share and w.unknown_s is not None:
+        active = w.unknown_s >= limits.unknown_s
+        out.append(
+            Condition(
+                alertname=UNKNOWN_CONTENT,
+                channel=ch.id,
+                rule=rule.id,
+                window=label,
+                active=active,
+                severity=Severity.WARNING,
+                summary=(
+                    f"{ch.name}: {duration(w.unknown_s)} of unclassified content in {span} "
+                    f"({rule.id})"
+                )
+                if active
+                else f"{ch.name}: unclassified content in {span} resolved ({rule.id})",
+                description=(
+                    f"{duration(w.unknown_s)} aired in {span} without the language or origin "
+                    f"that {rule.title.lower()} needs; it counts against the share. Fix the "
+                    "metadata in the playout system (or send a correction) so the figures are "
+                    "exact."
+                )
+                if active
+                else "The unclassified airtime is back below the alert threshold.",
+                window_end=w.window_end,
+                values=values,
+            )
+        )
+    return out
+
+
+def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condition]:
+    """Conditions for a *closed* window (just closed, or revised by a late event)."""
+    label = window_label(w, ch.tz)
+    span = span_text(w, ch.tz)
+    values = _values(w, ch.tz)
+    figures = _closed_figures(rule, w)
+    violated = w.verdict is Status.VIOLATION
+    out: list[Condition] = [
+        # The live alert of the window ends with the window; this is its all-clear text.
+        Condition(
+            alertname=_live_alertname(rule),
+            channel=ch.id,
+            rule=rule.id,
+            window=label,
+            active=False,
+            severity=Severity.WARNING,
+            summary=f"{ch.name}: {rule.title}, {span}: closed, {w.status.value} ({figures})",
+            description=f"The window {span} closed: {figures}."
+            + ("" if violated else " It complies; no action needed."),
+            window_end=w.window_end,
+            values=values,
+        )
+    ]
+    out.append(
+        Condition(
+            alertname=QUOTA_VIOLATION,
+            channel=ch.id,
+            rule=rule.id,
+            window=label,
+            active=violated,
+            severity=Severity.CRITICAL,
+            summary=f"{ch.name}: VIOLATION of {rule.title.lower()}, {span} ({figures})"
+            if violated
+            else f"{ch.name}: {rule.title}, {span} revised to {w.status.value} ({figures})",
+            description=(
+                f"The window {span} closed as a violation: {figures}. Legal basis: "
+                f"{rule.legal_ref}. Sanction: {rule.sanction or 'see the rule pack'}. "
+                "Record the cause and the corrective action for the regulator; the "
+                "window's figures are in Efir's windows API and the audit."
+            )
+            if violated
+            else f"A late correction changed the window {span}: {figures}. "
+            "The earlier violation no longer stands.",
+            window_end=None,
+            sticky=True,
+            values=values,
+        )
+    )
+    return out
+
+
+def feed_conditions(
+    ch: ChannelRef, state: str, last_heard: int | None, now: int, stale_after_s: float
+) -> list[Condition]:
+    """Feed alerts: silent (stale) or offline adapter. Both mute the channel's quota alerts."""
+    heard = "never" if last_heard is None else format_local(last_heard, ch.tz)
+    silent_for = "" if last_heard is None else f" for {duration((now - last_heard) / US_PER_S)}"
+    values = {"state": state, "last_heard": None if last_heard is None else heard}
+    held = (
+        " Quota alerts for this channel are held back until the feed is back: "
+        "without as-run data their figures are not news."
+    )
+    return [
+        Condition(
+            alertname=FEED_STALE,
+            channel=ch.id,
+            rule="feed",
+            window="",
+            active=state == "stale",
+            severity=Severity.ERROR,
+            summary=f"{ch.name}: no as-run data{silent_for} (last heard {heard})"
+            if state == "stale"
+            else f"{ch.name}: as-run feed is back",
+            description=(
+                f"Efir has received no event and no heartbeat from {ch.name} for more than "
+                f"{duration(stale_after_s)}. Check the playout adapter and its MQTT "
+                "connection; airtime not reported is counted as a gap." + held
+            )
+            if state == "stale"
+            else "Events or heartbeats arrive again.",
+            values=values,
+        ),
+        Condition(
+            alertname=FEED_OFFLINE,
+            channel=ch.id,
+            rule="feed",
+            window="",
+            active=state == "offline",
+            severity=Severity.ERROR,
+            summary=f"{ch.name}: playout adapter offline (last heard {heard})"
+            if state == "offline"
+            else f"{ch.name}: playout adapter online",
+            description=(
+                f"The adapter of {ch.name} reported offline (its Last Will or a retained "
+                "status). Restart it or check the playout host." + held
+            )
+            if state == "offline"
+            else "The adapter reported online.",
+            values=values,
+        ),
+    ]
+
+
+def gap_condition(ch: ChannelRef, w: WindowResult, limits: Thresholds) -> Condition:
+    """A feed gap inside the given window (the channel's finest open window)."""
+    active = w.gap_s >= limits.gap_s
+    span = span_text(w, ch.tz)
+    return Condition(
+        alertname=FEED_GAP,
+        channel=ch.id,
+        rule="feed",
+        window=window_label(w, ch.tz),
+        active=active,
+        severity=Severity.WARNING,
+        summary=f"{ch.name}: {duration(w.gap_s)} with no reported airtime in {span}"
+        if active
+        else f"{ch.name}: gaps in {span} back below {duration(limits.gap_s)}",
+        description=(
+            f"{duration(w.gap_s)} of {span} has no as-run item. Airtime that is not "
+            "reported cannot count towards any quota: check that the adapter sends every "
+            "item (secondary events, live programmes) and send the missing ones."
+        )
+        if active
+        else "No action needed.",
+        window_end=w.window_end,
+        values={"gap_s": w.gap_s},
+    )
+
+
+def receiver_condition(receiver: str, reason: str | None) -> Condition:
+    """A receiver disabled after ``410 Gone`` (routed to the other receivers)."""
+    return Condition(
+        alertname="EfirReceiverGone",
+        channel="efir",
+        rule="delivery",
+        window=receiver,
+        active=reason is not None,
+        severity=Severity.ERROR,
+        summary=f"Efir: alert receiver {receiver!r} disabled"
+        if reason
+        else f"receiver {receiver!r} enabled",
+        description=(
+            f"The receiver {receiver!r} answered {reason}; Efir stopped sending to it. "
+            "Fix its configuration, then enable it again: POST /api/v1/receivers/"
+            f"{receiver}/enable."
+        )
+        if reason
+        else "Deliveries resumed.",
+    )
+
+
+def _live_alertname(rule: Rule) -> str:
+    if rule.type is RuleType.MIN_COUNT:
+        return COUNT_RISK
+    if rule.type is RuleType.FORBIDDEN:
+        return FORBIDDEN_ITEM
+    return QUOTA_RISK
+
+
+def _risk_text(ch: ChannelRef, rule: Rule, w: WindowResult, now: int, span: str) -> tuple[str, str]:
+    words = w.status.value.replace("_", " ")
+    left = duration((w.window_end - max(now, w.window_start)) / US_PER_S)
+    if rule.type is RuleType.FORBIDDEN:
+        items = ", ".join(
+            f"{o.title or o.event_id} at {format_local(o.start, ch.tz)[11:19]}"
+            for o in w.occurrences
+        )
+        return (
+            f"{ch.name}: {rule.title} aired ({items})",
+            (
+                f"{rule.title}: {items} aired in {span}. Legal basis: {rule.legal_ref}. Take it "
+                "off air if it is still running and record the cause."
+            ),
+        )
+    if rule.type is RuleType.MIN_COUNT:
+        need = w.threshold or 0.0
+        return (
+            f"{ch.name}: {rule.title}, {span}: {words} ({w.count} of {need:.0f})",
+            (
+                f"{w.count} of the {need:.0f} required by {rule.legal_ref} aired so far in {span}, "
+                f"{left} left. Schedule the missing item(s) before the window ends."
+            ),
+        )
+    figures = f"{_pct(w.share)} against {_pct(w.threshold)}"
+    todo = advice(w, ch.tz)
+    todo = todo[:1].upper() + todo[1:] if todo else f"{rule.title} is {words}"
+    if rule.type is RuleType.MAX_SHARE:
+        budget = max(w.budget_s or 0.0, 0.0)
+        summary = f"{ch.name}: {rule.title}, {span}: {words} ({duration(budget)} left)"
+        detail = (
+            f"{todo}. So far {figures} (cap); budget {duration(budget)} if the window airs "
+            f"to its end, {left} of the window remain. Legal basis: {rule.legal_ref}."
+        )
+        return summary, detail
+    needed = duration(w.needed_s or 0.0)
+    deadline = "" if w.deadline is None else f", by {format_local(w.deadline, ch.tz)[11:16]}"
+    summary = f"{ch.name}: {rule.title}, {span}: {words} (need {needed} more{deadline})"
+    detail = (
+        f"{todo}. So far {figures}; {left} of the window remain. Legal basis: {rule.legal_ref}."
+    )
+    return summary, detail
+
+
+def _fine_figures(rule: Rule, w: WindowResult) -> str:
+    if rule.type is RuleType.MIN_COUNT:
+        return f"{w.count} aired"
+    if rule.type is RuleType.FORBIDDEN:
+        return "nothing aired"
+    return f"{_pct(w.share)} against {_pct(w.threshold)}"
+
+
+def _closed_figures(rule: Rule, w: WindowResult) -> str:
+    if rule.type is RuleType.MIN_COUNT:
+        return f"{w.count} aired of {w.threshold or 0:.0f} required"
+    if rule.type is RuleType.FORBIDDEN:
+        return f"{w.count or 0} forbidden item(s) aired"
+    word = "cap" if rule.type is RuleType.MAX_SHARE else "required"
+    return f"{_pct(w.share)}, {_pct(w.threshold)} {word}"

@@ -1,0 +1,171 @@
+"""The alert lifecycle: ``pending`` → ``firing`` → ``resolved``, with hysteresis.
+
+* A condition that starts to hold makes the alert ``pending``; it fires once the
+  condition has held for ``for`` of its severity without a break (a condition
+  that flaps faster than ``for`` never fires, so never notifies). ``for`` of 0
+  fires at once.
+* A firing alert whose condition stops holding resolves after ``keep_firing``
+  (a short dip does not end the situation), or at once when its window has
+  ended (the condition can never come back).
+* A pending alert whose condition stops holding is dropped: nobody was told.
+* A sticky alert (a recorded violation) that is no longer reported is archived.
+* A resolved alert whose condition holds again starts a new episode.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
+
+from efir.core.alerting.alert import Alert, Condition, Severity, State
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """Hysteresis in µs: ``for`` per severity, and ``keep_firing``."""
+
+    for_us: dict[Severity, int] = field(
+        default_factory=lambda: {
+            Severity.WARNING: 60_000_000,
+            Severity.ERROR: 60_000_000,
+            Severity.CRITICAL: 0,
+        }
+    )
+    keep_firing_us: int = 120_000_000
+    #: Resolved alerts stay visible (API, history) this long before being forgotten.
+    keep_resolved_us: int = 24 * 3600 * 1_000_000
+
+
+#: A change to the alert book: the new alert, or ``None`` when it is forgotten.
+Changes = dict[str, Alert | None]
+
+
+def step(
+    alerts: Mapping[str, Alert],
+    scope: str,
+    conditions: Iterable[Condition],
+    now: int,
+    timing: Timing,
+) -> Changes:
+    """Advance every alert of channel ``scope`` to ``now``; return what changed.
+
+    ``conditions`` is everything the evaluation reports for ``scope`` now:
+    alerts of ``scope`` it does not mention are treated as no longer holding.
+    The input is not modified; apply the result with :func:`apply`.
+    """
+    changes: Changes = {}
+    seen: set[str] = set()
+    for cond in conditions:
+        fp = cond.fingerprint
+        seen.add(fp)
+        new = _advance(alerts.get(fp), cond, now, timing)
+        if new is not alerts.get(fp):
+            changes[fp] = new
+    for fp, alert in alerts.items():
+        if alert.channel != scope or fp in seen:
+            continue
+        new = _absent(alert, now, timing)
+        if new is not alert:
+            changes[fp] = new
+    return changes
+
+
+def apply(alerts: dict[str, Alert], changes: Changes) -> None:
+    """Apply :func:`step`'s result to ``alerts`` in place."""
+    for fp, alert in changes.items():
+        if alert is None:
+            alerts.pop(fp, None)
+        else:
+            alerts[fp] = alert
+
+
+def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Alert | None:
+    if not cond.active:
+        if old is None:
+            return None
+        if old.state is State.PENDING:
+            return None
+        if old.state is State.FIRING:
+            ended = cond.window_end is not None and now >= cond.window_end
+            return _clear(old, now, timing, ended=ended, resolution=cond)
+        return _forget_if_old(old, now, timing)
+    if old is None or old.state is State.RESOLVED:
+        fresh = Alert(
+            fingerprint=cond.fingerprint,
+            alertname=cond.alertname,
+            channel=cond.channel,
+            rule=cond.rule,
+            window=cond.window,
+            state=State.PENDING,
+            severity=cond.severity,
+            summary=cond.summary,
+            description=cond.description,
+            active_since=now,
+            episode=1 if old is None else old.episode + 1,
+            window_end=cond.window_end,
+            sticky=cond.sticky,
+            values=cond.values,
+        )
+        return _promote(fresh, now, timing)
+    current = replace(
+        old,
+        severity=cond.severity,
+        summary=cond.summary,
+        description=cond.description,
+        values=cond.values,
+        window_end=cond.window_end,
+        clear_since=None,
+    )
+    if old.state is State.PENDING:
+        return _promote(current, now, timing)
+    return old if current == old else current
+
+
+def _promote(alert: Alert, now: int, timing: Timing) -> Alert:
+    if now - alert.active_since >= timing.for_us.get(alert.severity, 0):
+        return replace(alert, state=State.FIRING, starts_at=now)
+    return alert
+
+
+def _absent(alert: Alert, now: int, timing: Timing) -> Alert | None:
+    if alert.sticky and alert.state is not State.RESOLVED:
+        return None  # archived: the hold period is over
+    if alert.state is State.PENDING:
+        return None
+    if alert.state is State.FIRING:
+        ended = alert.window_end is not None and now >= alert.window_end
+        return _clear(alert, now, timing, ended=ended, resolution=None)
+    return _forget_if_old(alert, now, timing)
+
+
+def _clear(
+    alert: Alert, now: int, timing: Timing, *, ended: bool, resolution: Condition | None
+) -> Alert:
+    """A firing alert whose condition does not hold at ``now``.
+
+    It keeps its firing text while it waits out ``keep_firing``; when it
+    resolves it takes the text of ``resolution`` (the all-clear), if given.
+    """
+    since = alert.clear_since if alert.clear_since is not None else now
+    if ended or now - since >= timing.keep_firing_us:
+        resolved = replace(alert, state=State.RESOLVED, ends_at=now, clear_since=since)
+        if resolution is not None:
+            resolved = replace(
+                resolved,
+                summary=resolution.summary,
+                description=resolution.description,
+                values=resolution.values,
+            )
+        return resolved
+    if alert.clear_since is not None:
+        return alert
+    return replace(alert, clear_since=since)
+
+
+def _forget_if_old(alert: Alert, now: int, timing: Timing) -> Alert | None:
+    if alert.ends_at is not None and now - alert.ends_at >= timing.keep_resolved_us:
+        return None
+    return alert
