@@ -30,6 +30,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from efir.alertconfig import AlertsConfig
 from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, ChannelProfile
 from efir.core.rules import Media
 from efir.rulepacks import PackError, load_pack
@@ -196,6 +197,7 @@ class Settings(BaseSettings):
     #: Re-evaluation period, so slack and deadlines move without events.
     tick_s: float = Field(default=5.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("mqtt_url")
     @classmethod

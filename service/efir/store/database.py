@@ -8,6 +8,7 @@ after a crash is stored once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from efir.store.tables import channels, dead_letters, events, window_results
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection
 
@@ -35,6 +36,15 @@ _MIGRATION_LOCK = 0x45464952  # "EFIR"
 
 class StoreUnavailableError(RuntimeError):
     """The database cannot be reached or refused the write (retry later)."""
+
+
+@contextlib.contextmanager
+def unavailable() -> Iterator[None]:
+    """Turn connection and database errors into :class:`StoreUnavailableError`."""
+    try:
+        yield
+    except (OSError, DBAPIError) as exc:
+        raise StoreUnavailableError(_reason(exc)) from exc
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,3 +97,106 @@ window_results = Table(
     Column("revised_from", String(16), nullable=True),
     Column("updated_us", BigInteger, nullable=False),
 )
+
+# ------------------------------------------------------------------ alerts
+#: Current alert states (the core's Alert as JSON), one row per fingerprint.
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("fingerprint", String(16), primary_key=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("data", JSON, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+#: What each receiver was last told about each alert (the planner's ``Sent``).
+alert_sent = Table(
+    "alert_sent",
+    metadata,
+    Column("receiver", String(64), primary_key=True),
+    Column("fingerprint", String(16), primary_key=True),
+    Column("episode", BigInteger, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("resolved", Integer, nullable=False),
+)
+
+#: Notification groups (receiver, channel): last sent, and since when changes wait.
+alert_groups = Table(
+    "alert_groups",
+    metadata,
+    Column("receiver", String(64), primary_key=True),
+    Column("channel_id", String(64), primary_key=True),
+    Column("last_sent_us", BigInteger, nullable=True),
+    Column("waiting_since_us", BigInteger, nullable=True),
+)
+
+silences = Table(
+    "silences",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("matchers", JSON, nullable=False),
+    Column("starts_us", BigInteger, nullable=False),
+    Column("ends_us", BigInteger, nullable=False),
+    Column("created_by", String(255), nullable=False),
+    Column("comment", Text, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+)
+
+#: Audit trail: acknowledgements, silences, re-sends, receiver changes, transitions.
+alert_journal = Table(
+    "alert_journal",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("fingerprint", String(16), nullable=True),
+    Column("actor", String(255), nullable=True),
+    Column("detail", JSON, nullable=False),
+    Index(None, "at_us"),
+)
+
+#: The durable outbox: one row per notification to one receiver. ``id`` is the
+#: ``webhook-id``, the same on every attempt; ``body`` the exact bytes sent.
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("receiver", String(64), nullable=False),
+    Column("channel_id", String(64), nullable=False),
+    Column("status", String(16), nullable=False),  # pending | delivered | failed
+    Column("summary", Text, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_us", BigInteger, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_us", BigInteger, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_us", BigInteger, nullable=True),
+    Column("updated_us", BigInteger, nullable=False),
+    Index(None, "status", "next_attempt_us"),
+)
+
+#: Every delivery attempt.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("outbox_id", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("outcome", String(16), nullable=False),  # delivered | retry | failed | gone
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Integer, nullable=False),
+    Index(None, "outbox_id"),
+)
+
+#: Receivers disabled at run time (``410 Gone``), until enabled through the API.
+receiver_state = Table(
+    "receiver_state",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("disabled_us", BigInteger, nullable=True),
+    Column("reason", Text, nullable=True),
+)

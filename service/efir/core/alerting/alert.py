@@ -5,7 +5,9 @@ is a stable hash of those four labels, so the same situation keeps the same
 fingerprint across restarts and instances. Severity is a label but not part of
 the identity: an alert that escalates from ``warning`` to ``critical`` stays
 the same alert (one situation, one identity). Each time a resolved alert comes
-back it starts a new *episode*; notifications name the episode.
+back it starts a new *episode*, numbered by the instant (µs) its condition
+started to hold, so episode numbers never repeat even after an alert is
+forgotten; notifications name the episode.
 """
 
 from __future__ import annotations
@@ -105,7 +107,7 @@ class Alert:
     summary: str
     description: str
     active_since: int
-    episode: int = 1
+    episode: int = 0
     starts_at: int | None = None
     ends_at: int | None = None
     clear_since: int | None = None
@@ -115,6 +117,9 @@ class Alert:
     acked_by: str | None = None
     acked_at: int | None = None
     ack_comment: str | None = None
+    #: A pending alert's resolved predecessor: it comes back if this episode never
+    #: fires, so an all-clear still owed to a receiver is not lost.
+    resumes: Alert | None = None
 
     @property
     def labels(self) -> dict[str, str]:
@@ -130,3 +135,23 @@ class Alert:
     def acknowledge(self, by: str, comment: str, now: int) -> Alert:
         """The same alert, acknowledged by ``by`` (stops reminders for this episode)."""
         return replace(self, acked_by=by, acked_at=now, ack_comment=comment)
+
+
+def alert_to_dict(alert: Alert) -> dict[str, Any]:
+    """A JSON-ready dict of ``alert`` (for the store)."""
+    data = {f: getattr(alert, f) for f in Alert.__dataclass_fields__ if f != "resumes"}
+    data["state"] = alert.state.value
+    data["severity"] = alert.severity.value
+    data["resumes"] = None if alert.resumes is None else alert_to_dict(alert.resumes)
+    return data
+
+
+def alert_from_dict(data: dict[str, Any]) -> Alert:
+    """The inverse of :func:`alert_to_dict`."""
+    fields = dict(data)
+    fields["state"] = State(fields["state"])
+    fields["severity"] = Severity(fields["severity"])
+    resumes = fields.get("resumes")
+    fields["resumes"] = None if resumes is None else alert_from_dict(resumes)
+    known = Alert.__dataclass_fields__
+    return Alert(**{k: v for k, v in fields.items() if k in known})

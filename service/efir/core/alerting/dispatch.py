@@ -124,11 +124,19 @@ def plan(
 ) -> Plan:
     """Decide what to send at ``now``."""
     planner = _Planner(alerts, silences, sent, groups, policy, now)
+    # A receiver told about an episode keeps hearing about it until its all-clear,
+    # even when the alert no longer matches its route (a de-escalated alert).
+    told: dict[str, list[str]] = {}
+    for (receiver, fp), s in sent.items():
+        if fp in alerts and not s.resolved:
+            told.setdefault(fp, []).append(receiver)
     members: dict[tuple[str, str], list[Alert]] = {}
     for alert in alerts.values():
         if alert.state is State.PENDING:
             continue
-        for receiver in receivers_for(alert, policy.routes, disabled):
+        receivers = receivers_for(alert, policy.routes, disabled)
+        receivers += [r for r in told.get(alert.fingerprint, ()) if r not in receivers]
+        for receiver in receivers:
             members.setdefault((receiver, alert.channel), []).append(alert)
     for key, group_alerts in sorted(members.items()):
         planner.group(key, group_alerts)
@@ -160,8 +168,13 @@ class _Planner:
         self.out = Plan()
 
     def _told(self, receiver: str, alert: Alert) -> Sent | None:
+        """What ``receiver`` believes is firing about ``alert`` (``None``: nothing).
+
+        Any episode counts: a receiver told about an episode whose all-clear is
+        still owed sees a new episode as the same situation going on.
+        """
         told = self.sent.get((receiver, alert.fingerprint))
-        return told if told is not None and told.episode == alert.episode else None
+        return told if told is not None and not told.resolved else None
 
     def _silenced(self, alert: Alert) -> bool:
         return any(s.mutes(alert.labels, self.now) for s in self.silences)
@@ -170,16 +183,18 @@ class _Planner:
         """What ``receiver`` should hear about ``alert`` now (``None``: nothing)."""
         told = self._told(receiver, alert)
         if alert.state is State.RESOLVED:
-            if told is None or told.resolved:
+            if told is None:
                 return None
-            if self._silenced(alert) or self.inhibitor.inhibited(alert, resolved=True):
-                # A muted all-clear: remember it was dealt with, tell nobody.
+            if self._silenced(alert):
+                return None  # the all-clear waits for the silence to end
+            if self.inhibitor.inhibited(alert, resolved=True):
+                # Superseded (a recorded violation): remember it was dealt with, tell nobody.
                 self.out.sent[receiver, alert.fingerprint] = replace(told, resolved=True)
                 return None
             return Change.RESOLVED
         if self._silenced(alert) or self.inhibitor.inhibited(alert):
             return None
-        if told is None or told.resolved:
+        if told is None:
             return Change.NEW
         if alert.severity.rank > told.severity.rank:
             return Change.ESCALATED

@@ -7,7 +7,8 @@
 * A firing alert whose condition stops holding resolves after ``keep_firing``
   (a short dip does not end the situation), or at once when its window has
   ended (the condition can never come back).
-* A pending alert whose condition stops holding is dropped: nobody was told.
+* A pending alert whose condition stops holding is dropped (nobody was told),
+  or goes back to the resolved alert it would have replaced.
 * A sticky alert (a recorded violation) that is no longer reported is archived.
 * A resolved alert whose condition holds again starts a new episode.
 """
@@ -87,7 +88,7 @@ def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Al
         if old is None:
             return None
         if old.state is State.PENDING:
-            return None
+            return old.resumes
         if old.state is State.FIRING:
             ended = cond.window_end is not None and now >= cond.window_end
             return _clear(old, now, timing, ended=ended, resolution=cond)
@@ -104,10 +105,11 @@ def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Al
             summary=cond.summary,
             description=cond.description,
             active_since=now,
-            episode=1 if old is None else old.episode + 1,
+            episode=now,
             window_end=cond.window_end,
             sticky=cond.sticky,
             values=cond.values,
+            resumes=old,
         )
         return _promote(fresh, now, timing)
     current = replace(
@@ -126,7 +128,7 @@ def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Al
 
 def _promote(alert: Alert, now: int, timing: Timing) -> Alert:
     if now - alert.active_since >= timing.for_us.get(alert.severity, 0):
-        return replace(alert, state=State.FIRING, starts_at=now)
+        return replace(alert, state=State.FIRING, starts_at=now, resumes=None)
     return alert
 
 
@@ -134,7 +136,7 @@ def _absent(alert: Alert, now: int, timing: Timing) -> Alert | None:
     if alert.sticky and alert.state is not State.RESOLVED:
         return None  # archived: the hold period is over
     if alert.state is State.PENDING:
-        return None
+        return alert.resumes
     if alert.state is State.FIRING:
         ended = alert.window_end is not None and now >= alert.window_end
         return _clear(alert, now, timing, ended=ended, resolution=None)

@@ -1,8 +1,11 @@
 """Silences: label matchers over a time span, as in Alertmanager.
 
-A silenced alert is not notified (neither firing, reminders nor resolved); it
-still exists, shows in the API and keeps its state. When the silence ends and
-the alert is still firing, its receivers are told then.
+A silenced alert is not notified (neither firing nor reminders); it still
+exists, shows in the API and keeps its state. When the silence ends and the
+alert is still firing, its receivers are told then. The all-clear of an alert
+that was told before the silence is held until the silence ends, never
+dropped (a lost all-clear is a known complaint about Alertmanager): resolved
+alerts are kept for a day (``Timing.keep_resolved_us``).
 """
 
 from __future__ import annotations
