@@ -75,6 +75,42 @@ class Metrics:
             ["channel", "rule"],
             registry=r,
         )
+        self.notifications = Counter(
+            "efir_notification_attempts",
+            "Notification delivery attempts, per receiver and outcome "
+            "(delivered, retry, failed, gone).",
+            ["receiver", "outcome"],
+            registry=r,
+        )
+        self.notify_latency = Histogram(
+            "efir_notification_latency_seconds",
+            "From planning a notification to its delivery (includes retries).",
+            buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 1800, 3600),
+            registry=r,
+        )
+        self.outbox = Gauge(
+            "efir_outbox_notifications",
+            "Notifications in the outbox, per receiver and status (pending, delivered, failed).",
+            ["receiver", "status"],
+            registry=r,
+        )
+        self.alerts = Gauge(
+            "efir_alerts",
+            "Alerts per channel, state (pending, firing) and severity.",
+            ["channel", "state", "severity"],
+            registry=r,
+        )
+        self.leader = Gauge(
+            "efir_leader",
+            "1 while this instance is the one that sends notifications.",
+            registry=r,
+        )
+        self.receiver_up = Gauge(
+            "efir_receiver_enabled",
+            "1 while a receiver is enabled, 0 after it answered 410 Gone.",
+            ["receiver"],
+            registry=r,
+        )
         self.up_since = Gauge(
             "efir_start_time_seconds", "When this Efir process started (Unix time).", registry=r
         )

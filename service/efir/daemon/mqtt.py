@@ -131,6 +131,21 @@ class MqttConsumer:
         """Stop reading; the connection stays open until :meth:`close` so acks still go out."""
         self.stopping.set()
 
+    async def publish(self, topic: str, payload: bytes) -> None:
+        """Publish with QoS 1 on Efir's connection (alert notifications).
+
+        Raises:
+            ConnectionError: not connected, or the broker did not take it.
+        """
+        client = self._client
+        if client is None or not self.state.connected:
+            msg = f"not connected to the MQTT broker {self.target}"
+            raise ConnectionError(msg)
+        try:
+            await client.publish(topic, payload, qos=1, timeout=5)
+        except aiomqtt.MqttError as exc:
+            raise ConnectionError(str(exc)) from exc
+
     async def close(self) -> None:
         """Say ``offline`` on ``efir/status`` and disconnect."""
         client = self._client

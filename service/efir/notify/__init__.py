@@ -1,0 +1,1 @@
+"""Notifiers: rendering notifications for each receiver type, and delivering the outbox."""
