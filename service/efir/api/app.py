@@ -18,6 +18,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from efir import __version__
+from efir.api.alerts import alert_router
 from efir.api.models import (
     ChannelStatus,
     ChannelSummary,
@@ -283,6 +284,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         r = _results(outcomes)
         return ReplayResponse(accepted=r.accepted, rejected=r.rejected, results=r.results)
 
+    app.include_router(alert_router(service, authorised))
     return app
 
 

@@ -104,6 +104,8 @@ class Ingest:
         #: Event versions committed (re-deliveries included) and payloads handled in all.
         self.committed = 0
         self.processed = 0
+        #: Called after a batch changed the live state (the alerter re-evaluates).
+        self.on_applied: Callable[[], None] | None = None
         metrics.queue_capacity.set(queue_max)
         metrics.store_up.set(1)
 
@@ -173,6 +175,8 @@ class Ingest:
         self.committed += len(rows)
         self.processed += len(batch)
         self.metrics.batches.inc()
+        if rows and self.on_applied is not None:
+            self.on_applied()
 
     def _check(
         self, item: Inbound

@@ -21,14 +21,19 @@ from typing import TYPE_CHECKING
 import uvicorn
 
 from efir.core.timebase import US_PER_S, to_us
+from efir.daemon.alerting import Alerter
 from efir.daemon.broker import EmbeddedBroker
 from efir.daemon.ingest import Ingest
+from efir.daemon.leader import Leadership
 from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor, live_since
 from efir.daemon.mqtt import MqttConsumer
 from efir.daemon.windows import stored_window
+from efir.notify.send import Sender
+from efir.notify.worker import DeliveryWorker
 from efir.schema.asrun import EventError, parse_event
 from efir.store import Store, StoreUnavailableError
+from efir.store.alerts import AlertStore
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -87,6 +92,30 @@ class Service:
         self.broker = (
             EmbeddedBroker(settings.embedded_broker_port) if settings.embedded_broker else None
         )
+        self.alert_store = AlertStore(self.store)
+        self.sender = Sender(publish=self.consumer.publish)
+        self.delivery = DeliveryWorker(
+            self.alert_store,
+            settings.alerts,
+            self.sender,
+            self.metrics,
+            now_us=now_us,
+            on_disabled=self._receiver_disabled,
+        )
+        self.alerter = Alerter(
+            settings,
+            self.monitor,
+            self.alert_store,
+            self.metrics,
+            now_us=now_us,
+            wake_delivery=self.delivery.wake,
+        )
+        self.ingest.on_applied = self.alerter.kick
+        self.leadership = Leadership(
+            self.store, settings.alerts.leader_lock_id, on_change=self._lead
+        )
+        for r in settings.alerts.receivers:
+            self.metrics.receiver_up.labels(r.name).set(1)
         self.loaded = False
         self.ready_after_s: float | None = None
         self.http_port: int | None = None
@@ -158,15 +187,27 @@ class Service:
                 timeout_graceful_shutdown=2,
             )
             server = _Server(config)
+            # Closed windows first: the alerter must know recorded violations before it runs.
+            await self._tick()
+            self.alerter.primed = True
             async with asyncio.TaskGroup() as tg:
                 writer = tg.create_task(self.ingest.run(), name="ingest-writer")
                 consumer = tg.create_task(self.consumer.run(), name="mqtt-consumer")
                 ticker = tg.create_task(self._ticker(), name="ticker")
                 http = tg.create_task(server.serve(), name="http")
                 tg.create_task(self._announce(server), name="announce")
+                lease = tg.create_task(self.leadership.run(), name="sender-lease")
+                alerts = tg.create_task(self.alerter.run(), name="alerter")
+                delivery = tg.create_task(
+                    self.delivery.run(lambda: self.leadership.is_leader and self.alerter.active),
+                    name="delivery",
+                )
                 await self._stop.wait()
                 await self._shutdown(server, http, consumer, writer, ticker)
+                await self._stop_alerting(alerts, delivery, lease)
         finally:
+            with contextlib.suppress(Exception):
+                await self.sender.close()
             with contextlib.suppress(Exception):
                 await self.store.close()
             if self.broker is not None:
@@ -174,6 +215,32 @@ class Service:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.broker.stop(), 2)
         log.info("stopped")
+
+    async def _lead(self, leader: bool) -> None:
+        await self.alerter.lead(leader)
+        if leader and self.alerter.state is not None:
+            self.delivery.disabled = dict(self.alerter.state.disabled)
+        self.delivery.wake()
+
+    def _receiver_disabled(self, name: str, reason: str) -> None:
+        self.alerter.receiver_disabled(name, reason)
+
+    async def _stop_alerting(
+        self, alerts: asyncio.Task[None], delivery: asyncio.Task[None], lease: asyncio.Task[None]
+    ) -> None:
+        """Plan what the last figures call for, try to send it, then give up the lease."""
+        alerts.cancel()
+        delivery.cancel()
+        try:
+            async with asyncio.timeout(2.0):
+                await self.alerter.evaluate()
+                if self.leadership.is_leader:
+                    await self.delivery.deliver_due()
+        except (TimeoutError, StoreUnavailableError) as exc:
+            log.warning("pending notifications stay in the outbox for the next start: %r", exc)
+        lease.cancel()
+        with contextlib.suppress(Exception):
+            await self.leadership.release()
 
     def stop(self) -> None:
         """Ask the service to shut down gracefully."""
@@ -243,6 +310,7 @@ class Service:
         stored: list[StoredWindow] = []
         for ch, results in self.monitor.closed_windows(now):
             stored.extend(stored_window(ch, w, now) for w in results)
+            self.alerter.on_closed(ch, results, now)
         for w in await self.store.save_windows(stored):
             self.metrics.window_revisions.labels(w.channel_id, w.rule).inc()
             # A changed verdict is news for the compliance officer; changed figures are not.
@@ -256,6 +324,8 @@ class Service:
                 w.verdict,
                 w.revision,
             )
+        for (receiver, outbox_status), n in (await self.alert_store.counts()).items():
+            self.metrics.outbox.labels(receiver, outbox_status).set(n)
         for cid, ch in self.monitor.channels.items():
             feed = (ch.feed.adapter_status, ch.feed.last_event_us, ch.feed.last_heartbeat_us)
             if feed != self._feeds_saved.get(cid):
@@ -271,5 +341,6 @@ class Service:
             self._last_prune = now
             cutoff = now - self.settings.retention_days * DAY_US
             events, dead = await self.store.prune(cutoff)
+            await self.alert_store.prune(cutoff)
             if events or dead:
                 log.info("retention: removed %d events and %d dead letters", events, dead)

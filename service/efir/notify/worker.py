@@ -42,7 +42,7 @@ def backoff_s(attempt: int, base_s: float, cap_s: float, rng: random.Random) -> 
     ``d/2 + U(0, d/2)`` with ``d = min(cap, base·2^(attempt-1))``: never a
     stampede of immediate retries, never two receivers in lockstep.
     """
-    d = min(cap_s, base_s * 2 ** (attempt - 1))
+    d = min(cap_s, base_s * 2.0 ** (attempt - 1))
     return d / 2 + rng.uniform(0, d / 2)
 
 

@@ -1,0 +1,394 @@
+"""The alerter: live figures → conditions → alert states → outbox, on the leader.
+
+Runs as one task. It re-evaluates every channel when the ingest writer applied
+events (within milliseconds of the commit), when the ticker stored closed
+windows, when a group or reminder falls due, and every ``tick_s`` (so ``slack``
+and deadlines move without events). Each evaluation is planned on copies and
+committed in one transaction (alert states, receiver bookkeeping, outbox rows,
+journal) before memory is updated: a failed commit changes nothing, and the
+next evaluation plans it again.
+
+Only the leader (see :mod:`efir.daemon.leader`) evaluates and sends; a standby
+keeps its live figures current and loads the alert state when it takes over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import replace
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
+
+from efir.core.alerting.alert import State
+from efir.core.alerting.conditions import (
+    ChannelRef,
+    closed_conditions,
+    feed_conditions,
+    gap_condition,
+    receiver_condition,
+    rule_conditions,
+)
+from efir.core.alerting.dispatch import plan
+from efir.core.alerting.lifecycle import apply, step
+from efir.core.alerting.silence import Matcher, Silence
+from efir.core.timebase import US_PER_S
+from efir.daemon.monitor import FeedState
+from efir.notify.render import Context, render
+from efir.store.alerts import AlertState, JournalEntry
+from efir.store.database import StoreUnavailableError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from efir.core.alerting.alert import Alert, Condition
+    from efir.core.alerting.lifecycle import Changes
+    from efir.core.result import WindowResult
+    from efir.daemon.metrics import Metrics
+    from efir.daemon.monitor import Channel, Monitor
+    from efir.settings import Settings
+    from efir.store.alerts import AlertStore, OutboxRow
+
+log = logging.getLogger(__name__)
+
+SYSTEM_SCOPE = "efir"
+
+
+class NotLeaderError(RuntimeError):
+    """This instance is the standby: alert changes go to the active instance."""
+
+
+class Alerter:
+    """Alert evaluation and its persistence for one process."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        monitor: Monitor,
+        store: AlertStore,
+        metrics: Metrics,
+        *,
+        now_us: Callable[[], int],
+        wake_delivery: Callable[[], None],
+    ) -> None:
+        """Wire the alerter; state is loaded when this instance becomes the leader."""
+        self.config = settings.alerts
+        self.stale_after_s = settings.stale_after_s
+        self.tick_s = settings.tick_s
+        self.monitor = monitor
+        self.store = store
+        self.metrics = metrics
+        self.now_us = now_us
+        self.wake_delivery = wake_delivery
+        self.timing = self.config.timing()
+        self.policy = self.config.policy()
+        self.thresholds = self.config.thresholds()
+        self.context = Context(self.config.external_url)
+        self.started_us = now_us()
+        self.state: AlertState | None = None
+        self.next_due: int | None = None
+        self.evaluations = 0
+        #: Set once the ticker has offered the closed windows of the live horizon.
+        self.primed = False
+        #: Closed windows that are violations, per (channel, rule, window start).
+        self._violations: dict[tuple[str, str, int], tuple[Condition, int]] = {}
+        #: One-shot conditions (all-clear texts of windows that just closed).
+        self._closing: dict[str, list[Condition]] = {}
+        self._refs: dict[str, ChannelRef] = {}
+        self._names = {c.id: c.name or c.id for c in settings.channels}
+        self._kick = asyncio.Event()
+        self._lock = asyncio.Lock()
+
+    # ------------------------------------------------------------ control
+    @property
+    def active(self) -> bool:
+        """True on the leader once its state is loaded."""
+        return self.state is not None
+
+    def kick(self) -> None:
+        """Re-evaluate soon (coalesced)."""
+        self._kick.set()
+
+    async def lead(self, leader: bool) -> None:
+        """Become the leader (load the state) or the standby (drop it)."""
+        async with self._lock:
+            if leader:
+                self.state = await self.store.load()
+                log.info(
+                    "alert state loaded: %d alerts, %d silences",
+                    len(self.state.alerts),
+                    len(self.state.silences),
+                )
+            else:
+                self.state = None
+        self.metrics.leader.set(1 if leader else 0)
+        self.kick()
+
+    async def run(self) -> None:
+        """Evaluate on kicks, due times and every ``tick_s`` until cancelled."""
+        while True:
+            timeout = self.tick_s
+            if self.next_due is not None:
+                timeout = min(timeout, max(0.0, (self.next_due - self.now_us()) / US_PER_S))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), max(timeout, 0.001))
+            self._kick.clear()
+            try:
+                await self.evaluate()
+            except StoreUnavailableError as exc:
+                log.warning("alerts: store unavailable, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+            except Exception:
+                log.exception("alert evaluation failed; retrying at the next tick")
+                await asyncio.sleep(1.0)
+
+    # ------------------------------------------------------------ inputs
+    def on_closed(self, ch: Channel, results: list[WindowResult], now: int) -> None:
+        """Closed (or revised) windows from the ticker: violations and all-clear texts."""
+        ref = self._ref(ch)
+        for w in results:
+            bound = ch.engine.rules.get(w.rule)
+            if bound is None or w.verdict is None:
+                continue
+            live, violation = closed_conditions(ref, bound.rule, w)
+            key = (ref.id, w.rule, w.window_start)
+            closing = self._closing.setdefault(ref.id, [])
+            if w.window_end > now - 2 * round(self.tick_s * US_PER_S) - US_PER_S * 60:
+                closing.append(live)  # only windows that just closed get an all-clear text
+            if violation.active:
+                self._violations[key] = (violation, w.window_end)
+            elif key in self._violations:
+                del self._violations[key]
+                closing.append(violation)  # revised: the violation's all-clear
+        self.kick()
+
+    # -------------------------------------------------------- evaluation
+    def conditions(self, ch: Channel, now: int) -> list[Condition]:
+        """Everything the alerts of ``ch`` depend on at ``now``."""
+        ref = self._ref(ch)
+        state = ch.feed.state(now, self.monitor.stale_after_us)
+        if state is FeedState.UNKNOWN and now - self.started_us >= self.monitor.stale_after_us:
+            state = FeedState.STALE  # never heard from since Efir started
+        out = feed_conditions(ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s)
+        finest: WindowResult | None = None
+        for w in ch.status(now):
+            if w.window_start > now:
+                continue  # the next window of today, not started yet
+            rule = ch.engine.rules[w.rule].rule
+            out.extend(rule_conditions(ref, rule, w, now, self.thresholds))
+            if rule.is_share and (
+                finest is None
+                or w.window_end - w.window_start < finest.window_end - finest.window_start
+            ):
+                finest = w
+        if finest is not None:
+            out.append(gap_condition(ref, finest, self.thresholds))
+        hold = round(self.config.violation_hold_s * US_PER_S)
+        for key, (cond, window_end) in list(self._violations.items()):
+            if key[0] != ref.id:
+                continue
+            if window_end + hold < now:
+                del self._violations[key]  # archived: absent from now on
+                continue
+            out.append(cond)
+        out.extend(self._closing.pop(ref.id, []))
+        return out
+
+    async def evaluate(self) -> int:
+        """One evaluation of every channel; return the number of notifications queued."""
+        async with self._lock:
+            st = self.state
+            if st is None or not self.primed:
+                return 0
+            now = self.now_us()
+            working = dict(st.alerts)
+            changes: Changes = {}
+            for ch in self.monitor.channels.values():
+                ch_changes = step(
+                    working, ch.profile.id, self.conditions(ch, now), now, self.timing
+                )
+                apply(working, ch_changes)
+                changes.update(ch_changes)
+            receivers = [
+                receiver_condition(r.name, st.disabled.get(r.name)) for r in self.config.receivers
+            ]
+            sys_changes = step(working, SYSTEM_SCOPE, receivers, now, self.timing)
+            apply(working, sys_changes)
+            changes.update(sys_changes)
+            p = plan(
+                working,
+                silences=st.silences,
+                sent=st.sent,
+                groups=st.groups,
+                policy=self.policy,
+                now=now,
+                disabled=frozenset(st.disabled),
+            )
+            rows: list[OutboxRow] = []
+            for n in p.notifications:
+                receiver = self.config.receiver(n.receiver)
+                if receiver is not None:
+                    rows.extend(render(n, receiver, self.context))
+            journal = _transitions(st.alerts, changes, now)
+            await self.store.commit(
+                changes=changes, sent=p.sent, groups=p.groups, rows=rows, journal=journal, now=now
+            )
+            st.alerts = working
+            for key, told in p.sent.items():
+                if told is None:
+                    st.sent.pop(key, None)
+                else:
+                    st.sent[key] = told
+            for gkey, g in p.groups.items():
+                if g is None:
+                    st.groups.pop(gkey, None)
+                else:
+                    st.groups[gkey] = g
+            self.next_due = p.next_due
+            self.evaluations += 1
+            self._export(working)
+        if rows:
+            self.wake_delivery()
+        return len(rows)
+
+    # ------------------------------------------------------- API actions
+    def _require(self) -> AlertState:
+        if self.state is None:
+            msg = "this instance is the standby; send alert changes to the active instance"
+            raise NotLeaderError(msg)
+        return self.state
+
+    async def acknowledge(self, fingerprint: str, by: str, comment: str) -> Alert | None:
+        """Acknowledge a firing alert (stops reminders for this episode)."""
+        async with self._lock:
+            st = self._require()
+            alert = st.alerts.get(fingerprint)
+            if alert is None:
+                return None
+            now = self.now_us()
+            acked = alert.acknowledge(by, comment, now)
+            entry = JournalEntry(now, "ack", fingerprint, by, {"comment": comment})
+            await self.store.commit(
+                changes={fingerprint: acked}, sent={}, groups={}, rows=(), journal=[entry], now=now
+            )
+            st.alerts[fingerprint] = acked
+            return acked
+
+    async def add_silence(
+        self,
+        matchers: tuple[Matcher, ...],
+        *,
+        starts_at: int,
+        ends_at: int,
+        created_by: str,
+        comment: str,
+    ) -> Silence:
+        """Create a silence (journaled)."""
+        async with self._lock:
+            st = self._require()
+            now = self.now_us()
+            silence = Silence(
+                f"sil_{uuid.uuid4().hex}", matchers, starts_at, ends_at, created_by, comment, now
+            )
+            await self.store.save_silence(
+                silence,
+                JournalEntry(now, "silence_created", None, created_by, _silence_detail(silence)),
+            )
+            st.silences.append(silence)
+        self.kick()
+        return silence
+
+    async def expire_silence(self, silence_id: str, by: str) -> Silence | None:
+        """End a silence now (journaled)."""
+        async with self._lock:
+            st = self._require()
+            found = next((s for s in st.silences if s.id == silence_id), None)
+            if found is None:
+                return None
+            now = self.now_us()
+            ended = replace(found, ends_at=min(found.ends_at, now))
+            await self.store.save_silence(
+                ended, JournalEntry(now, "silence_expired", None, by, {"id": silence_id})
+            )
+            st.silences = [ended if s.id == silence_id else s for s in st.silences]
+        self.kick()
+        return ended
+
+    def receiver_disabled(self, name: str, reason: str) -> None:
+        """The delivery worker disabled ``name`` (410): alert the other receivers."""
+        if self.state is not None:
+            self.state.disabled[name] = reason
+        self.metrics.receiver_up.labels(name).set(0)
+        self.kick()
+
+    async def enable_receiver(self, name: str, by: str) -> bool:
+        """Enable a receiver again; its held notifications go out."""
+        st = self._require()
+        changed = await self.store.enable_receiver(name, by, self.now_us())
+        st.disabled.pop(name, None)
+        self.metrics.receiver_up.labels(name).set(1)
+        self.kick()
+        return changed
+
+    # ------------------------------------------------------------ helpers
+    def _ref(self, ch: Channel) -> ChannelRef:
+        ref = self._refs.get(ch.profile.id)
+        if ref is None:
+            name = self._names.get(ch.profile.id, ch.profile.id)
+            ref = self._refs[ch.profile.id] = ChannelRef(
+                ch.profile.id, name, ZoneInfo(ch.profile.timezone)
+            )
+        return ref
+
+    def _export(self, alerts: dict[str, Alert]) -> None:
+        counts: dict[tuple[str, str, str], int] = {}
+        for a in alerts.values():
+            if a.state is not State.RESOLVED:
+                key = (a.channel, a.state.value, a.severity.value)
+                counts[key] = counts.get(key, 0) + 1
+        self.metrics.alerts.clear()
+        for (channel, state, severity), n in counts.items():
+            self.metrics.alerts.labels(channel, state, severity).set(n)
+
+
+def _silence_detail(s: Silence) -> dict[str, object]:
+    return {
+        "id": s.id,
+        "matchers": [f"{m.name}{m.op.value}{m.value!r}" for m in s.matchers],
+        "starts_us": s.starts_at,
+        "ends_us": s.ends_at,
+        "comment": s.comment,
+    }
+
+
+def _transitions(before: dict[str, Alert], changes: Changes, now: int) -> list[JournalEntry]:
+    out: list[JournalEntry] = []
+    for fp, new in changes.items():
+        old = before.get(fp)
+        old_state = None if old is None else old.state.value
+        new_state = None if new is None else new.state.value
+        if old_state == new_state and (old is None or new is None or old.severity == new.severity):
+            continue
+        a = new or old
+        assert a is not None  # noqa: S101 - one of them exists
+        out.append(
+            JournalEntry(
+                now,
+                "transition",
+                fp,
+                "efir",
+                {
+                    "from": old_state,
+                    "to": new_state or "archived",
+                    "severity": a.severity.value,
+                    "alertname": a.alertname,
+                    "channel": a.channel,
+                    "rule": a.rule,
+                    "window": a.window,
+                    "summary": a.summary,
+                },
+            )
+        )
+    return out
