@@ -74,8 +74,8 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-def classify(response: httpx.Response) -> Result:
-    """The outcome of an HTTP response."""
+def classify(response: httpx.Response, now: datetime | None = None) -> Result:
+    """The outcome of an HTTP response (``now`` reads an HTTP-date ``Retry-After``)."""
     code = response.status_code
     if 200 <= code < 300:
         return Result("delivered", code)
@@ -83,7 +83,7 @@ def classify(response: httpx.Response) -> Result:
     if code == 410:
         return Result("gone", code, text)
     if code in _RETRY_CODES or code >= 500:
-        return Result("retry", code, text, retry_after(response.headers.get("retry-after")))
+        return Result("retry", code, text, retry_after(response.headers.get("retry-after"), now))
     return Result("failed", code, text)
 
 
@@ -101,6 +101,9 @@ class Sender:
         self.publish = publish
         self.clock = clock
         self._bots: dict[str, telegram.Bot] = {}
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
 
     async def close(self) -> None:
         """Close connections."""
@@ -124,7 +127,7 @@ class Sender:
             hdrs = signed_headers(secrets, row.id, int(self.clock()), data)
             hdrs["content-type"] = "application/json"
             resp = await self.http.post(r.url, content=data, headers=hdrs, timeout=r.timeout_s)
-            return classify(resp)
+            return classify(resp, self._now())
         if isinstance(r, AlertmanagerReceiver):
             auth: httpx.Auth | httpx._client.UseClientDefault = httpx.USE_CLIENT_DEFAULT
             if r.username is not None:
@@ -137,11 +140,11 @@ class Sender:
                 auth=auth,
                 timeout=r.timeout_s,
             )
-            return classify(resp)
+            return classify(resp, self._now())
         if isinstance(r, PagerDutyReceiver):
             event = {"routing_key": r.routing_key.get_secret_value(), **row.body}
             resp = await self.http.post(r.url, json=event, timeout=r.timeout_s)
-            return classify(resp)
+            return classify(resp, self._now())
         if isinstance(r, MqttReceiver):
             if self.publish is None:
                 return Result("failed", error="no MQTT connection in this process")

@@ -67,11 +67,16 @@ def window_label(w: WindowResult, tz: ZoneInfo) -> str:
 
 
 def span_text(w: WindowResult, tz: ZoneInfo) -> str:
-    """``12:00-18:00 on 2026-11-22``, or ``2026-11-16 to 2026-11-23`` for windows over a day."""
-    start, end = format_local(w.window_start, tz), format_local(w.window_end, tz)
-    if w.window_end - w.window_start > _DAY_US:
-        return f"{start[:10]} to {end[:10]}"
-    return f"{start[11:16]}-{end[11:16]} on {start[:10]}"
+    """``12:00-18:00 on 2026-11-22``, ``the day 2026-11-22``, or ``2026-11-16 to 2026-11-22``."""
+    start = format_local(w.window_start, tz)
+    last = format_local(w.window_end - 1, tz)  # the window's last instant (ends are exclusive)
+    end = format_local(w.window_end, tz)
+    if start[:10] != last[:10]:
+        return f"{start[:10]} to {last[:10]}"
+    if start[11:16] == "00:00" and end[11:16] == "00:00":
+        return f"the day {start[:10]}"
+    until = "24:00" if end[:10] != start[:10] else end[11:16]
+    return f"{start[11:16]}-{until} on {start[:10]}"
 
 
 def duration(seconds: float) -> str:
