@@ -35,7 +35,7 @@ class Receiver:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            def do_POST(self) -> None:
                 length = int(self.headers.get("content-length", 0))
                 body = self.rfile.read(length)
                 headers = {k.lower(): v for k, v in self.headers.items()}
@@ -45,7 +45,11 @@ class Receiver:
                 self.send_response(code)
                 for k, v in extra.items():
                     self.send_header(k, v)
-                payload = b'{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,"type":"private"}}}' if "/sendMessage" in self.path else b"{}"
+                payload = (
+                    b'{"ok":true,"result":{"message_id":1,"date":0,"chat":{"id":1,"type":"private"}}}'
+                    if "/sendMessage" in self.path
+                    else b"{}"
+                )
                 if "/getMe" in self.path:
                     payload = b'{"ok":true,"result":{"id":1,"is_bot":true,"first_name":"efir","username":"efir_bot"}}'
                 self.send_header("content-type", "application/json")

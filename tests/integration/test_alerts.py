@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -42,8 +42,12 @@ pytestmark = pytest.mark.integration
 MQTT_URL = "mqtt://127.0.0.1:1883"
 SECRET = "whsec_" + base64.b64encode(b"efir-test-secret-0123456789abcdef").decode()
 ALMATY = ZoneInfo("Asia/Almaty")
-FAST = {"for_s": {"warning": 0, "error": 0, "critical": 0}, "keep_firing_s": 0,
-        "group_wait_s": 0, "group_interval_s": 0}
+FAST = {
+    "for_s": {"warning": 0, "error": 0, "critical": 0},
+    "keep_firing_s": 0,
+    "group_wait_s": 0,
+    "group_interval_s": 0,
+}
 
 
 @pytest.fixture
@@ -55,8 +59,11 @@ def receiver() -> Iterator[Receiver]:
 
 def firing(bodies: list[dict[str, Any]], alertname: str, rule: str) -> list[dict[str, Any]]:
     return [
-        a for b in bodies for a in b["alerts"]
-        if a["labels"]["alertname"] == alertname and a["labels"]["rule"] == rule
+        a
+        for b in bodies
+        for a in b["alerts"]
+        if a["labels"]["alertname"] == alertname
+        and a["labels"]["rule"] == rule
         and a["status"] == "firing"
     ]
 
@@ -79,12 +86,20 @@ async def test_risky_feed_warns_while_there_is_still_time(
         receivers=[WebhookReceiver(type="webhook", name="ops", url=receiver.url, secrets=[SECRET])],
     )
     settings = settings_for(
-        db_url=f"sqlite+aiosqlite:///{tmp_path / 'efir.db'}", mqtt_url=MQTT_URL, prefix=prefix,
-        data_dir=tmp_path, alerts=alerts,
+        db_url=f"sqlite+aiosqlite:///{tmp_path / 'efir.db'}",
+        mqtt_url=MQTT_URL,
+        prefix=prefix,
+        data_dir=tmp_path,
+        alerts=alerts,
     )
     options = SimOptions(
-        channels=(("qaz-tv", "tv"),), speed=speed, scenario="risky", topic_prefix=prefix,
-        since=datetime(2026, 11, 16, 12, 0, tzinfo=ALMATY), duration_s=80, heartbeat_s=0.5,
+        channels=(("qaz-tv", "tv"),),
+        speed=speed,
+        scenario="risky",
+        topic_prefix=prefix,
+        since=datetime(2026, 11, 16, 12, 0, tzinfo=ALMATY),
+        duration_s=80,
+        heartbeat_s=0.5,
     )
     async with running(settings, now_us=clock) as service:
         sim = asyncio.create_task(simulate(parse_mqtt_url(MQTT_URL), options, wall_us=clock))
@@ -102,7 +117,8 @@ async def test_risky_feed_warns_while_there_is_still_time(
     assert alert["labels"]["severity"] == "warning", alert
     assert alert["labels"]["window"].startswith("2026-11-16T12:00:00+05:00/")
     values = alert["values"]
-    assert values["status"] == "at_risk" and values["slack_s"] > 0, values
+    assert values["status"] == "at_risk", values
+    assert values["slack_s"] > 0, values
     deadline = values["deadline"][11:16]
     assert f"by {deadline}" in alert["annotations"]["description"], alert["annotations"]
     assert "min more" in alert["annotations"]["description"]
@@ -153,7 +169,9 @@ def write_config(path: Path, receiver_url: str) -> Path:
     return path
 
 
-def env_for(tmp: Path, config: Path, db_url: str, prefix: str, client: str, port: int) -> dict[str, str]:
+def env_for(
+    tmp: Path, config: Path, db_url: str, prefix: str, client: str, port: int
+) -> dict[str, str]:
     return {
         **os.environ,
         "EFIR_CONFIG": str(config),
@@ -192,12 +210,23 @@ async def loss_event(prefix: str, event_id: str, *, cancel: bool = False) -> Non
         await asyncio.sleep(31 - (now - ws).total_seconds())
         now = datetime.now(UTC)
     if cancel:
-        payload = {"schema": "efir.asrun/1", "channel": "qaz-tv", "event_id": event_id, "phase": "cancel"}
+        payload = {
+            "schema": "efir.asrun/1",
+            "channel": "qaz-tv",
+            "event_id": event_id,
+            "phase": "cancel",
+        }
     else:
         payload = {
-            "schema": "efir.asrun/1", "channel": "qaz-tv", "event_id": event_id,
-            "phase": "complete", "kind": "program", "language": "ru", "title": "Серial",
-            "start": ws.isoformat(), "duration": round((now - ws).total_seconds() - 5, 3),
+            "schema": "efir.asrun/1",
+            "channel": "qaz-tv",
+            "event_id": event_id,
+            "phase": "complete",
+            "kind": "program",
+            "language": "ru",
+            "title": "Series",
+            "start": ws.isoformat(),
+            "duration": round((now - ws).total_seconds() - 5, 3),
         }
     async with aiomqtt.Client("127.0.0.1", 1883, identifier=f"pub-{prefix}") as client:
         await client.publish(f"{prefix}/qaz-tv/event", json.dumps(payload).encode(), qos=1)
@@ -213,9 +242,15 @@ def notifications(receiver: Receiver) -> dict[str, list[dict[str, Any]]]:
 
 def lang_6h(bodies: dict[str, list[dict[str, Any]]], status: str) -> list[str]:
     return [
-        mid for mid, copies in bodies.items()
-        if any(a["labels"]["rule"] == "lang_6h" and a["labels"]["alertname"] == "EfirQuotaRisk"
-               and a["status"] == status and a["change"] != "unchanged" for a in copies[0]["alerts"])
+        mid
+        for mid, copies in bodies.items()
+        if any(
+            a["labels"]["rule"] == "lang_6h"
+            and a["labels"]["alertname"] == "EfirQuotaRisk"
+            and a["status"] == status
+            and a["change"] != "unchanged"
+            for a in copies[0]["alerts"]
+        )
     ]
 
 
@@ -236,7 +271,9 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
     prefix = unique_prefix()
     port = free_port()
     config = write_config(tmp_path / "efir.yaml", receiver.url)
-    daemon = Daemon(env_for(tmp_path, config, pg_url, prefix, f"efir-{prefix}", port), tmp_path / "d.log")
+    daemon = Daemon(
+        env_for(tmp_path, config, pg_url, prefix, f"efir-{prefix}", port), tmp_path / "d.log"
+    )
     receiver.default = 500  # the receiver is down: notifications stay pending
     try:
         daemon.start()
@@ -256,7 +293,10 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
         receiver.default = 200
         daemon.start()
         await wait_ready(port)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http, asyncio.timeout(30):
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+            asyncio.timeout(30),
+        ):
             while (await http.get("/api/v1/deliveries", params={"status": "pending"})).json():
                 await asyncio.sleep(0.1)
             rows = (await http.get("/api/v1/deliveries")).json()
@@ -265,7 +305,8 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
         daemon.stop()
     bodies = notifications(receiver)
     fired, cleared = lang_6h(bodies, "firing"), lang_6h(bodies, "resolved")
-    assert len(fired) == 1 and len(cleared) == 1, (fired, cleared)
+    assert len(fired) == 1, fired
+    assert len(cleared) == 1, cleared
     for copies in bodies.values():  # every retry of an id carries the same body
         assert all(c == copies[0] for c in copies)
     assert all(r["status"] == "delivered" for r in rows), rows
@@ -280,7 +321,10 @@ async def test_two_instances_send_once_and_the_standby_takes_over(
     config = write_config(tmp_path / "efir.yaml", receiver.url)
     ports = free_port(), free_port()
     pair = [
-        Daemon(env_for(tmp_path, config, pg_url, prefix, f"efir-{prefix}-{i}", ports[i]), tmp_path / f"d{i}.log")
+        Daemon(
+            env_for(tmp_path, config, pg_url, prefix, f"efir-{prefix}-{i}", ports[i]),
+            tmp_path / f"d{i}.log",
+        )
         for i in (0, 1)
     ]
     try:
@@ -290,7 +334,8 @@ async def test_two_instances_send_once_and_the_standby_takes_over(
         await wait_ready(ports[1])
         async with httpx.AsyncClient() as http:
             leaders = [
-                "efir_leader 1.0" in (await http.get(f"http://127.0.0.1:{p}/metrics")).text for p in ports
+                "efir_leader 1.0" in (await http.get(f"http://127.0.0.1:{p}/metrics")).text
+                for p in ports
             ]
         assert leaders == [True, False]
         await loss_event(prefix, "loss-2")
@@ -303,7 +348,10 @@ async def test_two_instances_send_once_and_the_standby_takes_over(
         pair[0].kill9()
         t_kill = time.monotonic()
         async with httpx.AsyncClient() as http, asyncio.timeout(20):
-            while "efir_leader 1.0" not in (await http.get(f"http://127.0.0.1:{ports[1]}/metrics")).text:
+            while (
+                "efir_leader 1.0"
+                not in (await http.get(f"http://127.0.0.1:{ports[1]}/metrics")).text
+            ):
                 await asyncio.sleep(0.1)
         takeover = time.monotonic() - t_kill
         await loss_event(prefix, "loss-2", cancel=True)
@@ -311,7 +359,9 @@ async def test_two_instances_send_once_and_the_standby_takes_over(
             while not lang_6h(notifications(receiver), "resolved"):
                 await asyncio.sleep(0.05)
         assert takeover < 10, takeover
-        assert len(lang_6h(notifications(receiver), "firing")) == 1  # the new leader did not repeat it
+        assert (
+            len(lang_6h(notifications(receiver), "firing")) == 1
+        )  # the new leader did not repeat it
         assert pair[1].terminate() == 0
     finally:
         for d in pair:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 
 import pytest
 from hypothesis import given
@@ -23,11 +24,12 @@ JSON = st.recursive(
 )
 
 
-@given(doc=st.dictionaries(st.text(), JSON, max_size=6), msg_id=st.text(alphabet="abcdef0123456789_", min_size=1))
+@given(
+    doc=st.dictionaries(st.text(), JSON, max_size=6),
+    msg_id=st.text(alphabet="abcdef0123456789_", min_size=1),
+)
 def test_every_secret_of_a_rotation_verifies(doc: dict[str, object], msg_id: str) -> None:
     """Byte for byte: the body Efir sends (UTF-8 JSON, non-ASCII kept) and its signature."""
-    import time
-
     body = body_bytes(doc)
     ts = int(time.time())
     h = headers([SECRET_A, SECRET_B], msg_id, ts, body)
@@ -38,8 +40,6 @@ def test_every_secret_of_a_rotation_verifies(doc: dict[str, object], msg_id: str
 
 
 def test_a_changed_byte_or_another_secret_fails() -> None:
-    import time
-
     body = b'{"status":"firing"}'
     h = headers([SECRET_A], "msg_1", int(time.time()), body)
     with pytest.raises(WebhookVerificationError):

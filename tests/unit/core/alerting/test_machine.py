@@ -56,7 +56,7 @@ class Run:
     qualified: bool = False
 
 
-def quota(active: bool, severity: Severity) -> Condition:
+def quota(*, active: bool, severity: Severity) -> Condition:
     return Condition(
         alertname=QUOTA_RISK,
         channel=CH,
@@ -69,7 +69,7 @@ def quota(active: bool, severity: Severity) -> Condition:
     )
 
 
-def stale(active: bool) -> Condition:
+def stale(*, active: bool) -> Condition:
     return Condition(
         alertname=FEED_STALE,
         channel=CH,
@@ -94,15 +94,15 @@ class AlertMachine(RuleBasedStateMachine):
         self.severity = Severity.WARNING
         self.stale_on = False
         self.runs: dict[str, list[Run]] = {
-            quota(True, Severity.WARNING).fingerprint: [],
-            stale(True).fingerprint: [],
+            quota(active=True, severity=Severity.WARNING).fingerprint: [],
+            stale(active=True).fingerprint: [],
         }
         self.log: list[tuple[int, Notification]] = []
         self.news: dict[tuple[str, str], int] = {}
 
     # ------------------------------------------------------------ driving
     def _evaluate(self) -> None:
-        conds = [quota(self.quota_on, self.severity), stale(self.stale_on)]
+        conds = [quota(active=self.quota_on, severity=self.severity), stale(active=self.stale_on)]
         for cond, on in zip(conds, (self.quota_on, self.stale_on), strict=True):
             runs = self.runs[cond.fingerprint]
             if on:
