@@ -106,6 +106,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Mosquitto, str, Daemon, s
     finally:
         if daemon.proc is not None and daemon.proc.poll() is None:
             daemon.proc.kill()
+            daemon.proc.wait(10)
         broker.stop()
         subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=False, capture_output=True)
         await drop_database(name)
