@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import signal
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -94,3 +97,46 @@ async def until(predicate: Callable[[], bool], timeout: float = 60) -> None:
 
 def payloads(events: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
     return [(e["channel"], json.dumps(e).encode()) for e in events]
+
+
+class Daemon:
+    """``efir run`` as a child process, its output appended to ``log``."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "efir", "run"], env=self.env, stdout=out, stderr=out
+            )
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def terminate(self) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(15)
+
+    def stop(self) -> None:
+        """Kill it if it still runs, and reap it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+async def wait_ready(base: str, timeout: float = 30) -> None:
+    """Until ``base``/readyz answers 200."""
+    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
+        async with asyncio.timeout(timeout):
+            while True:
+                try:
+                    if (await http.get("/readyz")).status_code == 200:
+                        return
+                except httpx.HTTPError:
+                    pass
+                await asyncio.sleep(0.1)

@@ -14,9 +14,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -33,7 +30,7 @@ from efir.alertconfig import AlertsConfig, WebhookReceiver
 from efir.core.timebase import US_PER_S, to_us
 from efir.settings import parse_mqtt_url
 from efir.sim.publish import SimOptions, simulate
-from tests.integration.live import running, settings_for
+from tests.integration.live import Daemon, running, settings_for, wait_ready
 from tests.receiver import Receiver
 from tests.services import create_database, drop_database, free_port, require_port, unique_prefix
 
@@ -126,36 +123,6 @@ async def test_risky_feed_warns_while_there_is_still_time(
     Webhook(SECRET).verify(first.body, first.headers)
 
 
-# --------------------------------------------------------------- subprocesses
-class Daemon:
-    """``efir run`` as a child process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "efir", "run"], env=self.env, stdout=out, stderr=out
-            )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(15)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-
-
 def write_config(path: Path, receiver_url: str) -> Path:
     path.write_text(
         "channels:\n  - {id: qaz-tv, media: tv}\n"
@@ -183,18 +150,6 @@ def env_for(
         "EFIR_DATA_DIR": str(tmp / "data"),
         "EFIR_TICK_S": "0.5",
     }
-
-
-async def wait_ready(port: int, timeout: float = 30) -> None:
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as http:
-        async with asyncio.timeout(timeout):
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
 
 
 def six_hour_start(now: datetime) -> datetime:
@@ -277,7 +232,7 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
     receiver.default = 500  # the receiver is down: notifications stay pending
     try:
         daemon.start()
-        await wait_ready(port)
+        await wait_ready(f"http://127.0.0.1:{port}")
         await loss_event(prefix, "loss-1")
         async with asyncio.timeout(30):
             while not lang_6h(notifications(receiver), "firing"):
@@ -285,14 +240,14 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
         daemon.kill9()  # the firing notification is pending (500s so far)
         await loss_event(prefix, "loss-1", cancel=True)  # waits in Efir's MQTT session
         daemon.start()
-        await wait_ready(port)
+        await wait_ready(f"http://127.0.0.1:{port}")
         async with asyncio.timeout(30):
             while not lang_6h(notifications(receiver), "resolved"):
                 await asyncio.sleep(0.05)
         daemon.kill9()  # the all-clear is pending too
         receiver.default = 200
         daemon.start()
-        await wait_ready(port)
+        await wait_ready(f"http://127.0.0.1:{port}")
         async with (
             httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
             asyncio.timeout(30),
@@ -329,9 +284,9 @@ async def test_two_instances_send_once_and_the_standby_takes_over(
     ]
     try:
         pair[0].start()
-        await wait_ready(ports[0])
+        await wait_ready(f"http://127.0.0.1:{ports[0]}")
         pair[1].start()
-        await wait_ready(ports[1])
+        await wait_ready(f"http://127.0.0.1:{ports[1]}")
         async with httpx.AsyncClient() as http:
             leaders = [
                 "efir_leader 1.0" in (await http.get(f"http://127.0.0.1:{p}/metrics")).text

@@ -12,9 +12,7 @@ import asyncio
 import json
 import os
 import random
-import signal
 import subprocess
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -31,6 +29,7 @@ from efir.core.channel import ChannelProfile
 from efir.core.timebase import to_us
 from efir.rulepacks import load_pack
 from efir.sim.feed import FeedSpec, generate
+from tests.integration.live import Daemon, wait_ready
 from tests.services import Mosquitto, create_database, drop_database, free_port
 
 pytestmark = pytest.mark.integration
@@ -52,31 +51,6 @@ def _stream(days: int) -> tuple[datetime, datetime, list[tuple[str, bytes]]]:
         )
     merged.sort(key=lambda t: t[0])
     return start, end, [(cid, p) for _, cid, p in merged]
-
-
-class Daemon:
-    """``efir run`` as a child process."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env = env
-        self.log = log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "efir", "run"], env=self.env, stdout=out, stderr=out
-            )
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(15)
 
 
 @pytest.fixture
@@ -104,9 +78,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Mosquitto, str, Daemon, s
     try:
         yield broker, url, daemon, f"http://127.0.0.1:{port}"
     finally:
-        if daemon.proc is not None and daemon.proc.poll() is None:
-            daemon.proc.kill()
-            daemon.proc.wait(10)
+        daemon.stop()
         broker.stop()
         subprocess.run([*PG_CTL, _pg_version(), "main", "start"], check=False, capture_output=True)
         await drop_database(name)
@@ -114,18 +86,6 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Mosquitto, str, Daemon, s
 
 def _pg_version() -> str:
     return max(p.name for p in Path("/etc/postgresql").iterdir())
-
-
-async def _wait_ready(base: str, timeout: float = 30) -> None:
-    async with httpx.AsyncClient(base_url=base, timeout=2) as http:
-        async with asyncio.timeout(timeout):
-            while True:
-                try:
-                    if (await http.get("/readyz")).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
-                await asyncio.sleep(0.1)
 
 
 async def _reconnected(base: str) -> None:
@@ -177,7 +137,7 @@ async def _a_third_published(
 ) -> asyncio.Task[None]:
     """Start the daemon and the publisher; return once a third of the stream is out."""
     daemon.start()
-    await _wait_ready(base)
+    await wait_ready(base)
     progress = [0]
     publisher = asyncio.create_task(_publish(broker, items, progress, gate))
     while progress[0] < len(items) // 3:
@@ -220,7 +180,7 @@ async def _check(
     distinct = {(c, json.loads(p)["event_id"], p) for c, p in items}
     rows = await _all_stored(db_url, len(distinct))
     assert len(rows) == len(set(rows)) == len(distinct)  # every event once, none twice
-    await _wait_ready(base)
+    await wait_ready(base)
     async with httpx.AsyncClient(base_url=base, timeout=30) as http:
         for cid, _ in CHANNELS:
             path = tmp / f"{cid}.jsonl"
@@ -260,7 +220,7 @@ async def test_kill_9_three_times_while_publishing(
     start, end, items = _stream(days=7)
     assert len(items) >= 20_000
     daemon.start()
-    await _wait_ready(base)
+    await wait_ready(base)
     progress = [0]
     publisher = asyncio.create_task(_publish(broker, items, progress))
     rng = random.Random(5)

@@ -361,8 +361,8 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
     @router.get("/deliveries/{outbox_id}", responses={404: {}})
     async def delivery(outbox_id: str) -> DeliveryDetail:
         """One notification, its body and its attempts."""
-        rows = [r for r in await store.outbox_rows(limit=1000) if r.id == outbox_id]
-        if not rows:
+        row = await store.outbox_row(outbox_id)
+        if row is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no notification {outbox_id!r}")
         history = [
             AttemptOut(
@@ -375,9 +375,7 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
             )
             for a in await store.attempts(outbox_id)
         ]
-        return DeliveryDetail(
-            **_delivery_out(rows[0]).model_dump(), body=rows[0].body, history=history
-        )
+        return DeliveryDetail(**_delivery_out(row).model_dump(), body=row.body, history=history)
 
     @router.post("/deliveries/{outbox_id}/resend", dependencies=mutate, responses={404: {}})
     async def resend(outbox_id: str, body: ActorIn) -> DeliveryOut:
@@ -392,8 +390,7 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
     async def receivers() -> list[ReceiverOut]:
         """Configured receivers, whether enabled, and their outbox counts."""
         counts = await store.counts()
-        st = alerter.state
-        disabled = {} if st is None else st.disabled
+        disabled = alerter.disabled
         return [
             ReceiverOut(
                 name=r.name,
@@ -417,7 +414,6 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
             await alerter.enable_receiver(name, body.by)
         except NotLeaderError as exc:
             raise standby(exc) from None
-        service.delivery.disabled.pop(name, None)
         service.delivery.wake()
         counts = await store.counts()
         return ReceiverOut(

@@ -89,7 +89,6 @@ class Alerter:
         self.started_us = now_us()
         self.state: AlertState | None = None
         self.next_due: int | None = None
-        self.evaluations = 0
         #: Set once the ticker has offered the closed windows of the live horizon.
         self.primed = False
         #: Closed windows that are violations, per (channel, rule, window start).
@@ -106,6 +105,11 @@ class Alerter:
     def active(self) -> bool:
         """True on the leader once its state is loaded."""
         return self.state is not None
+
+    @property
+    def disabled(self) -> dict[str, str]:
+        """Receivers disabled after ``410 Gone`` (none on a standby)."""
+        return {} if self.state is None else self.state.disabled
 
     def kick(self) -> None:
         """Re-evaluate soon (coalesced)."""
@@ -247,7 +251,6 @@ class Alerter:
                 else:
                     st.groups[gkey] = g
             self.next_due = p.next_due
-            self.evaluations += 1
             self._export(working)
         if rows:
             self.wake_delivery()

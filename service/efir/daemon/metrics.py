@@ -88,10 +88,10 @@ class Metrics:
             buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 60, 300, 1800, 3600),
             registry=r,
         )
-        self.outbox = Gauge(
-            "efir_outbox_notifications",
-            "Notifications in the outbox, per receiver and status (pending, delivered, failed).",
-            ["receiver", "status"],
+        self.outbox_pending = Gauge(
+            "efir_outbox_pending",
+            "Notifications waiting in the outbox for delivery, per receiver.",
+            ["receiver"],
             registry=r,
         )
         self.alerts = Gauge(

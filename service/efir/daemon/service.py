@@ -100,7 +100,8 @@ class Service:
             self.sender,
             self.metrics,
             now_us=now_us,
-            on_disabled=self._receiver_disabled,
+            disabled=lambda: self.alerter.disabled,
+            on_disabled=lambda name, reason: self.alerter.receiver_disabled(name, reason),  # noqa: PLW0108 - the alerter is built after the worker
         )
         self.alerter = Alerter(
             settings,
@@ -218,12 +219,7 @@ class Service:
 
     async def _lead(self, leader: bool) -> None:
         await self.alerter.lead(leader)
-        if leader and self.alerter.state is not None:
-            self.delivery.disabled = dict(self.alerter.state.disabled)
         self.delivery.wake()
-
-    def _receiver_disabled(self, name: str, reason: str) -> None:
-        self.alerter.receiver_disabled(name, reason)
 
     async def _stop_alerting(
         self, alerts: asyncio.Task[None], delivery: asyncio.Task[None], lease: asyncio.Task[None]
@@ -324,8 +320,9 @@ class Service:
                 w.verdict,
                 w.revision,
             )
-        for (receiver, outbox_status), n in (await self.alert_store.counts()).items():
-            self.metrics.outbox.labels(receiver, outbox_status).set(n)
+        pending = await self.alert_store.counts("pending")  # indexed; delivered rows pile up
+        for r in self.settings.alerts.receivers:
+            self.metrics.outbox_pending.labels(r.name).set(pending.get((r.name, "pending"), 0))
         for cid, ch in self.monitor.channels.items():
             feed = (ch.feed.adapter_status, ch.feed.last_event_us, ch.feed.last_heartbeat_us)
             if feed != self._feeds_saved.get(cid):

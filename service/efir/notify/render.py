@@ -199,14 +199,14 @@ def _line(a: Alert, change: Change) -> str:
 
 def render(n: Notification, receiver: Receiver, ctx: Context) -> list[OutboxRow]:
     """The outbox rows for one notification to one receiver."""
-    summary = plain_text(n, ctx)[0]
+    subject, text = plain_text(n, ctx)
 
-    def row(body: dict[str, Any], text: str = summary) -> OutboxRow:
+    def row(body: dict[str, Any], summary: str = subject) -> OutboxRow:
         return OutboxRow(
             id=ctx.make_id(),
             receiver=n.receiver,
             channel_id=n.group,
-            summary=text[:500],
+            summary=summary[:500],
             body=body,
             created_us=n.created_at,
             next_attempt_us=n.created_at,
@@ -227,7 +227,6 @@ def render(n: Notification, receiver: Receiver, ctx: Context) -> list[OutboxRow]
         topic = receiver.topic.replace("{channel}", n.group)
         return [row({"topic": topic, "payload": efir_body(n, ctx)})]
     if isinstance(receiver, TelegramReceiver):
-        subject, text = plain_text(n, ctx)
         return [row({"text": f"{subject}\n\n{text}"[:4096]})]
-    subject, text = plain_text(n, ctx)  # e-mail: the last type of the closed union
+    # E-mail: the last type of the closed union.
     return [row({"subject": subject, "text": text})]

@@ -26,7 +26,7 @@ from efir.store.alerts import DELIVERED, FAILED, PENDING, Attempt
 from efir.store.database import StoreUnavailableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from efir.alertconfig import AlertsConfig
     from efir.daemon.metrics import Metrics
@@ -57,6 +57,7 @@ class DeliveryWorker:
         metrics: Metrics,
         *,
         now_us: Callable[[], int],
+        disabled: Callable[[], Mapping[str, str]],
         on_disabled: Callable[[str, str], None],
         rng: random.Random | None = None,
     ) -> None:
@@ -66,9 +67,10 @@ class DeliveryWorker:
         self.sender = sender
         self.metrics = metrics
         self.now_us = now_us
+        #: Receivers disabled after 410 (owned by the alerter): their rows wait.
+        self.disabled = disabled
         self.on_disabled = on_disabled
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self.disabled: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._inflight: set[str] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -84,7 +86,7 @@ class DeliveryWorker:
             if is_leader():
                 try:
                     await self.deliver_due()
-                    nxt = await self.store.next_due(self.disabled)
+                    nxt = await self.store.next_due(self.disabled())
                     if nxt is not None:
                         delay = min(delay, max(0.0, (nxt - self.now_us()) / US_PER_S))
                 except StoreUnavailableError as exc:
@@ -97,7 +99,7 @@ class DeliveryWorker:
     async def deliver_due(self) -> int:
         """Attempt every due row once (concurrently per receiver); return how many."""
         now = self.now_us()
-        rows = [r for r in await self.store.due(now, self.disabled) if r.id not in self._inflight]
+        rows = [r for r in await self.store.due(now, self.disabled()) if r.id not in self._inflight]
         if not rows:
             return 0
         async with asyncio.TaskGroup() as tg:
@@ -174,5 +176,4 @@ class DeliveryWorker:
             f" ({attempt.error})" if attempt.error else "",
         )
         if disable is not None:
-            self.disabled[row.receiver] = disable
             self.on_disabled(row.receiver, disable)

@@ -372,6 +372,17 @@ class AlertStore:
             async with self.store.engine.connect() as conn:
                 return [_row(r) for r in (await conn.execute(q)).mappings()]
 
+    async def outbox_row(self, outbox_id: str) -> OutboxRow | None:
+        """One notification, or ``None``."""
+        with unavailable():
+            async with self.store.engine.connect() as conn:
+                found = (
+                    (await conn.execute(select(outbox).where(outbox.c.id == outbox_id)))
+                    .mappings()
+                    .first()
+                )
+        return None if found is None else _row(found)
+
     async def attempts(self, outbox_id: str) -> list[dict[str, Any]]:
         """Every attempt of one notification, oldest first."""
         q = select(deliveries).where(deliveries.c.outbox_id == outbox_id).order_by(deliveries.c.id)
@@ -379,11 +390,13 @@ class AlertStore:
             async with self.store.engine.connect() as conn:
                 return [dict(r) for r in (await conn.execute(q)).mappings()]
 
-    async def counts(self) -> dict[tuple[str, str], int]:
-        """Outbox rows per ``(receiver, status)``."""
+    async def counts(self, status: str | None = None) -> dict[tuple[str, str], int]:
+        """Outbox rows per ``(receiver, status)`` (of one ``status``: an index scan)."""
         q = select(outbox.c.receiver, outbox.c.status, func.count()).group_by(
             outbox.c.receiver, outbox.c.status
         )
+        if status is not None:
+            q = q.where(outbox.c.status == status)
         with unavailable():
             async with self.store.engine.connect() as conn:
                 return {(r, s): int(n) for r, s, n in (await conn.execute(q)).all()}
@@ -421,36 +434,13 @@ async def _journal(conn: AsyncConnection, entries: list[JournalEntry]) -> None:
 
 
 def _outbox_values(r: OutboxRow, now: int) -> dict[str, Any]:
-    return {
-        "id": r.id,
-        "receiver": r.receiver,
-        "channel_id": r.channel_id,
-        "status": r.status,
-        "summary": r.summary,
-        "body": r.body,
-        "created_us": r.created_us,
-        "attempts": r.attempts,
-        "next_attempt_us": r.next_attempt_us or r.created_us,
-        "last_error": r.last_error,
-        "delivered_us": r.delivered_us,
-        "updated_us": now,
-    }
+    # The dataclass fields are the table's columns, plus the row's update time.
+    values = {f: getattr(r, f) for f in OutboxRow.__dataclass_fields__}
+    return {**values, "next_attempt_us": r.next_attempt_us or r.created_us, "updated_us": now}
 
 
 def _row(r: Mapping[Any, Any]) -> OutboxRow:
-    return OutboxRow(
-        id=r["id"],
-        receiver=r["receiver"],
-        channel_id=r["channel_id"],
-        summary=r["summary"],
-        body=r["body"],
-        created_us=r["created_us"],
-        status=r["status"],
-        attempts=r["attempts"],
-        next_attempt_us=r["next_attempt_us"],
-        last_error=r["last_error"],
-        delivered_us=r["delivered_us"],
-    )
+    return OutboxRow(**{f: r[f] for f in OutboxRow.__dataclass_fields__})
 
 
 __all__ = ["AlertStore", "Attempt", "JournalEntry", "OutboxRow", "StoreUnavailableError"]

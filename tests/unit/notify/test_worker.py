@@ -65,6 +65,7 @@ def worker_for(
         Sender(),  # signatures carry the real time; the schedule runs on the fake clock
         Metrics(),
         now_us=clock,
+        disabled=lambda: dict(disabled),
         on_disabled=lambda name, reason: disabled.append((name, reason)),
         rng=random.Random(7),
     )
@@ -157,7 +158,7 @@ async def test_410_disables_the_receiver_and_holds_its_queue_until_enabled(
     assert await w.deliver_due() == 0  # held while disabled
     assert (await alert_store.load()).disabled == {"ops": disabled[0][1]}
     await alert_store.enable_receiver("ops", "tester", clock.us)
-    w.disabled.clear()
+    disabled.clear()
     assert await w.deliver_due() == 1
     assert (await row(alert_store, "msg_d")).status == "delivered"
     kinds = [e.kind for e in await alert_store.journal()]
