@@ -50,6 +50,11 @@ class Receiver:
                     if "/sendMessage" in self.path
                     else b"{}"
                 )
+                if "/sendMessage" in self.path and code == 429:  # Telegram's flood control
+                    payload = (
+                        b'{"ok":false,"error_code":429,"description":"Too Many Requests: '
+                        b'retry after 3","parameters":{"retry_after":3}}'
+                    )
                 if "/getMe" in self.path:
                     payload = b'{"ok":true,"result":{"id":1,"is_bot":true,"first_name":"efir","username":"efir_bot"}}'
                 self.send_header("content-type", "application/json")

@@ -9,6 +9,7 @@ disabled); ``failed`` (any other 4xx: retrying the same request cannot help).
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,6 +19,10 @@ from typing import TYPE_CHECKING, Any
 
 import aiosmtplib
 import httpx
+
+# python-telegram-bot 22.2+ makes RetryAfter.retry_after a timedelta on this
+# documented opt-in, and warns on every flood-control error without it.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 import telegram
 import telegram.error
 import telegram.request

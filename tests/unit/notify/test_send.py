@@ -109,6 +109,7 @@ async def test_telegram_message_and_flood_control(peer: Receiver) -> None:
     result = await sender.send(row, r)
     await sender.close()
     assert result.outcome == "retry"
+    assert result.retry_after_s == 3
     paths = [x.path for x in peer.received]
     assert paths[0] == "/bot123:ABC/getMe"
     assert paths[1:] == ["/bot123:ABC/sendMessage"] * 2
