@@ -95,19 +95,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
     @app.get("/readyz", tags=["health"], responses={503: {"model": Readiness}})
     def readyz(response: Response) -> Readiness:
         """Ready to take and count events (503 with the reasons otherwise)."""
-        mqtt = service.consumer.state
-        checks = {
-            "state": "ok" if service.loaded else "rebuilding live state from the store",
-            "store": "ok"
-            if service.ingest.store_error is None
-            else f"unavailable: {service.ingest.store_error}",
-            "mqtt": "ok"
-            if mqtt.connected
-            else ("refused: " if mqtt.refused else "disconnected: ") + (mqtt.error or "connecting"),
-            "queue": "ok"
-            if not service.ingest.saturated
-            else f"backpressure: {service.ingest.queue.qsize()} events queued",
-        }
+        checks = service.readiness()
         ready = all(v == "ok" for v in checks.values())
         if not ready:
             response.status_code = status.HTTP_503_SERVICE_UNAVAILABLE

@@ -170,6 +170,20 @@ class ChannelEngine:
         # A trend view is judged like a closed window ending now.
         return self._share_result(rt, base, (q, b, u), 0.0, now, closed=True, cut=False)
 
+    def next_threshold(self, rule_id: str, now: int) -> tuple[float, int] | None:
+        """The next scheduled threshold of a rule after ``now``: ``(value, from_us)``.
+
+        ``from_us`` is local midnight of its effective date in the channel's
+        zone (µs UTC); ``None`` when the rule has no change ahead. Dashboards
+        draw it beside the threshold in force (the 55 % → 60 % step of 2027).
+        """
+        for t in self.rules[rule_id].rule.thresholds:
+            if t.effective_from is not None:
+                begins = self._midnight(t.effective_from)
+                if begins > now:
+                    return t.value, begins
+        return None
+
     # ------------------------------------------------------------ evaluation
     def _midnight(self, day: date) -> int:
         us = self._midnights.get(day)

@@ -8,24 +8,42 @@ time, so a scrape always shows the status as of that instant.
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from efir.core.status import Status
-from efir.core.timebase import US_PER_S
+from efir import __version__
+from efir.core.calendar import Grid
+from efir.core.status import LIVE_ORDER, Status
+from efir.core.timebase import US_PER_S, from_us, local_date, local_midnight_us
 from efir.daemon.monitor import FeedState
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from efir.daemon.monitor import Monitor
+    from efir.core.result import WindowResult
+    from efir.daemon.monitor import Channel, Monitor
 
 #: Every status a rule can be in; exported one-hot so alerts can match a value.
 STATUSES = tuple(s.value for s in Status)
 FEED_STATES = tuple(s.value for s in FeedState)
+#: Dead-letter reason codes (``efir.schema.asrun`` and the ingest checks).
+REJECT_REASONS = (
+    "malformed_json",
+    "missing_field",
+    "invalid_field",
+    "invalid",
+    "oversized",
+    "channel_mismatch",
+    "unknown_channel",
+)
+#: Outcomes of a notification attempt (``efir.notify.send.classify``).
+NOTIFY_OUTCOMES = ("delivered", "retry", "failed", "gone")
+#: Grids whose windows of the week are exported one series per window.
+SUB_DAY_GRIDS = frozenset({Grid.HOUR, Grid.SIX_HOUR})
 
 
 class Metrics:
@@ -111,10 +129,29 @@ class Metrics:
             ["receiver"],
             registry=r,
         )
+        self.ready = Gauge(
+            "efir_ready", "1 while /readyz answers ready (state, store, broker, queue).", registry=r
+        )
+        self.build = Info("efir_build", "The running Efir version.", registry=r)
+        self.build.info({"version": __version__})
         self.up_since = Gauge(
             "efir_start_time_seconds", "When this Efir process started (Unix time).", registry=r
         )
         self.up_since.set(time.time())
+
+    def known_labels(self, receivers: list[str]) -> None:
+        """Create the labelled series known in advance at zero.
+
+        A counter that has never moved has no series at all, so a dashboard
+        panel or an ``increase()`` alert on it would see nothing rather than
+        0 on a healthy install.
+        """
+        for reason in REJECT_REASONS:
+            self.rejected.labels(reason)
+        for receiver in receivers:
+            self.outbox_pending.labels(receiver).set(0)
+            for outcome in NOTIFY_OUTCOMES:
+                self.notifications.labels(receiver, outcome)
 
     def watch(self, monitor: Monitor, now_us: Callable[[], int]) -> None:
         """Export the live per-channel and per-rule figures of ``monitor``."""
@@ -175,6 +212,35 @@ class _LiveCollector(Collector):
         status = GaugeMetricFamily(
             "efir_rule_status", "1 for the rule's current status.", labels=[*labels, "status"]
         )
+        rank = GaugeMetricFamily(
+            "efir_rule_status_rank",
+            "The rule's status as a number, worse is higher: "
+            + ", ".join(f"{i} {s}" for i, s in enumerate(LIVE_ORDER))
+            + ".",
+            labels=labels,
+        )
+        next_threshold = GaugeMetricFamily(
+            "efir_rule_next_threshold",
+            "The next scheduled threshold (0..1 or a count), while one lies ahead.",
+            labels=labels,
+        )
+        next_from = GaugeMetricFamily(
+            "efir_rule_next_threshold_timestamp_seconds",
+            "When the next threshold takes effect: local midnight (Unix time).",
+            labels=labels,
+        )
+        w_labels = [*labels, "window_start"]
+        w_share = GaugeMetricFamily(
+            "efir_window_share",
+            "Share of each window shorter than a day in the last seven local days "
+            "(closed and current); window_start is local wall time.",
+            labels=w_labels,
+        )
+        w_numerator = GaugeMetricFamily(
+            "efir_window_numerator_seconds",
+            "Numerator seconds of each window shorter than a day in the last seven local days.",
+            labels=w_labels,
+        )
         feed = GaugeMetricFamily(
             "efir_feed_state", "1 for the channel's feed state.", labels=["channel", "state"]
         )
@@ -216,5 +282,45 @@ class _LiveCollector(Collector):
                 window_end.add_metric(key, w.window_end / US_PER_S)
                 for s in STATUSES:
                     status.add_metric([*key, s], 1.0 if s == w.status else 0.0)
+                rank.add_metric(key, float(LIVE_ORDER.index(w.status)))
+                ahead = ch.engine.next_threshold(w.rule, now)
+                if ahead is not None:
+                    next_threshold.add_metric(key, ahead[0])
+                    next_from.add_metric(key, ahead[1] / US_PER_S)
+            _add_week(ch, now, w_share, w_numerator)
         yield from (share, threshold, numerator, base, unknown, needed, slack, deadline, budget)
-        yield from (window_end, status, feed, last_event, last_heard)
+        yield from (window_end, status, rank, next_threshold, next_from, w_share, w_numerator)
+        yield from (feed, last_event, last_heard)
+
+
+def _add_week(
+    ch: Channel, now: int, share: GaugeMetricFamily, numerator: GaugeMetricFamily
+) -> None:
+    for w in _last_seven_days(ch, now):
+        start = from_us(w.window_start, ch.engine.tz).strftime("%Y-%m-%d %H:%M")
+        key = [ch.profile.id, w.rule, start]
+        if w.share is not None:
+            share.add_metric(key, w.share)
+        if w.numerator_s is not None:
+            numerator.add_metric(key, w.numerator_s)
+
+
+def _last_seven_days(ch: Channel, now: int) -> list[WindowResult]:
+    """Windows shorter than a day, of share rules, from local midnight six days ago to ``now``.
+
+    The history per interval (four six-hour intervals a day, the evening
+    hours) is what a channel dashboard draws as bars. Seven days rather than
+    "since Monday" so a Monday morning still shows a week of evening hours;
+    windows that have not started are left out. Longer windows have one value
+    at a time and are covered by ``efir_rule_*``.
+    """
+    tz = ch.engine.tz
+    lo = local_midnight_us(local_date(now, tz) - timedelta(days=6), tz)
+    rules = [
+        rid
+        for rid, bound in ch.engine.rules.items()
+        if bound.rule.is_share and bound.rule.scheme.grid in SUB_DAY_GRIDS
+    ]
+    if not rules:
+        return []
+    return ch.engine.windows(lo, now, now=now, rules=rules)

@@ -115,8 +115,12 @@ class Service:
         self.leadership = Leadership(
             self.store, settings.alerts.leader_lock_id, on_change=self._lead
         )
+        self.metrics.known_labels([r.name for r in settings.alerts.receivers])
         for r in settings.alerts.receivers:
             self.metrics.receiver_up.labels(r.name).set(1)
+        self.metrics.ready.set_function(
+            lambda: float(all(v == "ok" for v in self.readiness().values()))
+        )
         self.loaded = False
         self.ready_after_s: float | None = None
         self.http_port: int | None = None
@@ -124,6 +128,22 @@ class Service:
         self._stop = asyncio.Event()
         self._last_prune = 0
         self._feeds_saved: dict[str, tuple[str | None, int | None, int | None]] = {}
+
+    def readiness(self) -> dict[str, str]:
+        """One entry per readiness check: ``ok`` or what is wrong (``/readyz``, ``efir_ready``)."""
+        mqtt = self.consumer.state
+        return {
+            "state": "ok" if self.loaded else "rebuilding live state from the store",
+            "store": "ok"
+            if self.ingest.store_error is None
+            else f"unavailable: {self.ingest.store_error}",
+            "mqtt": "ok"
+            if mqtt.connected
+            else ("refused: " if mqtt.refused else "disconnected: ") + (mqtt.error or "connecting"),
+            "queue": "ok"
+            if not self.ingest.saturated
+            else f"backpressure: {self.ingest.queue.qsize()} events queued",
+        }
 
     # ------------------------------------------------------------- startup
     async def open(self) -> None:

@@ -105,5 +105,19 @@ async def test_status_shape_and_metrics(client: tuple[httpx.AsyncClient, Service
     ):
         assert name in metrics
     assert 'efir_rule_threshold{channel="qaz-tv",rule="lang_6h"} 0.55' in metrics
+    # The 2027 step, at local midnight of 1 January 2027 (UTC+5).
+    assert 'efir_rule_next_threshold{channel="qaz-tv",rule="lang_6h"} 0.6' in metrics
+    assert (
+        'efir_rule_next_threshold_timestamp_seconds{channel="qaz-tv",rule="lang_6h"} 1.7987436e+09'
+        in metrics
+    )
+    # The last seven days' six-hour intervals, one series each; the current one holds the event.
+    assert (
+        'efir_window_numerator_seconds{channel="qaz-tv",rule="lang_6h",'
+        'window_start="2025-11-16 12:00"} 1800.0' in metrics
+    )
+    assert 'window_start="2025-11-10 00:00"' in metrics  # local midnight six days before
+    assert 'window_start="2025-11-09' not in metrics
+    assert 'efir_build_info{version="' in metrics
     openapi = (await http.get("/openapi.json")).json()
     assert "/api/v1/channels/{channel_id}/status" in openapi["paths"]
