@@ -19,21 +19,21 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from efir import __version__
 from efir.api.alerts import alert_router
+from efir.api.board import board_router
 from efir.api.models import (
     ChannelStatus,
     ChannelSummary,
     DeadLetterOut,
     EventResult,
     EventsResponse,
-    FeedInfo,
     Health,
-    OnAir,
     Readiness,
     ReplayRequest,
     ReplayResponse,
     RuleStatus,
     WindowList,
 )
+from efir.api.views import feed_info, on_air_now
 from efir.core.advice import advice
 from efir.core.engine import ROLLING_US
 from efir.core.status import worst
@@ -122,7 +122,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
                     timezone=ch.profile.timezone,
                     rule_pack=ch.profile.rule_pack,
                     worst_status=str(worst([w.status for w in results])) if results else None,
-                    feed=_feed(service, ch, now),
+                    feed=feed_info(service, ch, now),
                 )
             )
         return out
@@ -150,29 +150,14 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
                     }
                 )
             )
-        item = ch.engine.ledger.on_air(now)
-        on_air = None
-        if item is not None:
-            ev = item.event
-            on_air = OnAir(
-                event_id=item.event_id,
-                title=ev.title,
-                kind=None if ev.kind is None else str(ev.kind),
-                language=ev.language,
-                start=format_local(item.start, tz),
-                planned_end=None
-                if item.end is None and item.planned_end is None
-                else format_local(
-                    item.end if item.end is not None else item.planned_end or item.start, tz
-                ),
-            )
+        on_air = on_air_now(ch, now)
         return ChannelStatus(
             channel=ch.profile.id,
             name=names.get(ch.profile.id),
             media=str(ch.profile.media),
             timezone=ch.profile.timezone,
             now=format_local(now, tz),
-            feed=_feed(service, ch, now),
+            feed=feed_info(service, ch, now),
             on_air=on_air,
             worst_status=str(worst([w.status for w in results])) if results else None,
             rules=rules,
@@ -273,23 +258,11 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         return ReplayResponse(accepted=r.accepted, rejected=r.rejected, results=r.results)
 
     app.include_router(alert_router(service, authorised))
+    app.include_router(board_router(service))
     return app
 
 
 # ------------------------------------------------------------------ helpers
-def _feed(service: Service, ch: Channel, now: int) -> FeedInfo:
-    tz = ch.engine.tz
-    f = ch.feed
-    return FeedInfo(
-        state=str(f.state(now, service.monitor.stale_after_us)),
-        adapter_status=f.adapter_status,
-        last_event=None if f.last_event_us is None else format_local(f.last_event_us, tz),
-        last_heartbeat=None
-        if f.last_heartbeat_us is None
-        else format_local(f.last_heartbeat_us, tz),
-    )
-
-
 def _instant(text: str, tz: ZoneInfo, name: str) -> int:
     try:
         t = datetime.fromisoformat(text)

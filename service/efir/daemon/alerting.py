@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from efir.core.alerting.alert import State
+from efir.core.alerting.alert import Severity, State
 from efir.core.alerting.conditions import (
     ChannelRef,
     closed_conditions,
@@ -99,6 +99,7 @@ class Alerter:
         self._names = {c.id: c.name or c.id for c in settings.channels}
         self._kick = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._export({})
 
     # ------------------------------------------------------------ control
     @property
@@ -346,7 +347,14 @@ class Alerter:
         return ref
 
     def _export(self, alerts: dict[str, Alert]) -> None:
-        counts: dict[tuple[str, str, str], int] = {}
+        # Every channel, state and severity, zero included: "no alert" is a
+        # value a dashboard shows and an alert rule compares, not a gap.
+        counts: dict[tuple[str, str, str], int] = {
+            (channel, state.value, severity.value): 0
+            for channel in self.monitor.channels
+            for state in (State.PENDING, State.FIRING)
+            for severity in Severity
+        }
         for a in alerts.values():
             if a.state is not State.RESOLVED:
                 key = (a.channel, a.state.value, a.severity.value)

@@ -129,6 +129,11 @@ class Service:
         self._last_prune = 0
         self._feeds_saved: dict[str, tuple[str | None, int | None, int | None]] = {}
 
+    @property
+    def stopping(self) -> asyncio.Event:
+        """Set once shutdown has begun (long-lived HTTP streams end on it)."""
+        return self._stop
+
     def readiness(self) -> dict[str, str]:
         """One entry per readiness check: ``ok`` or what is wrong (``/readyz``, ``efir_ready``)."""
         mqtt = self.consumer.state

@@ -13,7 +13,7 @@ from efir.api.app import create_app
 from efir.daemon.service import Service
 from efir.settings import ChannelConfig, Settings
 
-NOW = 1_763_280_000_000_000  # 2025-11-16T13:20:00+05:00
+NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
 EVENT = {
     "schema": "efir.asrun/1",
     "channel": "qaz-tv",

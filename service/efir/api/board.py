@@ -1,0 +1,200 @@
+"""The built-in status board: ``/`` (a page), ``/api/v1/board`` and its live stream.
+
+One tile per channel: the worst status, what is on air, the six-hour Kazakh
+share against its threshold with the deadline, and the advertising budget of
+the hour. The page is one self-contained file (no CDN: broadcast sites are
+often offline) that takes the tiles from ``/api/v1/board/events``, a
+Server-Sent Events stream, and falls back to polling ``/api/v1/board``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator  # noqa: TC003 - FastAPI reads the return type
+from importlib.resources import files
+from typing import TYPE_CHECKING, Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from pydantic import BaseModel, Field
+
+from efir.api.models import FeedInfo, OnAir
+from efir.api.views import feed_info, on_air_now
+from efir.core.advice import advice
+from efir.core.status import worst
+from efir.core.timebase import US_PER_S, format_local
+
+if TYPE_CHECKING:
+    from efir.core.result import WindowResult
+    from efir.daemon.monitor import Channel
+    from efir.daemon.service import Service
+
+#: The rules a tile shows (ids of the ``kz`` pack; other packs show what they have).
+LANGUAGE_RULE = "lang_6h"
+ADS_RULE = "ads_evening_hour"
+#: How often the stream looks for a change, and sends a keep-alive comment.
+STREAM_CHECK_S = 1.0
+KEEPALIVE_S = 15.0
+_UTC = ZoneInfo("UTC")
+
+
+class LanguageTile(BaseModel):
+    """The six-hour Kazakh-language share of the current interval."""
+
+    rule: str
+    status: str
+    share: float | None = Field(description="0..1 so far; null while the base is empty.")
+    threshold: float | None
+    next_threshold: float | None = Field(description="The next scheduled threshold, if any.")
+    next_threshold_from: str | None
+    window_start: str
+    window_end: str
+    needed_s: float | None
+    slack_s: float | None
+    deadline: str | None = Field(description="Latest start of qualifying content (local).")
+    advice: str | None
+
+
+class AdsTile(BaseModel):
+    """Paid advertising in the current (or next) evening hour."""
+
+    rule: str
+    status: str
+    open: bool = Field(description="True while the hour is on; false for the next one today.")
+    used_s: float | None
+    budget_s: float | None = Field(description="Seconds still allowed.")
+    limit_s: float | None = Field(description="Threshold times the window length.")
+    window_start: str
+    window_end: str
+
+
+class Tile(BaseModel):
+    """One channel on the board."""
+
+    channel: str
+    name: str | None
+    media: str
+    worst_status: str | None
+    feed: FeedInfo
+    on_air: OnAir | None
+    language: LanguageTile | None
+    ads: AdsTile | None
+
+
+class Board(BaseModel):
+    """Every channel's tile, as of ``generated``."""
+
+    generated: str = Field(description="UTC instant of these figures.")
+    tiles: list[Tile]
+
+
+def board_router(service: Service) -> APIRouter:
+    """The page, the JSON and the stream for ``service``."""
+    router = APIRouter()
+    page = files("efir.api").joinpath("board.html").read_text(encoding="utf-8")
+    names = {c.id: c.name for c in service.settings.channels}
+
+    def snapshot() -> Board:
+        now = service.now_us()
+        tiles = [
+            _tile(service, ch, names.get(cid), now) for cid, ch in service.monitor.channels.items()
+        ]
+        return Board(generated=format_local(now, _UTC), tiles=tiles)
+
+    @router.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def board_page() -> HTMLResponse:
+        """The status board (English, Kazakh and Russian labels)."""
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
+
+    @router.get("/api/v1/board", tags=["status"])
+    def board() -> Board:
+        """Every channel's tile: worst status, on air, six-hour Kazakh share, ad budget."""
+        return snapshot()
+
+    @router.get("/api/v1/board/events", tags=["status"], response_class=EventSourceResponse)
+    async def board_events(
+        request: Request,
+        once: Annotated[bool, Query(description="Send the current board and end.")] = False,
+    ) -> AsyncIterator[ServerSentEvent]:
+        """Server-Sent Events: a ``board`` event with the board whenever a figure changes.
+
+        Checked every second; a comment every 15 s keeps proxies from closing
+        the stream. The stream ends when the daemon shuts down.
+        """
+        last = ""
+        quiet_since = time.monotonic()
+        while not service.stopping.is_set():
+            body = snapshot().model_dump_json()
+            # `generated` changes every call; compare the figures only.
+            figures = body[body.index('"tiles"') :]
+            if figures != last:
+                last = figures
+                quiet_since = time.monotonic()
+                yield ServerSentEvent(raw_data=body, event="board", retry=3000)
+                if once:
+                    return
+            elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+                quiet_since = time.monotonic()
+                yield ServerSentEvent(comment="keep-alive")
+            if await request.is_disconnected():
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(service.stopping.wait(), STREAM_CHECK_S)
+
+    return router
+
+
+def _tile(service: Service, ch: Channel, name: str | None, now: int) -> Tile:
+    results = {w.rule: w for w in ch.status(now)}
+    return Tile(
+        channel=ch.profile.id,
+        name=name,
+        media=str(ch.profile.media),
+        worst_status=str(worst([w.status for w in results.values()])) if results else None,
+        feed=feed_info(service, ch, now),
+        on_air=on_air_now(ch, now),
+        language=_language(ch, results.get(LANGUAGE_RULE), now),
+        ads=_ads(ch, results.get(ADS_RULE), now),
+    )
+
+
+def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | None:
+    if w is None:
+        return None
+    tz = ch.engine.tz
+    ahead = ch.engine.next_threshold(w.rule, now)
+    return LanguageTile(
+        rule=w.rule,
+        status=str(w.status),
+        share=w.share,
+        threshold=w.threshold,
+        next_threshold=None if ahead is None else ahead[0],
+        next_threshold_from=None if ahead is None else format_local(ahead[1], tz),
+        window_start=format_local(w.window_start, tz),
+        window_end=format_local(w.window_end, tz),
+        needed_s=w.needed_s,
+        slack_s=w.slack_s,
+        deadline=None if w.deadline is None else format_local(w.deadline, tz),
+        advice=advice(w, tz) or None,
+    )
+
+
+def _ads(ch: Channel, w: WindowResult | None, now: int) -> AdsTile | None:
+    if w is None:
+        return None
+    tz = ch.engine.tz
+    length_s = (w.window_end - w.window_start) / US_PER_S
+    return AdsTile(
+        rule=w.rule,
+        status=str(w.status),
+        open=w.window_start <= now < w.window_end,
+        used_s=w.numerator_s,
+        budget_s=w.budget_s,
+        limit_s=None if w.threshold is None else w.threshold * length_s,
+        window_start=format_local(w.window_start, tz),
+        window_end=format_local(w.window_end, tz),
+    )

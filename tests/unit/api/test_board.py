@@ -1,0 +1,116 @@
+"""The status board's page, JSON and event stream, without a broker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from efir.api.app import create_app
+from efir.daemon.service import Service
+from efir.settings import ChannelConfig, Settings
+
+NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
+AUTH = {"Authorization": "Bearer s3cret"}
+
+
+def event(event_id: str, start: str, duration: float, **fields: object) -> dict[str, object]:
+    return {
+        "schema": "efir.asrun/1",
+        "channel": "qaz-tv",
+        "event_id": event_id,
+        "phase": "complete",
+        "start": start,
+        "duration": duration,
+        "kind": "program",
+        **fields,
+    }
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
+        mqtt_url="mqtt://127.0.0.1:1",
+        channels=[
+            ChannelConfig(id="qaz-tv", name="Qazaq TV"),
+            ChannelConfig(id="qaz-radio", media="radio"),
+        ],
+        api_token="s3cret",  # noqa: S106 - a test token
+    )
+    service = Service(settings, now_us=lambda: NOW)
+    await service.open()
+    writer = asyncio.create_task(service.ingest.run())
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
+        yield http
+    writer.cancel()
+    await service.store.close()
+
+
+async def test_page_is_self_contained_and_translated(client: httpx.AsyncClient) -> None:
+    page = await client.get("/")
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    html = page.text
+    # No CDN or any other host: broadcast sites are often offline.
+    assert "http://" not in html
+    assert "https://" not in html
+    assert "/api/v1/board/events" in html
+    for label in ("Efir мәртебе тақтасы", "Efir: табло статусов", "Қазақ тілі", "Реклама"):
+        assert label in html
+
+
+async def test_board_tiles_carry_the_figures(client: httpx.AsyncClient) -> None:
+    posted = await client.post(
+        "/api/v1/events",
+        json=[
+            event("kk", "2025-11-16T12:00:00+05:00", 1800, language="kk", title="Жаңалықтар"),
+            event("ru", "2025-11-16T12:30:00+05:00", 1200, language="ru", title="Кино"),
+            event("on", "2025-11-16T12:50:00+05:00", 3600, language="kk", title="Ток-шоу"),
+        ],
+        headers=AUTH,
+    )
+    assert posted.status_code == 200, posted.text
+    board = (await client.get("/api/v1/board")).json()
+    tiles = {t["channel"]: t for t in board["tiles"]}
+    assert set(tiles) == {"qaz-tv", "qaz-radio"}
+    tv = tiles["qaz-tv"]
+    assert tv["name"] == "Qazaq TV"
+    assert tv["on_air"]["title"] == "Ток-шоу"
+    lang = tv["language"]
+    # kk 30 min, ru 20 min, then a 60 min kk item reported complete: counted in full.
+    assert lang["share"] == pytest.approx(90 / 110)
+    assert lang["threshold"] == 0.55
+    assert lang["next_threshold"] == 0.60
+    assert lang["next_threshold_from"].startswith("2027-01-01T00:00:00+05:00")
+    assert lang["window_start"] == "2025-11-16T12:00:00+05:00"
+    # Needed 55 % of 360 min = 198, minus 90 aired = 108 min; after the item ends at
+    # 13:50, 250 min remain, so 142 min of slack: Kazakh content must start by 16:12.
+    assert lang["status"] == "on_track"
+    assert lang["needed_s"] == pytest.approx(108 * 60)
+    assert lang["slack_s"] == pytest.approx(142 * 60)
+    assert lang["deadline"] == "2025-11-16T16:12:00+05:00"
+    assert lang["advice"] is None  # on track: nothing to do
+    ads = tv["ads"]
+    assert ads["open"] is False  # 13:00: the next evening hour is 18:00-19:00
+    assert ads["window_start"] == "2025-11-16T18:00:00+05:00"
+    assert ads["limit_s"] == pytest.approx(720)
+    assert tiles["qaz-radio"]["on_air"] is None
+    assert tiles["qaz-radio"]["feed"]["state"] == "unknown"
+
+
+async def test_stream_sends_the_board_as_an_event(client: httpx.AsyncClient) -> None:
+    async with client.stream("GET", "/api/v1/board/events", params={"once": True}) as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        text = (await r.aread()).decode()
+    fields = dict(
+        line.split(": ", 1) for line in text.splitlines() if line and not line.startswith(":")
+    )
+    assert fields["event"] == "board"
+    assert fields["retry"] == "3000"
+    assert {t["channel"] for t in json.loads(fields["data"])["tiles"]} == {"qaz-tv", "qaz-radio"}
