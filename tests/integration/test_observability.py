@@ -338,23 +338,34 @@ def browser() -> Iterator[Any]:
         driver.quit()
 
 
-def wait_for(driver: Any, condition: Any, timeout: float = 20) -> Any:
+def wait_for(driver: Any, condition: Any, timeout: float = 30) -> Any:
+    from selenium.common.exceptions import StaleElementReferenceException  # noqa: PLC0415
     from selenium.webdriver.support.ui import WebDriverWait  # noqa: PLC0415
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    wait = WebDriverWait(
+        driver, timeout, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+    )
+    return wait.until(condition)
 
 
-def tile(driver: Any, channel: str) -> Any:
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
+#: One tile read in one script: the page re-renders tiles on every update, so
+#: element handles kept across calls would go stale.
+READ_TILE = """
+const t = document.querySelector(`article.tile[data-channel="${arguments[0]}"]`);
+if (!t) return null;
+const q = (sel) => { const n = t.querySelector(sel); return n ? n.textContent.trim() : null; };
+return {
+  status: t.dataset.status, name: q("h2"), title: q(".onair .title"),
+  onair_label: q(".onair .label"), share: q(".share-value"), language: q(".language"),
+  budget: q(".budget-value"), feed: t.querySelector(".feed").dataset.state,
+};
+"""
 
-    return driver.find_element(By.CSS_SELECTOR, f'article.tile[data-channel="{channel}"]')
 
-
-def text(element: Any, selector: str) -> str:
-    from selenium.webdriver.common.by import By  # noqa: PLC0415
-
-    # textContent, not .text: labels are upper-cased by CSS only.
-    return str(element.find_element(By.CSS_SELECTOR, selector).get_attribute("textContent")).strip()
+def tile(driver: Any, channel: str) -> dict[str, str]:
+    found = driver.execute_script(READ_TILE, channel)
+    assert found is not None, f"no tile for {channel}"
+    return dict(found)
 
 
 def screenshot(driver: Any, name: str, width: int, height: int) -> Path:
@@ -392,15 +403,15 @@ def test_status_board_in_a_browser(stack: Stack, browser: Any) -> None:
     wait_for(driver, lambda d: d.find_element(By.ID, "conn").get_attribute("data-state") == "live")
     for channel in SIMULATED:
         t = tile(driver, channel)
-        assert t.get_attribute("data-status") not in ("", "none")
-        assert text(t, ".onair .title")
-        assert text(t, ".share-value").endswith("%")
-        assert "threshold 55.0 %" in text(t, ".language")
-        assert text(t, ".budget-value")
-    assert text(tile(driver, "qaz-tv"), "h2") == "Qazaq TV"
+        assert t["status"] not in ("", "none"), t
+        assert t["title"], t
+        assert t["share"].endswith("%"), t
+        assert "threshold 55.0 %" in t["language"], t
+        assert t["budget"], t
+    assert tile(driver, "qaz-tv")["name"] == "Qazaq TV"
     quiet = tile(driver, QUIET)
-    assert text(quiet, ".onair .title") == "Nothing on air"
-    assert quiet.find_element(By.CSS_SELECTOR, ".feed").get_attribute("data-state") == "unknown"
+    assert quiet["title"] == "Nothing on air", quiet
+    assert quiet["feed"] == "unknown", quiet
 
     # Live: an item starts on the quiet channel; the open page shows it without a reload.
     marker = driver.execute_script("return window.performance.timeOrigin")
@@ -416,11 +427,9 @@ def test_status_board_in_a_browser(stack: Stack, browser: Any) -> None:
         "title": "Kesh: live check",
     }
     asyncio.run(publish(stack.mqtt_url, stack.prefix, payloads([event])))
-    wait_for(driver, lambda d: text(tile(d, QUIET), ".onair .title") == "Kesh: live check")
+    wait_for(driver, lambda d: tile(d, QUIET)["title"] == "Kesh: live check")
     assert driver.execute_script("return window.performance.timeOrigin") == marker  # no reload
-    assert tile(driver, QUIET).find_element(By.CSS_SELECTOR, ".feed").get_attribute(
-        "data-state"
-    ) == ("online")
+    assert tile(driver, QUIET)["feed"] == "online"
 
     desktop = screenshot(driver, "board-desktop", 1600, 1000)
     phone = screenshot(driver, "board-phone", 390, 844)
@@ -435,11 +444,11 @@ def test_status_board_in_a_browser(stack: Stack, browser: Any) -> None:
     # Labels switch language in place.
     driver.find_element(By.CSS_SELECTOR, 'nav.langs button[data-lang="kk"]').click()
     wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Efir мәртебе тақтасы")
-    assert text(tile(driver, QUIET), ".onair .label") == "Эфирде"
+    assert tile(driver, QUIET)["onair_label"] == "Эфирде"
     kazakh = screenshot(driver, "board-phone-kk", 390, 844)
     driver.find_element(By.CSS_SELECTOR, 'nav.langs button[data-lang="ru"]').click()
     wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Efir: табло статусов")
-    assert text(tile(driver, QUIET), ".onair .label") == "В эфире"  # noqa: RUF001 - Russian
+    assert tile(driver, QUIET)["onair_label"] == "В эфире"  # noqa: RUF001 - Russian
     driver.find_element(By.CSS_SELECTOR, 'nav.langs button[data-lang="en"]').click()
     (ARTIFACTS / "board.json").write_text(
         json.dumps(httpx.get(f"{stack.efir}/api/v1/board", timeout=5).json(), indent=2)
