@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import yaml
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
@@ -17,12 +15,8 @@ from grafana_foundation_sdk.models import prometheus
 from prometheus_client.parser import text_string_to_metric_families
 
 from efir.alertconfig import AlertsConfig, WebhookReceiver
-from efir.api.app import create_app
-from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
 from tests.dashboards import DASHBOARDS, GRAFANA, METRIC, generator, load, targets, variable_queries
-
-NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
+from tests.unit.api.inprocess import AUTH, event, in_process
 
 
 def _json(obj: Any) -> Any:
@@ -87,37 +81,10 @@ def test_dashboards_have_channel_and_rule_variables() -> None:
 
 async def _exported_metric_names(tmp_path: Path) -> set[str]:
     """Every sample name a daemon with one channel, one event and one receiver exports."""
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
-        mqtt_url="mqtt://127.0.0.1:1",
-        channels=[ChannelConfig(id="qaz-tv")],
-        api_token="s3cret",  # noqa: S106 - a test token
-        alerts=AlertsConfig(
-            receivers=[WebhookReceiver(type="webhook", name="desk", url="http://127.0.0.1:1/")]
-        ),
-    )
-    service = Service(settings, now_us=lambda: NOW)
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    event = {
-        "schema": "efir.asrun/1",
-        "channel": "qaz-tv",
-        "event_id": "p1",
-        "phase": "complete",
-        "start": "2025-11-16T12:00:00+05:00",
-        "duration": 1800,
-        "kind": "program",
-        "language": "kk",
-    }
-    try:
-        transport = httpx.ASGITransport(app=create_app(service))
-        async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
-            auth = {"Authorization": "Bearer s3cret"}
-            assert (await http.post("/api/v1/events", json=event, headers=auth)).status_code == 200
-            text = (await http.get("/metrics")).text
-    finally:
-        writer.cancel()
-        await service.store.close()
+    desk = WebhookReceiver(type="webhook", name="desk", url="http://127.0.0.1:1/")
+    async with in_process(tmp_path, alerts=AlertsConfig(receivers=[desk])) as (http, _):
+        assert (await http.post("/api/v1/events", json=event(), headers=AUTH)).status_code == 200
+        text = (await http.get("/metrics")).text
     names: set[str] = set()
     for family in text_string_to_metric_families(text):
         names.update(sample.name for sample in family.samples)

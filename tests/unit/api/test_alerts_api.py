@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -10,44 +9,20 @@ import httpx
 import pytest
 
 from efir.alertconfig import AlertsConfig, WebhookReceiver
-from efir.api.app import create_app
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
+from tests.unit.api.inprocess import AUTH, event, in_process
 
-NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
-AUTH = {"Authorization": "Bearer s3cret"}
-RUSSIAN_HOUR = {
-    "schema": "efir.asrun/1",
-    "channel": "qaz-tv",
-    "event_id": "ru-hour",
-    "phase": "complete",
-    "start": "2025-11-16T12:00:00+05:00",
-    "duration": 3600,
-    "kind": "program",
-    "language": "ru",
-}
+RUSSIAN_HOUR = event("ru-hour", duration=3600, language="ru")
 
 
 @pytest.fixture
 async def live(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
-        mqtt_url="mqtt://127.0.0.1:1",
-        channels=[ChannelConfig(id="qaz-tv")],
-        api_token="s3cret",  # noqa: S106 - a test token
-        alerts=AlertsConfig(
-            for_s={"warning": 0, "error": 0, "critical": 0},
-            receivers=[WebhookReceiver(type="webhook", name="desk", url="http://127.0.0.1:1/")],
-        ),
+    alerts = AlertsConfig(
+        for_s={"warning": 0, "error": 0, "critical": 0},
+        receivers=[WebhookReceiver(type="webhook", name="desk", url="http://127.0.0.1:1/")],
     )
-    service = Service(settings, now_us=lambda: NOW)
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
-        yield http, service
-    writer.cancel()
-    await service.store.close()
+    async with in_process(tmp_path, alerts=alerts) as pair:
+        yield pair
 
 
 async def firing_risk(http: httpx.AsyncClient, service: Service) -> dict[str, object]:
@@ -140,7 +115,9 @@ async def test_silence_mutes_matching_alerts_until_expired(
     assert muted["silenced_by"] == [silence["id"]]  # the other-tv silence does not match
     listed = (await http.get("/api/v1/silences")).json()
     assert {s["id"] for s in listed} >= {silence["id"]}
-    assert (await http.delete(f"/api/v1/silences/{silence['id']}")).status_code in (401, 422)
+    url = f"/api/v1/silences/{silence['id']}"
+    assert (await http.delete(url, params={"by": "aigerim"})).status_code == 401  # no token
+    assert (await http.delete(url, headers=AUTH)).status_code == 422  # who ends it?
     ended = await http.delete(
         f"/api/v1/silences/{silence['id']}", params={"by": "aigerim"}, headers=AUTH
     )

@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
 
-from efir.api.app import create_app
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
+from tests.unit.api.inprocess import AUTH, event, in_process
 
-NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
-EVENT = {
-    "schema": "efir.asrun/1",
-    "channel": "qaz-tv",
-    "event_id": "p1",
-    "phase": "complete",
-    "start": "2025-11-16T12:00:00+05:00",
-    "duration": 1800,
-    "kind": "program",
-    "language": "kk",
-    "title": "News",
-}
+EVENT = event(title="News")
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
-        mqtt_url="mqtt://127.0.0.1:1",
-        channels=[ChannelConfig(id="qaz-tv")],
-        api_token="s3cret",  # noqa: S106 - a test token
-    )
-    service = Service(settings, now_us=lambda: NOW)
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
-        yield http, service
-    writer.cancel()
-    await service.store.close()
+    async with in_process(tmp_path) as pair:
+        yield pair
 
 
 async def test_post_needs_the_token_and_commits(client: tuple[httpx.AsyncClient, Service]) -> None:
@@ -50,7 +25,7 @@ async def test_post_needs_the_token_and_commits(client: tuple[httpx.AsyncClient,
     assert (await http.post("/api/v1/events", json=EVENT)).status_code == 401
     bad = await http.post("/api/v1/events", json=EVENT, headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401
-    auth = {"Authorization": "Bearer s3cret"}
+    auth = AUTH
     ok = await http.post("/api/v1/events", json=[EVENT, {**EVENT, "duration": -1}], headers=auth)
     assert ok.status_code == 422  # one of two rejected
     body = ok.json()
@@ -69,7 +44,7 @@ async def test_post_needs_the_token_and_commits(client: tuple[httpx.AsyncClient,
 
 async def test_status_shape_and_metrics(client: tuple[httpx.AsyncClient, Service]) -> None:
     http, _ = client
-    await http.post("/api/v1/events", json=EVENT, headers={"Authorization": "Bearer s3cret"})
+    await http.post("/api/v1/events", json=EVENT, headers=AUTH)
     status = (await http.get("/api/v1/channels/qaz-tv/status")).json()
     rules = {r["rule"]: r for r in status["rules"]}
     six = rules["lang_6h"]

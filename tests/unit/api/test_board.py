@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,46 +9,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from efir.api.app import create_app
-from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
-
-NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00
-AUTH = {"Authorization": "Bearer s3cret"}
-
-
-def event(event_id: str, start: str, duration: float, **fields: object) -> dict[str, object]:
-    return {
-        "schema": "efir.asrun/1",
-        "channel": "qaz-tv",
-        "event_id": event_id,
-        "phase": "complete",
-        "start": start,
-        "duration": duration,
-        "kind": "program",
-        **fields,
-    }
+from efir.settings import ChannelConfig
+from tests.unit.api.inprocess import AUTH, event, in_process
 
 
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
-        mqtt_url="mqtt://127.0.0.1:1",
-        channels=[
-            ChannelConfig(id="qaz-tv", name="Qazaq TV"),
-            ChannelConfig(id="qaz-radio", media="radio"),
-        ],
-        api_token="s3cret",  # noqa: S106 - a test token
-    )
-    service = Service(settings, now_us=lambda: NOW)
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
+    channels = [
+        ChannelConfig(id="qaz-tv", name="Qazaq TV"),
+        ChannelConfig(id="qaz-radio", media="radio"),
+    ]
+    async with in_process(tmp_path, channels) as (http, _):
         yield http
-    writer.cancel()
-    await service.store.close()
 
 
 async def test_page_is_self_contained_and_translated(client: httpx.AsyncClient) -> None:
@@ -69,9 +40,11 @@ async def test_board_tiles_carry_the_figures(client: httpx.AsyncClient) -> None:
     posted = await client.post(
         "/api/v1/events",
         json=[
-            event("kk", "2025-11-16T12:00:00+05:00", 1800, language="kk", title="Жаңалықтар"),
-            event("ru", "2025-11-16T12:30:00+05:00", 1200, language="ru", title="Кино"),
-            event("on", "2025-11-16T12:50:00+05:00", 3600, language="kk", title="Ток-шоу"),
+            event("kk", title="Жаңалықтар"),
+            event(
+                "ru", start="2025-11-16T12:30:00+05:00", duration=1200, language="ru", title="Кино"
+            ),
+            event("on", start="2025-11-16T12:50:00+05:00", duration=3600, title="Ток-шоу"),
         ],
         headers=AUTH,
     )
