@@ -236,6 +236,23 @@ def rules_table(selector: str, title: str, description: str) -> table.Panel:
     )
 
 
+def series(
+    title: str,
+    description: str,
+    *targets: tuple[str, str],
+    unit: str | None = None,
+    height: int = 8,
+    span: int = 12,
+) -> timeseries.Panel:
+    """A time series from ``(expr, legend)`` queries (refs A, B, ...): from 0, table legend."""
+    panel = timeseries.Panel().title(title).description(description).datasource(DS)
+    for ref, (expr, legend) in zip("ABCDEFGH", targets, strict=False):
+        panel = panel.with_target(query(expr, legend, ref=ref))
+    if unit is not None:
+        panel = panel.unit(unit)
+    return panel.min(0).legend(legend_table()).height(height).span(span)
+
+
 def counter_stat(title: str, expr: str, description: str, colours: ThresholdsConfig) -> stat.Panel:
     """A big number with a background colour."""
     return (
@@ -360,29 +377,21 @@ def fleet() -> Dashboard:
         .span(12)
     )
     return d.with_panel(
-        timeseries.Panel()
-        .title("Slack of the six-hour interval")
-        .description(
+        series(
+            "Slack of the six-hour interval",
             "Minutes that may still pass without Kazakh content before the interval is lost; "
-            "0 means every remaining minute must be in Kazakh."
+            "0 means every remaining minute must be in Kazakh.",
+            ('efir_rule_slack_seconds{channel=~"$channel", rule="lang_6h"} / 60', "{{channel}}"),
+            unit="m",
+            span=24,
         )
-        .datasource(DS)
-        .with_target(
-            query(
-                'efir_rule_slack_seconds{channel=~"$channel", rule="lang_6h"} / 60', "{{channel}}"
-            )
-        )
-        .unit("m")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(24)
     )
 
 
 def channel() -> Dashboard:
     """One channel in depth."""
     ch = 'channel="$channel"'
+    weekly = f'{ch}, rule=~"lang_week|domestic_.*_week"'
     d = dashboard(
         "efir-channel",
         "Efir - channel detail",
@@ -491,29 +500,15 @@ def channel() -> Dashboard:
         .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Weekly shares against the thresholds")
-        .description(
+        series(
+            "Weekly shares against the thresholds",
             "Weekly shares so far (Kazakh language, domestic programmes or music) with the "
-            "threshold in force and, dashed, the next one (60 % from 1 January 2027)."
-        )
-        .datasource(DS)
-        .with_target(
-            query(f'efir_rule_share{{{ch}, rule=~"lang_week|domestic_.*_week"}}', "{{rule}}")
-        )
-        .with_target(
-            query(
-                f'efir_rule_threshold{{{ch}, rule=~"lang_week|domestic_.*_week"}}',
-                "{{rule}} threshold",
-                ref="B",
-            )
-        )
-        .with_target(
-            query(
-                f'efir_rule_next_threshold{{{ch}, rule=~"lang_week|domestic_.*_week"}}',
-                "{{rule}} from 2027",
-                ref="C",
-            )
+            "threshold in force and, dashed, the next one (60 % from 1 January 2027).",
+            (f"efir_rule_share{{{weekly}}}", "{{rule}}"),
+            (f"efir_rule_threshold{{{weekly}}}", "{{rule}} threshold"),
+            (f"efir_rule_next_threshold{{{weekly}}}", "{{rule}} from 2027"),
+            unit="percentunit",
+            height=14,
         )
         .override_by_regexp(
             ".*(threshold|2027)$",
@@ -523,12 +518,7 @@ def channel() -> Dashboard:
                 )
             ],
         )
-        .unit("percentunit")
-        .min(0)
         .max(1)
-        .legend(legend_table())
-        .height(14)
-        .span(12)
     )
     d = d.with_row(Row("Advertising"))
     d = d.with_panel(
@@ -556,60 +546,36 @@ def channel() -> Dashboard:
         .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Advertising in the current hour and day")
-        .description(
-            "Paid advertising so far in the current evening hour and the current day, minutes."
-        )
-        .datasource(DS)
-        .with_target(
-            query(
+        series(
+            "Advertising in the current hour and day",
+            "Paid advertising so far in the current evening hour and the current day, minutes.",
+            (
                 f'efir_rule_numerator_seconds{{{ch}, rule=~"ads_evening_hour|ads_day"}} / 60',
                 "{{rule}}",
-            )
-        )
-        .unit("m")
-        .min(0)
-        .draw_style(GraphDrawStyle.LINE)
-        .legend(legend_table())
-        .height(14)
-        .span(12)
+            ),
+            unit="m",
+            height=14,
+        ).draw_style(GraphDrawStyle.LINE)
     )
     d = d.with_row(Row("Feed health and data quality"))
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Seconds since the feed was last heard")
-        .description(
+        series(
+            "Seconds since the feed was last heard",
             "Time since the last as-run event or adapter heartbeat. A feed silent longer "
-            "than stale_after_s turns stale and quota alerts are held back."
+            "than stale_after_s turns stale and quota alerts are held back.",
+            (f"time() - efir_feed_last_heard_timestamp_seconds{{{ch}}}", "last heard"),
+            (f"time() - efir_feed_last_event_timestamp_seconds{{{ch}}}", "last event"),
+            unit="s",
         )
-        .datasource(DS)
-        .with_target(
-            query(f"time() - efir_feed_last_heard_timestamp_seconds{{{ch}}}", "last heard")
-        )
-        .with_target(
-            query(f"time() - efir_feed_last_event_timestamp_seconds{{{ch}}}", "last event", ref="B")
-        )
-        .unit("s")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     return d.with_panel(
-        timeseries.Panel()
-        .title("Unknown seconds per rule")
-        .description(
+        series(
+            "Unknown seconds per rule",
             "Base seconds whose deciding attribute (language, origin) is missing from the "
-            "as-run data. They count against the share: fix the metadata at the source."
+            "as-run data. They count against the share: fix the metadata at the source.",
+            (f'efir_rule_unknown_seconds{{{ch}, rule=~"$rule"}}', "{{rule}}"),
+            unit="s",
         )
-        .datasource(DS)
-        .with_target(query(f'efir_rule_unknown_seconds{{{ch}, rule=~"$rule"}}', "{{rule}}"))
-        .unit("s")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
 
 
@@ -636,149 +602,96 @@ def operations() -> Dashboard:
         )
     d = d.with_row(Row("Ingest"))
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Events ingested per second")
-        .description("As-run event versions committed to the store, per channel and source.")
-        .datasource(DS)
-        .with_target(
-            query(
+        series(
+            "Events ingested per second",
+            "As-run event versions committed to the store, per channel and source.",
+            (
                 "sum by (channel, source) (rate(efir_events_ingested_total[$__rate_interval]))",
                 "{{channel}} ({{source}})",
-            )
+            ),
+            unit="reqps",
         )
-        .unit("reqps")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Ingest lag")
-        .description("From receipt of an event to its commit and counter update.")
-        .datasource(DS)
-        .with_target(
-            query(
-                "histogram_quantile(0.5, sum by (le) "
-                "(rate(efir_ingest_lag_seconds_bucket[$__rate_interval])))",
-                "p50",
-            )
+        series(
+            "Ingest lag",
+            "From receipt of an event to its commit and counter update.",
+            *(
+                (
+                    (
+                        f"histogram_quantile({q}, sum by (le) "
+                        "(rate(efir_ingest_lag_seconds_bucket[$__rate_interval])))"
+                    ),
+                    name,
+                )
+                for q, name in (("0.5", "p50"), ("0.99", "p99"))
+            ),
+            unit="s",
         )
-        .with_target(
-            query(
-                "histogram_quantile(0.99, sum by (le) "
-                "(rate(efir_ingest_lag_seconds_bucket[$__rate_interval])))",
-                "p99",
-                ref="B",
-            )
-        )
-        .unit("s")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Dead letters per reason")
-        .description(
+        series(
+            "Dead letters per reason",
             "Payloads rejected into dead letters (GET /api/v1/dead-letters shows them); "
-            "fix the cause, then replay."
-        )
-        .datasource(DS)
-        .with_target(
-            query(
+            "fix the cause, then replay.",
+            (
                 "sum by (reason) (increase(efir_events_rejected_total[$__rate_interval]))",
                 "{{reason}}",
-            )
-        )
-        .min(0)
-        .draw_style(GraphDrawStyle.BARS)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
+            ),
+        ).draw_style(GraphDrawStyle.BARS)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Ingest queue")
-        .description("Events waiting for the store, against the queue size (backpressure).")
-        .datasource(DS)
-        .with_target(query("sum(efir_ingest_queue_depth)", "depth"))
-        .with_target(query("sum(efir_ingest_queue_capacity)", "capacity", ref="B"))
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
+        series(
+            "Ingest queue",
+            "Events waiting for the store, against the queue size (backpressure).",
+            ("sum(efir_ingest_queue_depth)", "depth"),
+            ("sum(efir_ingest_queue_capacity)", "capacity"),
+        )
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Store")
-        .description("Write batches committed and store errors (retried) per second.")
-        .datasource(DS)
-        .with_target(query("sum(rate(efir_store_batches_total[$__rate_interval]))", "batches"))
-        .with_target(
-            query("sum(rate(efir_store_errors_total[$__rate_interval]))", "errors", ref="B")
+        series(
+            "Store",
+            "Write batches committed and store errors (retried) per second.",
+            ("sum(rate(efir_store_batches_total[$__rate_interval]))", "batches"),
+            ("sum(rate(efir_store_errors_total[$__rate_interval]))", "errors"),
+            unit="ops",
         )
-        .unit("ops")
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Broker connections")
-        .description("Connected (1) or not, and reconnects.")
-        .datasource(DS)
-        .with_target(query("min(efir_mqtt_connected)", "connected"))
-        .with_target(
-            query("sum(increase(efir_mqtt_connects_total[$__rate_interval]))", "connects", ref="B")
+        series(
+            "Broker connections",
+            "Connected (1) or not, and reconnects.",
+            ("min(efir_mqtt_connected)", "connected"),
+            ("sum(increase(efir_mqtt_connects_total[$__rate_interval]))", "connects"),
         )
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     d = d.with_row(Row("Notifications"))
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Notification attempts")
-        .description("Delivery attempts per receiver and outcome (delivered, retry, failed, gone).")
-        .datasource(DS)
-        .with_target(
-            query(
-                "sum by (receiver, outcome) "
-                "(increase(efir_notification_attempts_total[$__rate_interval]))",
+        series(
+            "Notification attempts",
+            "Delivery attempts per receiver and outcome (delivered, retry, failed, gone).",
+            (
+                (
+                    "sum by (receiver, outcome) "
+                    "(increase(efir_notification_attempts_total[$__rate_interval]))"
+                ),
                 "{{receiver}} {{outcome}}",
-            )
+            ),
+        ).draw_style(GraphDrawStyle.BARS)
+    )
+    d = d.with_panel(
+        series(
+            "Outbox backlog",
+            "Notifications waiting for delivery, per receiver.",
+            ("sum by (receiver) (efir_outbox_pending)", "{{receiver}}"),
         )
-        .min(0)
-        .draw_style(GraphDrawStyle.BARS)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
     )
     d = d.with_panel(
-        timeseries.Panel()
-        .title("Outbox backlog")
-        .description("Notifications waiting for delivery, per receiver.")
-        .datasource(DS)
-        .with_target(query("sum by (receiver) (efir_outbox_pending)", "{{receiver}}"))
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
-    )
-    d = d.with_panel(
-        timeseries.Panel()
-        .title("Alerts by state and severity")
-        .description("Efir's own alerts, pending and firing.")
-        .datasource(DS)
-        .with_target(query("sum by (state, severity) (efir_alerts)", "{{state}} {{severity}}"))
-        .min(0)
-        .legend(legend_table())
-        .height(8)
-        .span(12)
+        series(
+            "Alerts by state and severity",
+            "Efir's own alerts, pending and firing.",
+            ("sum by (state, severity) (efir_alerts)", "{{state}} {{severity}}"),
+        )
     )
     return d.with_panel(
         stat.Panel()
