@@ -98,6 +98,16 @@ def board_router(service: Service) -> APIRouter:
     page = files("efir.api").joinpath("board.html").read_text(encoding="utf-8")
     names = {c.id: c.name for c in service.settings.channels}
 
+    # Streams share one rendering per check interval, so ten wall screens cost
+    # what one does (a board of 50 channels takes about 10 ms to build).
+    shared: list[tuple[float, str]] = []
+
+    def shared_json() -> str:
+        t = time.monotonic()
+        if not shared or t - shared[0][0] >= STREAM_CHECK_S:
+            shared[:] = [(t, snapshot().model_dump_json())]
+        return shared[0][1]
+
     def snapshot() -> Board:
         now = service.now_us()
         tiles = [
@@ -128,7 +138,7 @@ def board_router(service: Service) -> APIRouter:
         last = ""
         quiet_since = time.monotonic()
         while not service.stopping.is_set():
-            body = snapshot().model_dump_json()
+            body = shared_json()
             # `generated` changes every call; compare the figures only.
             figures = body[body.index('"tiles"') :]
             if figures != last:
