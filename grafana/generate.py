@@ -303,7 +303,8 @@ def fleet() -> Dashboard:
     d = d.with_panel(
         counter_stat(
             "Feeds not online",
-            'count(efir_feed_state{channel=~"$channel", state!="online"} == 1) or vector(0)',
+            'count(efir_feed_state{channel=~"$channel", state!~"online|off_air"} == 1)'
+            " or vector(0)",
             "Channels whose as-run feed is stale, offline or never heard: their figures may "
             "be behind what went to air.",
             steps((None, "green"), (1, "red")),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
@@ -16,9 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, m
 from efir.core.alerting.alert import Severity
 from efir.core.alerting.conditions import Thresholds
 from efir.core.alerting.dispatch import Grouping, Policy
-from efir.core.alerting.inhibit import DEFAULT_INHIBITIONS
+from efir.core.alerting.inhibit import DEFAULT_INHIBITIONS, InhibitRule
 from efir.core.alerting.lifecycle import Timing
 from efir.core.alerting.routing import Route
+from efir.core.alerting.silence import Matcher, MatchOp
 
 _S = 1_000_000
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
@@ -69,6 +71,19 @@ class AlertmanagerReceiver(_Receiver):
     url: str = Field(pattern=r"^https?://")
     username: str | None = None
     password: SecretStr | None = None
+    #: Firing alerts this receiver was told about are pushed again this often
+    #: (Alertmanager resolves an alert that is not re-pushed before its ``endsAt``).
+    resend_s: float = Field(default=60.0, ge=1, le=3600)
+    #: ``endsAt`` of a pushed firing alert: this far ahead of the push. If Efir stops,
+    #: Alertmanager resolves its alerts after this long.
+    ends_after_s: float = Field(default=900.0, ge=60, le=86400)
+
+    @model_validator(mode="after")
+    def _ends_after_outlasts_resends(self) -> AlertmanagerReceiver:
+        if self.ends_after_s < 3 * self.resend_s:
+            msg = "ends_after_s must be at least 3 times resend_s, or a missed push resolves alerts"
+            raise ValueError(msg)
+        return self
 
 
 class PagerDutyReceiver(_Receiver):
@@ -133,6 +148,66 @@ class RouteConfig(_Strict):
     alertnames: frozenset[str] = frozenset()
 
 
+#: ``name op "value"`` as Alertmanager writes matchers (quotes optional).
+_MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"(.*)"|(.*?))\s*$')
+
+
+class MatcherConfig(_Strict):
+    """``{name, value, op}``, or a string ``alertname=~"EfirFeed.*"`` as in Alertmanager."""
+
+    name: str = Field(min_length=1, max_length=64)
+    value: str = Field(max_length=512)
+    op: MatchOp = MatchOp.EQ
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_string(cls, data: object) -> object:
+        if not isinstance(data, str):
+            return data
+        m = _MATCHER.match(data)
+        if m is None:
+            msg = f'a matcher is name op "value" with op one of = != =~ !~, not {data!r}'
+            raise ValueError(msg)
+        name, op, quoted, bare = m.groups()
+        return {"name": name, "op": op, "value": quoted if quoted is not None else bare}
+
+    @model_validator(mode="after")
+    def _regex_compiles(self) -> MatcherConfig:
+        if self.op in {MatchOp.RE, MatchOp.NRE}:
+            try:
+                re.compile(self.value)
+            except re.error as exc:
+                msg = f"matcher {self.name}: bad regular expression {self.value!r}: {exc}"
+                raise ValueError(msg) from None
+        return self
+
+    def matcher(self) -> Matcher:
+        """The core matcher."""
+        return Matcher(self.name, self.value, self.op)
+
+
+class InhibitRuleConfig(_Strict):
+    """Firing alerts matching ``source_matchers`` mute those matching ``target_matchers``.
+
+    Only where every label in ``equal`` has the same value on both (Alertmanager's
+    ``inhibit_rules``). ``mute_resolved`` mutes the target's all-clear too.
+    """
+
+    source_matchers: list[MatcherConfig] = Field(min_length=1)
+    target_matchers: list[MatcherConfig] = Field(min_length=1)
+    equal: list[Literal["alertname", "channel", "rule", "window", "severity"]] = []
+    mute_resolved: bool = False
+
+    def rule(self) -> InhibitRule:
+        """The core inhibition rule."""
+        return InhibitRule(
+            tuple(m.matcher() for m in self.source_matchers),
+            tuple(m.matcher() for m in self.target_matchers),
+            tuple(self.equal),
+            mute_resolved=self.mute_resolved,
+        )
+
+
 class DeliveryConfig(_Strict):
     """Retries: exponential backoff with full jitter, capped; give up after ``max_age_s``."""
 
@@ -168,6 +243,9 @@ class AlertsConfig(_Strict):
     receivers: list[Receiver] = []
     routes: list[RouteConfig] = []
     delivery: DeliveryConfig = DeliveryConfig()
+    #: Inhibitions; unset: Efir's two (stale/offline feed, recorded violation). A list
+    #: replaces them (``[]``: none); docs/alerts.md gives the defaults to start from.
+    inhibit_rules: list[InhibitRuleConfig] | None = None
     #: With several instances on one PostgreSQL, only the holder of this advisory lock sends.
     leader_lock_id: int = 0x4546524C  # "EFRL" (not the migration lock, "EFIR")
 
@@ -210,7 +288,12 @@ class AlertsConfig(_Strict):
             group_interval_us=round(self.group_interval_s * _S),
             repeat_interval_us=round(self.repeat_interval_s * _S),
         )
-        return Policy(routes=routes, grouping=grouping, inhibitions=DEFAULT_INHIBITIONS)
+        inhibitions = (
+            DEFAULT_INHIBITIONS
+            if self.inhibit_rules is None
+            else tuple(r.rule() for r in self.inhibit_rules)
+        )
+        return Policy(routes=routes, grouping=grouping, inhibitions=inhibitions)
 
     def thresholds(self) -> Thresholds:
         """Feed-gap and unknown-content thresholds."""

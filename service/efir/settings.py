@@ -33,6 +33,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from efir.alertconfig import AlertsConfig
 from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, ChannelProfile
 from efir.core.rules import Media
+from efir.core.schedule import OnAirSchedule
 from efir.rulepacks import PackError, load_pack
 
 #: The law keeps the on-air log one year (regulation.md); retention may not be shorter.
@@ -64,6 +65,10 @@ class ChannelConfig(_Strict):
     enable: frozenset[str] = frozenset()
     disable: frozenset[str] = frozenset()
     name: str | None = None
+    #: Local hours the channel should be on air, e.g. ``["mon-fri 06:00-01:00",
+    #: "sat,sun 07:00-02:00"]``; empty: 24/7. Feed alerts (stale, gaps) only count
+    #: on-air time; the quota accounting is unaffected.
+    on_air: list[str] = []
 
     @field_validator("flags")
     @classmethod
@@ -73,6 +78,12 @@ class ChannelConfig(_Strict):
             msg = f"unknown flags {sorted(unknown)}; known: {sorted(KNOWN_FLAGS)}"
             raise ValueError(msg)
         return flags
+
+    @field_validator("on_air")
+    @classmethod
+    def _on_air_spans(cls, spans: list[str]) -> list[str]:
+        OnAirSchedule.parse(spans)  # raises ValueError with the span and the expected form
+        return spans
 
     @model_validator(mode="after")
     def _profile_and_pack(self) -> ChannelConfig:
@@ -99,6 +110,7 @@ class ChannelConfig(_Strict):
             mourning_dates=self.mourning_dates,
             enable=self.enable,
             disable=self.disable,
+            on_air=OnAirSchedule.parse(self.on_air),
         )
 
 

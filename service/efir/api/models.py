@@ -27,7 +27,10 @@ class Readiness(BaseModel):
 class FeedInfo(BaseModel):
     """A channel's playout feed."""
 
-    state: str = Field(description="`online`, `stale`, `offline` or `unknown`.")
+    state: str = Field(
+        description="`online`, `stale`, `offline`, `off_air` (silent outside its on-air "
+        "hours) or `unknown`."
+    )
     adapter_status: str | None = Field(description="Last retained status of the adapter.")
     last_event: str | None
     last_heartbeat: str | None

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date  # noqa: TC003 - dataclass field type, resolved at runtime by tools
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from efir.core.rules import Media
+from efir.core.schedule import OnAirSchedule
 
 CHANNEL_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 DEFAULT_TIMEZONE = "Asia/Almaty"
@@ -30,6 +31,8 @@ class ChannelProfile:
         mourning_dates: national mourning days (local dates): no advertising.
         enable: rule ids to enable although disabled by default (e.g. unverified).
         disable: rule ids to switch off for this channel.
+        on_air: the local hours the channel should be on air (default: 24/7);
+            feed alerts use it, the accounting does not.
     """
 
     id: str
@@ -40,6 +43,7 @@ class ChannelProfile:
     mourning_dates: frozenset[date] = frozenset()
     enable: frozenset[str] = frozenset()
     disable: frozenset[str] = frozenset()
+    on_air: OnAirSchedule = field(default_factory=OnAirSchedule)
 
     def __post_init__(self) -> None:
         """Validate the id and flags."""

@@ -31,7 +31,7 @@ from efir.core.alerting.conditions import (
     receiver_condition,
     rule_conditions,
 )
-from efir.core.alerting.dispatch import plan
+from efir.core.alerting.dispatch import owed, plan
 from efir.core.alerting.lifecycle import apply, step
 from efir.core.alerting.silence import Matcher, Silence
 from efir.core.timebase import US_PER_S
@@ -173,9 +173,13 @@ class Alerter:
     def conditions(self, ch: Channel, now: int) -> list[Condition]:
         """Everything the alerts of ``ch`` depend on at ``now``."""
         ref = self._ref(ch)
-        state = ch.feed.state(now, self.monitor.stale_after_us)
-        if state is FeedState.UNKNOWN and now - self.started_us >= self.monitor.stale_after_us:
-            state = FeedState.STALE  # never heard from since Efir started
+        state = ch.feed_state(now, self.monitor.stale_after_us)
+        if state is FeedState.UNKNOWN:
+            # Never heard from since Efir started: stale once Efir has run that long
+            # inside the channel's on-air hours.
+            since = max(self.started_us, ch.on_air_since(now) or 0)
+            if now - since >= self.monitor.stale_after_us:
+                state = FeedState.STALE
         out = feed_conditions(ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s)
         finest: WindowResult | None = None
         for w in ch.status(now):
@@ -189,7 +193,7 @@ class Alerter:
             ):
                 finest = w
         if finest is not None:
-            out.append(gap_condition(ref, finest, self.thresholds))
+            out.append(gap_condition(ref, finest, self.thresholds, ch.on_air_gap_s(finest, now)))
         hold = round(self.config.violation_hold_s * US_PER_S)
         for key, (cond, window_end) in list(self._violations.items()):
             if key[0] != ref.id:
@@ -209,17 +213,17 @@ class Alerter:
                 return 0
             now = self.now_us()
             working = dict(st.alerts)
+            unresolved = owed(st.sent)
             changes: Changes = {}
             for ch in self.monitor.channels.values():
-                ch_changes = step(
-                    working, ch.profile.id, self.conditions(ch, now), now, self.timing
-                )
+                conds = self.conditions(ch, now)
+                ch_changes = step(working, ch.profile.id, conds, now, self.timing, owed=unresolved)
                 apply(working, ch_changes)
                 changes.update(ch_changes)
             receivers = [
                 receiver_condition(r.name, st.disabled.get(r.name)) for r in self.config.receivers
             ]
-            sys_changes = step(working, SYSTEM_SCOPE, receivers, now, self.timing)
+            sys_changes = step(working, SYSTEM_SCOPE, receivers, now, self.timing, owed=unresolved)
             apply(working, sys_changes)
             changes.update(sys_changes)
             p = plan(

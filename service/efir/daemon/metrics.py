@@ -100,6 +100,12 @@ class Metrics:
             ["receiver", "outcome"],
             registry=r,
         )
+        self.am_refreshes = Counter(
+            "efir_alertmanager_refreshes",
+            "Re-pushes of firing alerts to Alertmanager receivers, per outcome.",
+            ["receiver", "outcome"],
+            registry=r,
+        )
         self.notify_latency = Histogram(
             "efir_notification_latency_seconds",
             "From planning a notification to its delivery (includes retries).",
@@ -256,7 +262,7 @@ class _LiveCollector(Collector):
         )
         for ch in self.monitor.channels.values():
             cid = ch.profile.id
-            state = ch.feed.state(now, self.monitor.stale_after_us)
+            state = ch.feed_state(now, self.monitor.stale_after_us)
             for s in FEED_STATES:
                 feed.add_metric([cid, s], 1.0 if s == state else 0.0)
             if ch.feed.last_event_us is not None:

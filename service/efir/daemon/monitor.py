@@ -41,6 +41,7 @@ class FeedState(StrEnum):
     ONLINE = "online"  # events or heartbeats arrive
     STALE = "stale"  # silent for longer than ``stale_after_s``
     OFFLINE = "offline"  # the adapter said so (retained status or Last Will)
+    OFF_AIR = "off_air"  # silent outside the channel's on-air hours, as expected
 
 
 @dataclass
@@ -51,14 +52,26 @@ class Feed:
     last_event_us: int | None = None
     last_heartbeat_us: int | None = None
 
-    def state(self, now: int, stale_after_us: int) -> FeedState:
-        """The feed state at ``now``."""
+    def state(self, now: int, stale_after_us: int, on_air_since: int | None = 0) -> FeedState:
+        """The feed state at ``now``.
+
+        ``on_air_since``: start of the on-air stretch holding ``now`` (``0`` for a
+        24/7 channel, ``None`` when the channel is off air now). Silence counts
+        only from the start of the stretch: a channel that signed off at 02:00
+        and has not yet spoken at 06:05 is stale from 06:00 + ``stale_after``.
+        """
+        last = self.last_heard_us
+        if on_air_since is None:  # off air: silence and "offline" are expected
+            recent = last is not None and now - last <= stale_after_us
+            if recent and self.adapter_status != "offline":
+                return FeedState.ONLINE  # airing outside its hours: fine, it is heard
+            return FeedState.OFF_AIR
         if self.adapter_status == "offline":
             return FeedState.OFFLINE
-        last = max(self.last_event_us or 0, self.last_heartbeat_us or 0)
-        if not last:
+        if last is None:
             return FeedState.UNKNOWN
-        return FeedState.ONLINE if now - last <= stale_after_us else FeedState.STALE
+        silent_since = max(last, on_air_since)
+        return FeedState.ONLINE if now - silent_since <= stale_after_us else FeedState.STALE
 
     @property
     def last_heard_us(self) -> int | None:
@@ -84,6 +97,29 @@ class Channel:
     def status(self, now: int) -> list[WindowResult]:
         """Per active rule, the window holding ``now``."""
         return self.engine.status(now)
+
+    def on_air_since(self, now: int) -> int | None:
+        """Start of the on-air stretch holding ``now``: ``0`` for 24/7, ``None`` off air."""
+        schedule = self.profile.on_air
+        if schedule.always:
+            return 0
+        return schedule.on_air_since(now, self.engine.tz)
+
+    def feed_state(self, now: int, stale_after_us: int) -> FeedState:
+        """The feed state at ``now``, by the channel's on-air hours."""
+        return self.feed.state(now, stale_after_us, self.on_air_since(now))
+
+    def on_air_gap_s(self, w: WindowResult, now: int) -> float:
+        """Seconds of ``w``'s elapsed on-air time with no primary item (``w.gap_s`` if 24/7)."""
+        schedule = self.profile.on_air
+        if schedule.always:
+            return w.gap_s
+        spans = schedule.intervals(w.window_start, min(now, w.window_end), self.engine.tz)
+        ledger = self.engine.ledger
+        gap = 0
+        for a, b in spans:
+            gap += b - a - sum(ledger.span_seconds(a, b, now).values())
+        return max(gap, 0) / US_PER_S
 
 
 class Monitor:

@@ -29,6 +29,7 @@ from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor, live_since
 from efir.daemon.mqtt import MqttConsumer
 from efir.daemon.windows import stored_window
+from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
 from efir.schema.asrun import EventError, parse_event
@@ -112,6 +113,14 @@ class Service:
             wake_delivery=self.delivery.wake,
         )
         self.ingest.on_applied = self.alerter.kick
+        self.am_refresh = AlertmanagerRefresh(
+            settings.alerts,
+            self.sender,
+            self.metrics,
+            self.alerter.context,
+            now_us=now_us,
+            state=lambda: self.alerter.state,
+        )
         self.leadership = Leadership(
             self.store, settings.alerts.leader_lock_id, on_change=self._lead
         )
@@ -228,9 +237,13 @@ class Service:
                     self.delivery.run(lambda: self.leadership.is_leader and self.alerter.active),
                     name="delivery",
                 )
+                refresh = tg.create_task(
+                    self.am_refresh.run(lambda: self.leadership.is_leader and self.alerter.active),
+                    name="alertmanager-refresh",
+                )
                 await self._stop.wait()
                 await self._shutdown(server, http, consumer, writer, ticker)
-                await self._stop_alerting(alerts, delivery, lease)
+                await self._stop_alerting(alerts, delivery, refresh, lease)
         finally:
             with contextlib.suppress(Exception):
                 await self.sender.close()
@@ -247,11 +260,16 @@ class Service:
         self.delivery.wake()
 
     async def _stop_alerting(
-        self, alerts: asyncio.Task[None], delivery: asyncio.Task[None], lease: asyncio.Task[None]
+        self,
+        alerts: asyncio.Task[None],
+        delivery: asyncio.Task[None],
+        refresh: asyncio.Task[None],
+        lease: asyncio.Task[None],
     ) -> None:
         """Plan what the last figures call for, try to send it, then give up the lease."""
         alerts.cancel()
         delivery.cancel()
+        refresh.cancel()
         try:
             async with asyncio.timeout(2.0):
                 await self.alerter.evaluate()

@@ -40,8 +40,6 @@ if TYPE_CHECKING:
     from efir.core.alerting.dispatch import Notification, Notified
 
 SCHEMA = "efir.alerts/1"
-#: Alertmanager forgets a pushed alert after its ``endsAt``; firing ones are re-pushed before.
-AM_FIRING_TTL_US = 15 * 60 * 1_000_000
 
 
 def new_id() -> str:
@@ -106,11 +104,15 @@ def efir_body(n: Notification, ctx: Context) -> dict[str, Any]:
     }
 
 
-def am_alert(n: Notified, ctx: Context, now: int) -> dict[str, Any]:
-    """One alert in Alertmanager's API v2 shape."""
+def am_alert(n: Notified, ctx: Context, now: int, ends_after_s: float) -> dict[str, Any]:
+    """One alert in Alertmanager's API v2 shape.
+
+    A firing alert ends ``ends_after_s`` after ``now`` unless pushed again (see
+    :mod:`efir.notify.refresh`); the sender moves that ahead when it sends.
+    """
     a = n.alert
     resolved = n.change is Change.RESOLVED
-    ends = a.ends_at if resolved and a.ends_at is not None else now + AM_FIRING_TTL_US
+    ends = a.ends_at if resolved and a.ends_at is not None else now + round(ends_after_s * 1e6)
     return {
         "labels": a.labels,
         "annotations": {"summary": a.summary, "description": a.description},
@@ -124,7 +126,7 @@ def am_webhook_body(n: Notification, ctx: Context) -> dict[str, Any]:
     """Alertmanager's webhook v4 body, for receivers written for Alertmanager."""
     alerts = []
     for x in n.alerts:
-        body = am_alert(x, ctx, n.created_at)
+        body = am_alert(x, ctx, n.created_at, 0)  # a firing endsAt is replaced below
         body["status"] = alert_status(x)
         body["fingerprint"] = x.alert.fingerprint
         if x.change is not Change.RESOLVED:
@@ -216,7 +218,17 @@ def render(n: Notification, receiver: Receiver, ctx: Context) -> list[OutboxRow]
         body = am_webhook_body(n, ctx) if receiver.format == "alertmanager" else efir_body(n, ctx)
         return [row(body)]
     if isinstance(receiver, AlertmanagerReceiver):
-        return [row({"alerts": [am_alert(x, ctx, n.created_at) for x in n.alerts]})]
+        ttl = receiver.ends_after_s
+        return [
+            row(
+                {
+                    "alerts": [am_alert(x, ctx, n.created_at, ttl) for x in n.alerts],
+                    # Which alerts fire: their endsAt is set afresh at each attempt, so a
+                    # retried push cannot arrive with an endsAt already past.
+                    "firing": [x.change is not Change.RESOLVED for x in n.alerts],
+                }
+            )
+        ]
     if isinstance(receiver, PagerDutyReceiver):
         return [
             row(pagerduty_event(x, ctx), f"{alert_status(x)}: {x.alert.summary}")

@@ -36,6 +36,7 @@ from efir.alertconfig import (
     TelegramReceiver,
     WebhookReceiver,
 )
+from efir.notify.render import rfc3339
 from efir.notify.signing import headers as signed_headers
 
 if TYPE_CHECKING:
@@ -139,9 +140,16 @@ class Sender:
                 auth = httpx.BasicAuth(
                     r.username, r.password.get_secret_value() if r.password else ""
                 )
+            alerts = row.body["alerts"]
+            firing = row.body.get("firing", [])
+            if any(firing):
+                ends = rfc3339(round((self.clock() + r.ends_after_s) * 1e6))
+                alerts = [
+                    {**a, "endsAt": ends} if f else a for a, f in zip(alerts, firing, strict=False)
+                ]
             resp = await self.http.post(
                 r.url.rstrip("/") + "/api/v2/alerts",
-                json=row.body["alerts"],
+                json=alerts,
                 auth=auth,
                 timeout=r.timeout_s,
             )

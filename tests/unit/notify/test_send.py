@@ -61,7 +61,7 @@ def peer() -> Iterator[Receiver]:
 
 async def test_alertmanager_push(peer: Receiver) -> None:
     r = AlertmanagerReceiver(type="alertmanager", name="am", url=peer.url)
-    sender = Sender()
+    sender = Sender(clock=lambda: T0 / S)
     for n in (FIRING, RESOLVED):
         (row,) = render(n, r, CTX)
         assert (await sender.send(row, r)).outcome == "delivered"
@@ -69,8 +69,23 @@ async def test_alertmanager_push(peer: Receiver) -> None:
     assert [x.path for x in peer.received] == ["/api/v2/alerts"] * 2
     firing, resolved = peer.bodies()
     assert firing[0]["labels"]["alertname"] == "EfirQuotaRisk"
-    assert firing[0]["endsAt"] > firing[0]["startsAt"]
+    assert firing[0]["endsAt"] == "2027-01-15T08:15:00Z"  # ends_after_s 900 by default
     assert resolved[0]["endsAt"] == "2027-01-15T08:01:00Z"
+
+
+async def test_alertmanager_firing_ends_at_is_set_when_sent_not_when_planned(
+    peer: Receiver,
+) -> None:
+    # A push retried for half an hour must not arrive with an endsAt already past.
+    r = AlertmanagerReceiver(type="alertmanager", name="am", url=peer.url, ends_after_s=600)
+    (row,) = render(FIRING, r, CTX)
+    sent_at = T0 / S + 1800
+    sender = Sender(clock=lambda: sent_at)
+    assert (await sender.send(row, r)).outcome == "delivered"
+    await sender.close()
+    (pushed,) = peer.bodies()
+    assert pushed[0]["endsAt"] == "2027-01-15T08:40:00Z"  # T0 + 30 min + 10 min
+    assert pushed[0]["startsAt"] == "2027-01-15T08:00:00Z"
 
 
 async def test_pagerduty_trigger_and_resolve_share_the_dedup_key(peer: Receiver) -> None:

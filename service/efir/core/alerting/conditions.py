@@ -295,9 +295,16 @@ def feed_conditions(
     ]
 
 
-def gap_condition(ch: ChannelRef, w: WindowResult, limits: Thresholds) -> Condition:
-    """A feed gap inside the given window (the channel's finest open window)."""
-    active = w.gap_s >= limits.gap_s
+def gap_condition(
+    ch: ChannelRef, w: WindowResult, limits: Thresholds, gap_s: float | None = None
+) -> Condition:
+    """A feed gap inside the given window (the channel's finest open window).
+
+    ``gap_s``: the gap to judge, when not ``w.gap_s`` (only on-air time counts for a
+    channel with on-air hours).
+    """
+    gap = w.gap_s if gap_s is None else gap_s
+    active = gap >= limits.gap_s
     span = span_text(w, ch.tz)
     return Condition(
         alertname=FEED_GAP,
@@ -306,18 +313,18 @@ def gap_condition(ch: ChannelRef, w: WindowResult, limits: Thresholds) -> Condit
         window=window_label(w, ch.tz),
         active=active,
         severity=Severity.WARNING,
-        summary=f"{ch.name}: {duration(w.gap_s)} with no reported airtime in {span}"
+        summary=f"{ch.name}: {duration(gap)} with no reported airtime in {span}"
         if active
         else f"{ch.name}: gaps in {span} back below {duration(limits.gap_s)}",
         description=(
-            f"{duration(w.gap_s)} of {span} has no as-run item. Airtime that is not "
+            f"{duration(gap)} of {span} has no as-run item. Airtime that is not "
             "reported cannot count towards any quota: check that the adapter sends every "
             "item (secondary events, live programmes) and send the missing ones."
         )
         if active
         else "No action needed.",
         window_end=w.window_end,
-        values={"gap_s": w.gap_s},
+        values={"gap_s": gap},
     )
 
 

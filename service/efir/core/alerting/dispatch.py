@@ -112,6 +112,11 @@ class Plan:
     next_due: int | None = None
 
 
+def owed(sent: Mapping[tuple[str, str], Sent]) -> frozenset[str]:
+    """Fingerprints of alerts some receiver was told about and not yet given the all-clear."""
+    return frozenset(fp for (_, fp), s in sent.items() if not s.resolved)
+
+
 def plan(
     alerts: Mapping[str, Alert],
     *,

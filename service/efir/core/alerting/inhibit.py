@@ -1,6 +1,8 @@
 """Inhibitions: a firing source alert mutes target alerts that share labels.
 
-Efir's two rules (DESIGN, issue 4):
+As in Alertmanager's ``inhibit_rules``: a rule names its sources and targets
+by label matchers and the labels that must be equal. Efir's defaults (issue 4)
+are two rules, replaceable in configuration (``alerts.inhibit_rules``):
 
 * a stale or offline feed mutes that channel's quota and content alerts: with
   no as-run data the figures are not news, and the feed alert says so;
@@ -10,10 +12,12 @@ Efir's two rules (DESIGN, issue 4):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from efir.core.alerting.alert import State
+from efir.core.alerting.silence import Matcher, MatchOp
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -33,27 +37,42 @@ RECEIVER_GONE = "EfirReceiverGone"
 
 @dataclass(frozen=True, slots=True)
 class InhibitRule:
-    """Firing ``sources`` alerts mute ``targets`` alerts whose ``equal`` labels are equal.
+    """Firing ``source`` alerts mute ``target`` alerts whose ``equal`` labels are the same.
 
     ``mute_resolved``: the target's all-clear is muted too (otherwise a target
     that was notified as firing still gets its all-clear).
     """
 
-    sources: frozenset[str]
-    targets: frozenset[str]
+    source: tuple[Matcher, ...]
+    target: tuple[Matcher, ...]
     equal: tuple[str, ...]
     mute_resolved: bool = False
+
+    def is_source(self, alert: Alert) -> bool:
+        """Whether ``alert`` matches every source matcher."""
+        labels = alert.labels
+        return all(m.matches(labels) for m in self.source)
+
+    def is_target(self, alert: Alert) -> bool:
+        """Whether ``alert`` matches every target matcher."""
+        labels = alert.labels
+        return all(m.matches(labels) for m in self.target)
+
+
+def alertnames(*names: str) -> tuple[Matcher, ...]:
+    """A matcher for any of ``names`` (exact names: regex metacharacters are escaped)."""
+    return (Matcher("alertname", "|".join(re.escape(n) for n in names), MatchOp.RE),)
 
 
 DEFAULT_INHIBITIONS = (
     InhibitRule(
-        frozenset({FEED_STALE, FEED_OFFLINE}),
-        frozenset({QUOTA_RISK, QUOTA_VIOLATION, COUNT_RISK, FEED_GAP, UNKNOWN_CONTENT}),
+        alertnames(FEED_STALE, FEED_OFFLINE),
+        alertnames(QUOTA_RISK, QUOTA_VIOLATION, COUNT_RISK, FEED_GAP, UNKNOWN_CONTENT),
         ("channel",),
     ),
     InhibitRule(
-        frozenset({QUOTA_VIOLATION}),
-        frozenset({QUOTA_RISK, COUNT_RISK, FORBIDDEN_ITEM}),
+        alertnames(QUOTA_VIOLATION),
+        alertnames(QUOTA_RISK, COUNT_RISK, FORBIDDEN_ITEM),
         ("channel", "rule", "window"),
         mute_resolved=True,
     ),
@@ -61,24 +80,31 @@ DEFAULT_INHIBITIONS = (
 
 
 class Inhibitor:
-    """Answers "is this alert inhibited?" for one snapshot of alerts."""
+    """Answers "is this alert inhibited?" for one snapshot of alerts.
+
+    An alert never inhibits itself (a rule whose source and target both match
+    one alert), as in Alertmanager.
+    """
 
     def __init__(self, alerts: Iterable[Alert], rules: Iterable[InhibitRule]) -> None:
-        """Index the firing sources of ``rules`` among ``alerts``."""
+        """Index the firing sources of ``rules`` among ``alerts`` by their ``equal`` labels."""
         self.rules = tuple(rules)
-        self._sources: list[set[tuple[str, ...]]] = []
+        self._sources: list[dict[tuple[str, ...], set[str]]] = []
         firing = [a for a in alerts if a.state is State.FIRING]
         for rule in self.rules:
-            self._sources.append(
-                {_key(a, rule.equal) for a in firing if a.alertname in rule.sources}
-            )
+            index: dict[tuple[str, ...], set[str]] = {}
+            for a in firing:
+                if rule.is_source(a):
+                    index.setdefault(_key(a, rule.equal), set()).add(a.fingerprint)
+            self._sources.append(index)
 
     def inhibited(self, alert: Alert, *, resolved: bool = False) -> bool:
         """Whether ``alert`` is muted (for its all-clear when ``resolved``)."""
-        for rule, sources in zip(self.rules, self._sources, strict=True):
-            if alert.alertname not in rule.targets or (resolved and not rule.mute_resolved):
+        for rule, index in zip(self.rules, self._sources, strict=True):
+            if (resolved and not rule.mute_resolved) or not rule.is_target(alert):
                 continue
-            if _key(alert, rule.equal) in sources:
+            sources = index.get(_key(alert, rule.equal))
+            if sources and (len(sources) > 1 or alert.fingerprint not in sources):
                 return True
         return False
 

@@ -11,6 +11,9 @@
   or goes back to the resolved alert it would have replaced.
 * A sticky alert (a recorded violation) that is no longer reported is archived.
 * A resolved alert whose condition holds again starts a new episode.
+* A resolved alert is forgotten ``keep_resolved`` after it resolved, unless a
+  receiver is still owed its all-clear (held by a silence longer than that,
+  or queued for a disabled receiver): then it is kept up to ``keep_owed``.
 """
 
 from __future__ import annotations
@@ -38,6 +41,9 @@ class Timing:
     keep_firing_us: int = 120_000_000
     #: Resolved alerts stay visible (API, history) this long before being forgotten.
     keep_resolved_us: int = 24 * 3600 * 1_000_000
+    #: ... and at most this long while a receiver is still owed its all-clear.
+    #: (Longer than the longest silence the API accepts, 90 days.)
+    keep_owed_us: int = 92 * 24 * 3600 * 1_000_000
 
 
 #: A change to the alert book: the new alert, or ``None`` when it is forgotten.
@@ -50,11 +56,15 @@ def step(
     conditions: Iterable[Condition],
     now: int,
     timing: Timing,
+    *,
+    owed: frozenset[str] = frozenset(),
 ) -> Changes:
     """Advance every alert of channel ``scope`` to ``now``; return what changed.
 
     ``conditions`` is everything the evaluation reports for ``scope`` now:
     alerts of ``scope`` it does not mention are treated as no longer holding.
+    ``owed``: fingerprints of resolved alerts whose all-clear some receiver
+    has not been sent yet (they are not forgotten after ``keep_resolved``).
     The input is not modified; apply the result with :func:`apply`.
     """
     changes: Changes = {}
@@ -62,13 +72,13 @@ def step(
     for cond in conditions:
         fp = cond.fingerprint
         seen.add(fp)
-        new = _advance(alerts.get(fp), cond, now, timing)
+        new = _advance(alerts.get(fp), cond, now, timing, owed=fp in owed)
         if new is not alerts.get(fp):
             changes[fp] = new
     for fp, alert in alerts.items():
         if alert.channel != scope or fp in seen:
             continue
-        new = _absent(alert, now, timing)
+        new = _absent(alert, now, timing, owed=fp in owed)
         if new is not alert:
             changes[fp] = new
     return changes
@@ -83,7 +93,9 @@ def apply(alerts: dict[str, Alert], changes: Changes) -> None:
             alerts[fp] = alert
 
 
-def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Alert | None:
+def _advance(
+    old: Alert | None, cond: Condition, now: int, timing: Timing, *, owed: bool
+) -> Alert | None:
     if not cond.active:
         if old is None:
             return None
@@ -92,7 +104,7 @@ def _advance(old: Alert | None, cond: Condition, now: int, timing: Timing) -> Al
         if old.state is State.FIRING:
             ended = cond.window_end is not None and now >= cond.window_end
             return _clear(old, now, timing, ended=ended, resolution=cond)
-        return _forget_if_old(old, now, timing)
+        return _forget_if_old(old, now, timing, owed=owed)
     if old is None or old.state is State.RESOLVED:
         fresh = Alert(
             fingerprint=cond.fingerprint,
@@ -132,7 +144,7 @@ def _promote(alert: Alert, now: int, timing: Timing) -> Alert:
     return alert
 
 
-def _absent(alert: Alert, now: int, timing: Timing) -> Alert | None:
+def _absent(alert: Alert, now: int, timing: Timing, *, owed: bool) -> Alert | None:
     if alert.sticky and alert.state is not State.RESOLVED:
         return None  # archived: the hold period is over
     if alert.state is State.PENDING:
@@ -140,7 +152,7 @@ def _absent(alert: Alert, now: int, timing: Timing) -> Alert | None:
     if alert.state is State.FIRING:
         ended = alert.window_end is not None and now >= alert.window_end
         return _clear(alert, now, timing, ended=ended, resolution=None)
-    return _forget_if_old(alert, now, timing)
+    return _forget_if_old(alert, now, timing, owed=owed)
 
 
 def _clear(
@@ -167,7 +179,8 @@ def _clear(
     return replace(alert, clear_since=since)
 
 
-def _forget_if_old(alert: Alert, now: int, timing: Timing) -> Alert | None:
-    if alert.ends_at is not None and now - alert.ends_at >= timing.keep_resolved_us:
+def _forget_if_old(alert: Alert, now: int, timing: Timing, *, owed: bool) -> Alert | None:
+    keep = timing.keep_owed_us if owed else timing.keep_resolved_us
+    if alert.ends_at is not None and now - alert.ends_at >= keep:
         return None
     return alert

@@ -4,8 +4,9 @@ A silenced alert is not notified (neither firing nor reminders); it still
 exists, shows in the API and keeps its state. When the silence ends and the
 alert is still firing, its receivers are told then. The all-clear of an alert
 that was told before the silence is held until the silence ends, never
-dropped (a lost all-clear is a known complaint about Alertmanager): resolved
-alerts are kept for a day (``Timing.keep_resolved_us``).
+dropped (a lost all-clear is a known complaint about Alertmanager): a resolved
+alert whose all-clear is still owed is kept up to ``Timing.keep_owed_us``
+(92 days, longer than the longest silence), not only the day others are kept.
 """
 
 from __future__ import annotations
