@@ -9,6 +9,7 @@ from efir.core.channel import ChannelProfile
 from efir.core.engine import ChannelEngine
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.rules import Media
+from efir.core.schedule import OnAirSchedule
 from efir.core.timebase import seconds_to_us, to_us
 from efir.rulepacks import load_pack
 
@@ -55,10 +56,17 @@ def engine(
     enable: frozenset[str] = frozenset(),
     mourning: frozenset = frozenset(),  # type: ignore[type-arg]
     pack: str = "kz",
+    on_air: tuple[str, ...] = (),
 ) -> ChannelEngine:
-    """A channel engine for channel ``c`` with the given pack."""
+    """A channel engine for channel ``c`` with the given pack (and on-air hours)."""
     channel = ChannelProfile(
-        "c", media=media, timezone=tz, flags=flags, enable=enable, mourning_dates=mourning
+        "c",
+        media=media,
+        timezone=tz,
+        flags=flags,
+        enable=enable,
+        mourning_dates=mourning,
+        on_air=OnAirSchedule.parse(on_air),
     )
     return ChannelEngine(channel, load_pack(pack).rules)
 

@@ -228,7 +228,9 @@ class ChannelEngine:
         # Live outlook runs from the later of now and the window start (an
         # upcoming daypart window has all of its time still ahead).
         live_from = ws if now is None else max(ws, self.ledger.reported_until(we, now))
-        remaining = 0.0 if closed else (we - live_from) / US_PER_S
+        # Airtime still to come: the rest of the window, or only its on-air hours
+        # for a channel that signs off (docs/engine.md, "On-air hours").
+        remaining = 0.0 if closed else self._airtime_left(live_from, we) / US_PER_S
         base = _blank_result(rule.id, ws, we, gap_us, air, threshold, transitional)
         if rule.is_share:
             return self._share_result(
@@ -293,7 +295,7 @@ class ChannelEngine:
                 outlook = min_share_outlook(qs, bs, remaining, threshold, rule.critical_ratio)
                 status, needed, slack = outlook.status, outlook.needed_s, outlook.slack_s
                 if status not in (Status.SECURED, Status.UNAVOIDABLE):
-                    deadline = live_from + round(slack * US_PER_S)
+                    deadline = self._after_airtime(live_from, round(slack * US_PER_S), base)
             else:
                 status, budget = max_share_outlook(qs, bs, remaining, threshold, rule.margin_s)
         return replace(
@@ -309,6 +311,18 @@ class ChannelEngine:
             deadline=deadline,
             budget_s=budget,
         )
+
+    def _airtime_left(self, start: int, end: int) -> int:
+        """µs the channel is meant to be on air in ``[start, end)`` (all of it if 24/7)."""
+        schedule = self.channel.on_air
+        return end - start if schedule.always else schedule.on_air_us(start, end, self.tz)
+
+    def _after_airtime(self, start: int, airtime_us: int, w: WindowResult) -> int:
+        """The instant ``airtime_us`` of on-air time after ``start`` (plain addition if 24/7)."""
+        schedule = self.channel.on_air
+        if schedule.always:
+            return start + airtime_us
+        return schedule.advance(start, airtime_us, w.window_end, self.tz)
 
 
 def is_active(rule: Rule, channel: ChannelProfile) -> bool:

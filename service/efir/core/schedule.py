@@ -140,6 +140,23 @@ class OnAirSchedule:
         """µs of ``[lo, hi)`` the channel should be on air."""
         return sum(b - a for a, b in self.intervals(lo, hi, tz))
 
+    def advance(self, start: int, on_air_us: int, hi: int, tz: ZoneInfo) -> int:
+        """The instant after ``start`` by which ``on_air_us`` of on-air time has passed.
+
+        Off-air stretches do not count. Capped at ``hi`` (the window's end);
+        a non-positive amount is ``start`` itself.
+        """
+        if on_air_us <= 0:
+            return start
+        if self.always:
+            return min(start + on_air_us, hi)
+        left = on_air_us
+        for a, b in self.intervals(start, hi, tz):
+            if b - a >= left:
+                return a + left
+            left -= b - a
+        return hi
+
 
 def _at(day: date, minutes: int, tz: ZoneInfo) -> int:
     """Local ``minutes`` after midnight of ``day`` (``fold=0``); 24:00 is the next midnight."""

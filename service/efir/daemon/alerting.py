@@ -86,7 +86,6 @@ class Alerter:
         self.policy = self.config.policy()
         self.thresholds = self.config.thresholds()
         self.context = Context(self.config.external_url)
-        self.started_us = now_us()
         self.state: AlertState | None = None
         self.next_due: int | None = None
         #: Set once the ticker has offered the closed windows of the live horizon.
@@ -173,14 +172,14 @@ class Alerter:
     def conditions(self, ch: Channel, now: int) -> list[Condition]:
         """Everything the alerts of ``ch`` depend on at ``now``."""
         ref = self._ref(ch)
-        state = ch.feed_state(now, self.monitor.stale_after_us)
-        if state is FeedState.UNKNOWN:
-            # Never heard from since Efir started: stale once Efir has run that long
-            # inside the channel's on-air hours.
-            since = max(self.started_us, ch.on_air_since(now) or 0)
-            if now - since >= self.monitor.stale_after_us:
-                state = FeedState.STALE
+        state = self.monitor.feed_state(ch, now)
         out = feed_conditions(ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s)
+        if state is FeedState.UNKNOWN or ch.feed.last_heard_us is None:
+            # Never heard from: empty windows say nothing yet (a fresh install must not
+            # open with a "4 h gap" or a quota alarm); the feed alert speaks for the
+            # channel once Efir has listened long enough on air. Recorded violations count.
+            out.extend(self._recorded(ref, now))
+            return out
         finest: WindowResult | None = None
         for w in ch.status(now):
             if w.window_start > now:
@@ -194,6 +193,12 @@ class Alerter:
                 finest = w
         if finest is not None:
             out.append(gap_condition(ref, finest, self.thresholds, ch.on_air_gap_s(finest, now)))
+        out.extend(self._recorded(ref, now))
+        return out
+
+    def _recorded(self, ref: ChannelRef, now: int) -> list[Condition]:
+        """Held violations of closed windows, and all-clear texts of windows that just closed."""
+        out: list[Condition] = []
         hold = round(self.config.violation_hold_s * US_PER_S)
         for key, (cond, window_end) in list(self._violations.items()):
             if key[0] != ref.id:

@@ -262,7 +262,7 @@ class _LiveCollector(Collector):
         )
         for ch in self.monitor.channels.values():
             cid = ch.profile.id
-            state = ch.feed_state(now, self.monitor.stale_after_us)
+            state = self.monitor.feed_state(ch, now)
             for s in FEED_STATES:
                 feed.add_metric([cid, s], 1.0 if s == state else 0.0)
             if ch.feed.last_event_us is not None:

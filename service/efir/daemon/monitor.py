@@ -37,7 +37,7 @@ def live_since(now: int) -> int:
 class FeedState(StrEnum):
     """Whether a channel's playout feed is alive."""
 
-    UNKNOWN = "unknown"  # nothing heard since Efir started with no history
+    UNKNOWN = "unknown"  # nothing heard yet, and Efir has not run ``stale_after_s`` on air
     ONLINE = "online"  # events or heartbeats arrive
     STALE = "stale"  # silent for longer than ``stale_after_s``
     OFFLINE = "offline"  # the adapter said so (retained status or Last Will)
@@ -125,14 +125,34 @@ class Channel:
 class Monitor:
     """Every channel's engine and feed; the daemon's single source of live figures."""
 
-    def __init__(self, profiles: Iterable[ChannelProfile], *, stale_after_s: float) -> None:
-        """Build an empty engine per channel."""
+    def __init__(
+        self,
+        profiles: Iterable[ChannelProfile],
+        *,
+        stale_after_s: float,
+        started_us: int | None = None,
+    ) -> None:
+        """Build an empty engine per channel; ``started_us``: when Efir started listening."""
         self.stale_after_us = round(stale_after_s * US_PER_S)
+        self.started_us = started_us
         self.channels: dict[str, Channel] = {}
         for profile in profiles:
             pack = load_pack(profile.rule_pack)
             engine = ChannelEngine(profile, pack.rules)
             self.channels[profile.id] = Channel(profile, pack, engine)
+
+    def feed_state(self, ch: Channel, now: int) -> FeedState:
+        """``ch``'s feed state at ``now``, by its on-air hours.
+
+        A channel never heard from is ``unknown`` until Efir has listened for
+        ``stale_after_s`` of the channel's on-air time, then ``stale``.
+        """
+        state = ch.feed_state(now, self.stale_after_us)
+        if state is FeedState.UNKNOWN and self.started_us is not None:
+            since = max(self.started_us, ch.on_air_since(now) or 0)
+            if now - since > self.stale_after_us:
+                return FeedState.STALE
+        return state
 
     def get(self, channel_id: str) -> Channel | None:
         """The channel, or ``None`` if it is not monitored."""

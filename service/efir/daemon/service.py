@@ -71,7 +71,9 @@ class Service:
         self.now_us = now_us
         self.metrics = Metrics()
         self.store = Store(settings.db_url)
-        self.monitor = Monitor(settings.profiles(), stale_after_s=settings.stale_after_s)
+        self.monitor = Monitor(
+            settings.profiles(), stale_after_s=settings.stale_after_s, started_us=now_us()
+        )
         self.metrics.watch(self.monitor, now_us)
         self.ingest = Ingest(
             self.store,

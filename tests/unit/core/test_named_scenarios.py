@@ -186,6 +186,37 @@ def test_live_status_min_share_gives_needed_slack_and_deadline() -> None:
     assert w.verdict is None
 
 
+def test_a_channel_that_signs_off_counts_only_its_on_air_hours_as_time_left() -> None:
+    """On air 06:00-01:00: at 00:30 of 00:00-06:00 only 30 min of airtime remain."""
+    now = at(2026, 3, 2, 0, 30)
+    results = {}
+    for name, hours in (("24/7", ()), ("signs off", ("06:00-01:00",))):
+        eng = engine(on_air=hours)
+        eng.apply(ev("ru", at(2026, 3, 2, 0, 0), 30 * 60, language="ru"))
+        (results[name],) = by_rule(eng.status(now), "lang_6h")
+    # 24/7: 5.5 h left, 3.3 h needed: at risk. Off air from 01:00: the window is already lost.
+    assert results["24/7"].status is Status.AT_RISK
+    lost = results["signs off"]
+    assert lost.status is Status.UNAVOIDABLE
+    assert lost.needed_s == pytest.approx(0.55 * 3600)  # 55 % of the 1 h it will have aired
+    assert lost.slack_s == pytest.approx(30 * 60 - 0.55 * 3600)
+
+
+def test_deadline_skips_the_hours_off_air() -> None:
+    """On air 05:00-01:00; at 00:30 with 30 min Kazakh aired, 54 min slack: 30 before 01:00,
+    24 after 05:00, so the deadline is 05:24."""
+    eng = engine(on_air=("05:00-01:00",))
+    eng.apply(ev("kk", at(2026, 3, 2, 0, 0), 30 * 60, language="kk"))
+    (w,) = by_rule(eng.status(at(2026, 3, 2, 0, 30)), "lang_6h")
+    assert w.needed_s == pytest.approx(0.55 * 2 * 3600 - 30 * 60)  # 36 min of 90 left
+    assert w.slack_s == pytest.approx(54 * 60)
+    assert format_local(w.deadline, ALMATY) == "2026-03-02T05:24:00+05:00"
+    assert w.status is Status.ON_TRACK  # 36 of 90 min: 40 %
+    # At 03:00, off air: only 05:00-06:00 is left to make up the 30 min not aired at 00:30.
+    (night,) = by_rule(eng.status(at(2026, 3, 2, 3, 0)), "lang_6h")
+    assert night.needed_s == pytest.approx(0.55 * 90 * 60 - 30 * 60)  # 19.5 min in 05:00-06:00
+
+
 @pytest.mark.parametrize(
     ("kk_hours", "aired_hours", "status"),
     [
