@@ -19,7 +19,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
 from efir.core.alerting.alert import Severity, State
@@ -37,11 +37,11 @@ from efir.core.alerting.silence import Matcher, Silence
 from efir.core.timebase import US_PER_S
 from efir.daemon.monitor import FeedState
 from efir.notify.render import Context, render
-from efir.store.alerts import AlertState, JournalEntry
+from efir.store.alerts import AlertState, FencedError, JournalEntry
 from efir.store.database import StoreUnavailableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable
 
     from efir.core.alerting.alert import Alert, Condition
     from efir.core.alerting.lifecycle import Changes
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from efir.store.alerts import AlertStore, OutboxRow
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SYSTEM_SCOPE = "efir"
 
@@ -144,6 +145,8 @@ class Alerter:
             except StoreUnavailableError as exc:
                 log.warning("alerts: store unavailable, retrying: %s", exc)
                 await asyncio.sleep(1.0)
+            except NotLeaderError:
+                pass  # fenced off (logged); the lease check steps this instance down
             except Exception:
                 log.exception("alert evaluation failed; retrying at the next tick")
                 await asyncio.sleep(1.0)
@@ -246,8 +249,15 @@ class Alerter:
                 if receiver is not None:
                     rows.extend(render(n, receiver, self.context))
             journal = _transitions(st.alerts, changes, now)
-            await self.store.commit(
-                changes=changes, sent=p.sent, groups=p.groups, rows=rows, journal=journal, now=now
+            await self._fenced(
+                self.store.commit(
+                    changes=changes,
+                    sent=p.sent,
+                    groups=p.groups,
+                    rows=rows,
+                    journal=journal,
+                    now=now,
+                )
             )
             st.alerts = working
             for key, told in p.sent.items():
@@ -267,6 +277,16 @@ class Alerter:
         return len(rows)
 
     # ------------------------------------------------------- API actions
+    async def _fenced(self, write: Awaitable[T]) -> T:
+        """Run a state write; if another instance took the lease meanwhile, stand by."""
+        try:
+            return await write
+        except FencedError as exc:
+            self.state = None
+            self.metrics.leader.set(0)
+            log.warning("alerts: %s; this instance stands by", exc)
+            raise NotLeaderError(str(exc)) from None
+
     def _require(self) -> AlertState:
         if self.state is None:
             msg = "this instance is the standby; send alert changes to the active instance"
@@ -283,8 +303,15 @@ class Alerter:
             now = self.now_us()
             acked = alert.acknowledge(by, comment, now)
             entry = JournalEntry(now, "ack", fingerprint, by, {"comment": comment})
-            await self.store.commit(
-                changes={fingerprint: acked}, sent={}, groups={}, rows=(), journal=[entry], now=now
+            await self._fenced(
+                self.store.commit(
+                    changes={fingerprint: acked},
+                    sent={},
+                    groups={},
+                    rows=(),
+                    journal=[entry],
+                    now=now,
+                )
             )
             st.alerts[fingerprint] = acked
             return acked
@@ -305,9 +332,13 @@ class Alerter:
             silence = Silence(
                 f"sil_{uuid.uuid4().hex}", matchers, starts_at, ends_at, created_by, comment, now
             )
-            await self.store.save_silence(
-                silence,
-                JournalEntry(now, "silence_created", None, created_by, _silence_detail(silence)),
+            await self._fenced(
+                self.store.save_silence(
+                    silence,
+                    JournalEntry(
+                        now, "silence_created", None, created_by, _silence_detail(silence)
+                    ),
+                )
             )
             st.silences.append(silence)
         self.kick()
@@ -322,8 +353,10 @@ class Alerter:
                 return None
             now = self.now_us()
             ended = replace(found, ends_at=min(found.ends_at, now))
-            await self.store.save_silence(
-                ended, JournalEntry(now, "silence_expired", None, by, {"id": silence_id})
+            await self._fenced(
+                self.store.save_silence(
+                    ended, JournalEntry(now, "silence_expired", None, by, {"id": silence_id})
+                )
             )
             st.silences = [ended if s.id == silence_id else s for s in st.silences]
         self.kick()
@@ -339,7 +372,7 @@ class Alerter:
     async def enable_receiver(self, name: str, by: str) -> bool:
         """Enable a receiver again; its held notifications go out."""
         st = self._require()
-        changed = await self.store.enable_receiver(name, by, self.now_us())
+        changed = await self._fenced(self.store.enable_receiver(name, by, self.now_us()))
         st.disabled.pop(name, None)
         self.metrics.receiver_up.labels(name).set(1)
         self.kick()

@@ -5,9 +5,15 @@ dedicated connection (the *lease*). If that process dies, its connection
 closes and PostgreSQL releases the lock; the standby, trying every
 ``poll_s``, takes it within seconds and reloads the alert state the active
 one committed. The holder checks its connection every ``poll_s`` and steps
-down the moment it cannot (a partition), so two senders overlap at most one
-poll period. On SQLite (one process by construction) this instance always
-leads.
+down the moment it cannot (a partition).
+
+Until it notices, a holder that lost its lock connection could still plan.
+So taking the lease also bumps an epoch in ``sender_lease`` (a fencing
+token), and every alert commit checks, under a row lock, that the epoch is
+still its own: a deposed leader's plan is rolled back, never committed beside
+the new leader's. What it may still do in that second is re-send rows already
+in the outbox, under their own ``webhook-id``. On SQLite (one process by
+construction) this instance always leads.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncConnection
 
     from efir.store import Store
+    from efir.store.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 
@@ -40,9 +47,19 @@ class Leadership:
         *,
         on_change: Callable[[bool], Awaitable[None]],
         poll_s: float = 1.0,
+        alerts: AlertStore | None = None,
+        holder: str = "efir",
+        now_us: Callable[[], int] | None = None,
     ) -> None:
-        """``on_change(True)`` runs when this instance becomes the leader, ``False`` when not."""
+        """``on_change(True)`` runs when this instance becomes the leader, ``False`` when not.
+
+        With ``alerts``, taking the lease bumps its epoch and sets ``alerts.fence``,
+        so that this instance's alert commits fail once another one has taken over.
+        """
         self.store = store
+        self.alerts = alerts
+        self.holder = holder
+        self.now_us = now_us or (lambda: 0)
         self.lock_id = lock_id
         self.on_change = on_change
         self.poll_s = poll_s
@@ -75,6 +92,10 @@ class Leadership:
                 )
                 await conn.commit()
                 if got:
+                    if self.alerts is not None:
+                        self.alerts.fence = await self.alerts.take_lease(
+                            conn, self.lock_id, self.holder, self.now_us()
+                        )
                     log.info("this instance now sends notifications (lease %#x)", self.lock_id)
                     await self._set(leader=True)
             else:
@@ -85,6 +106,8 @@ class Leadership:
     async def _set(self, leader: bool) -> None:
         if leader != self.is_leader:
             self.is_leader = leader
+            # Stepping down keeps the old fence: a commit still in flight then fails
+            # against the next leader's epoch instead of slipping through unchecked.
             if not leader:
                 log.warning("this instance no longer sends notifications (standby)")
             await self.on_change(leader)

@@ -124,7 +124,12 @@ class Service:
             state=lambda: self.alerter.state,
         )
         self.leadership = Leadership(
-            self.store, settings.alerts.leader_lock_id, on_change=self._lead
+            self.store,
+            settings.alerts.leader_lock_id,
+            on_change=self._lead,
+            alerts=self.alert_store,
+            holder=settings.mqtt.client_id,
+            now_us=now_us,
         )
         self.metrics.known_labels([r.name for r in settings.alerts.receivers])
         for r in settings.alerts.receivers:

@@ -26,6 +26,7 @@ from efir.store.tables import (
     deliveries,
     outbox,
     receiver_state,
+    sender_lease,
     silences,
 )
 
@@ -38,6 +39,10 @@ if TYPE_CHECKING:
     from efir.store.database import Store
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+class FencedError(RuntimeError):
+    """Another instance took the sender lease: this one's plan was not committed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +126,9 @@ class AlertStore:
     def __init__(self, store: Store) -> None:
         """Use ``store``'s engine."""
         self.store = store
+        #: ``(lock id, epoch)`` of the sender lease this instance holds (PostgreSQL);
+        #: every commit checks it. ``None``: no lease to check (SQLite, one process).
+        self.fence: tuple[int, int] | None = None
 
     # -------------------------------------------------------------- state
     async def load(self) -> AlertState:
@@ -163,12 +171,18 @@ class AlertStore:
         journal: Iterable[JournalEntry] = (),
         now: int,
     ) -> None:
-        """Write one planning step in one transaction."""
+        """Write one planning step in one transaction.
+
+        Raises:
+            FencedError: another instance has taken the sender lease since this
+                one took it (the transaction is rolled back).
+        """
         rows, journal = list(rows), list(journal)
         if not (changes or sent or groups or rows or journal):
             return
         with unavailable():
             async with self.store.engine.begin() as conn:
+                await self._check_fence(conn)
                 for fp, alert in changes.items():
                     await conn.execute(delete(alerts).where(alerts.c.fingerprint == fp))
                     if alert is not None:
@@ -213,6 +227,42 @@ class AlertStore:
                     await conn.execute(insert(outbox), [_outbox_values(r, now) for r in rows])
                 await _journal(conn, journal)
 
+    async def _check_fence(self, conn: AsyncConnection) -> None:
+        """Lock the lease row and check its epoch is still ours (a fencing token).
+
+        The row lock orders this commit against a new leader's epoch bump: either
+        the commit lands first, and the new leader loads it, or it fails here.
+        """
+        if self.fence is None:
+            return
+        lock_id, epoch = self.fence
+        result = await conn.execute(
+            update(sender_lease)
+            .where(sender_lease.c.lock_id == lock_id, sender_lease.c.epoch == epoch)
+            .values(epoch=epoch)
+        )
+        if result.rowcount != 1:
+            msg = f"sender lease {lock_id:#x} moved past epoch {epoch}: another instance sends"
+            raise FencedError(msg)
+
+    async def take_lease(
+        self, conn: AsyncConnection, lock_id: int, holder: str, now: int
+    ) -> tuple[int, int]:
+        """Bump the lease's epoch on ``conn`` (which holds the advisory lock); return the fence."""
+        row = await conn.scalar(
+            select(sender_lease.c.epoch).where(sender_lease.c.lock_id == lock_id).with_for_update()
+        )
+        epoch = (row or 0) + 1
+        values = {"epoch": epoch, "holder": holder[:255], "since_us": now}
+        if row is None:
+            await conn.execute(insert(sender_lease).values(lock_id=lock_id, **values))
+        else:
+            await conn.execute(
+                update(sender_lease).where(sender_lease.c.lock_id == lock_id).values(**values)
+            )
+        await conn.commit()
+        return lock_id, epoch
+
     async def write_journal(self, entries: Iterable[JournalEntry]) -> None:
         """Append to the audit trail."""
         with unavailable():
@@ -237,6 +287,7 @@ class AlertStore:
         """Create or replace a silence, with its journal entry."""
         with unavailable():
             async with self.store.engine.begin() as conn:
+                await self._check_fence(conn)
                 await conn.execute(delete(silences).where(silences.c.id == s.id))
                 await conn.execute(insert(silences).values(**silence_to_row(s)))
                 await _journal(conn, [entry])
@@ -330,6 +381,7 @@ class AlertStore:
         """Enable a disabled receiver; return whether it was disabled."""
         with unavailable():
             async with self.store.engine.begin() as conn:
+                await self._check_fence(conn)
                 result = await conn.execute(
                     delete(receiver_state).where(receiver_state.c.name == name)
                 )

@@ -200,3 +200,15 @@ receiver_state = Table(
     Column("disabled_us", BigInteger, nullable=True),
     Column("reason", Text, nullable=True),
 )
+
+#: The sender lease's fencing token (active/standby on PostgreSQL): each instance
+#: that takes the advisory lock bumps ``epoch``; alert commits check it, so an
+#: instance that lost the lock without noticing yet cannot commit a plan.
+sender_lease = Table(
+    "sender_lease",
+    metadata,
+    Column("lock_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("epoch", BigInteger, nullable=False),
+    Column("holder", String(255), nullable=True),
+    Column("since_us", BigInteger, nullable=True),
+)
