@@ -1,0 +1,190 @@
+"""Restart with a year of history: time to ready, where it goes, and memory per channel.
+
+Needs the local PostgreSQL. Usage:
+
+    .venv/bin/python bench/restart.py [--channels 50] [--days 365] [--runs 3]
+
+1. A fresh database gets, per channel, the simulator's dense TV feed (start and
+   end of every programme segment, ad spot, promo and ident) for the last ten
+   days before ``NOW``: what a restart reads (the nine-day live horizon).
+2. The rest of the year is those rows again, shifted back ten days at a time
+   (event ids suffixed so each is a distinct version). Restart never reads
+   them, but they are in the table and its indexes, as after a year of
+   operation. Their payloads still carry the recent dates: nothing reads them.
+3. ``Service.open`` (migrations check, channels, feed states, then per channel:
+   load the live horizon, parse, rebuild the engine) is timed ``--runs`` times,
+   each with a new ``Service``. The same steps are then timed one by one, and
+   the resident memory added by the live state of all channels is read from
+   ``/proc/self/status``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import os
+import platform
+import statistics
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+from tests.services import create_database, drop_database
+
+from efir.core.timebase import to_us
+from efir.daemon.ingest import digest
+from efir.daemon.monitor import HORIZON_US, Monitor
+from efir.daemon.service import Service
+from efir.schema.asrun import parse_event
+from efir.settings import ChannelConfig, Settings
+from efir.sim.feed import FeedSpec, generate
+
+ALMATY = ZoneInfo("Asia/Almaty")
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=ALMATY)
+LIVE_DAYS = 10
+COLUMNS = ["channel_id", "event_id", "phase", "at_us", "digest", "received_us", "source", "payload"]
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def live_rows(channel: str, seed: int) -> list[tuple[Any, ...]]:
+    start = NOW - timedelta(days=LIVE_DAYS)
+    spec = FeedSpec(channel, phases="start_end", segment_s=(180, 600), spots=(5, 9), seed=seed)
+    now_us = to_us(NOW)
+    rows = []
+    for payload in generate(spec, start, NOW):
+        raw = json.dumps(payload, separators=(",", ":")).encode()
+        event = parse_event(raw, now_us=now_us)
+        when = event.start if event.start is not None else now_us
+        received = when + (event.duration or 0) + 1_000_000
+        rows.append(
+            (
+                channel,
+                event.event_id,
+                str(event.phase),
+                when,
+                digest(event),
+                min(received, now_us),
+                "mqtt",
+                raw,
+            )
+        )
+    return rows
+
+
+def settings(db: str, channels: list[str]) -> Settings:
+    return Settings(
+        database_url=db,
+        mqtt_url="mqtt://127.0.0.1:1",  # open() does not connect
+        data_dir=Path("/tmp"),  # noqa: S108 - unused with PostgreSQL
+        channels=[ChannelConfig(id=c) for c in channels],
+    )
+
+
+async def fill(dsn: str, channels: list[str], days: int) -> dict[str, Any]:
+    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        t = time.perf_counter()
+        live = 0
+        for i, ch in enumerate(channels):
+            rows = live_rows(ch, 2026 + i)
+            live += len(rows)
+            await conn.copy_records_to_table("events", records=rows, columns=COLUMNS)
+        top = await conn.fetchval("SELECT max(id) FROM events")
+        shift = LIVE_DAYS * 86400 * 1_000_000
+        copies = max(0, -(-(days - LIVE_DAYS) // LIVE_DAYS))
+        for k in range(1, copies + 1):
+            await conn.execute(
+                f"""
+                INSERT INTO events ({", ".join(COLUMNS)})
+                SELECT channel_id, event_id || '~{k}', phase, at_us - {k * shift}, digest,
+                       received_us - {k * shift}, source, payload
+                FROM events WHERE id <= $1
+                """,  # noqa: S608 - integers computed here
+                top,
+            )
+        await conn.execute("ANALYZE events")
+        total = await conn.fetchval("SELECT count(*) FROM events")
+        size = await conn.fetchval("SELECT pg_size_pretty(pg_total_relation_size('events'))")
+        return {
+            "live_horizon_rows": live,
+            "rows_total": total,
+            "history_days": LIVE_DAYS * (copies + 1),
+            "table_size": size,
+            "fill_s": round(time.perf_counter() - t, 1),
+        }
+    finally:
+        await conn.close()
+
+
+async def steps(db: str, channels: list[str]) -> dict[str, float]:
+    """The work of ``Service.open`` step by step: fetch, parse, rebuild."""
+    svc = Service(settings(db, channels))
+    await svc.store.open()
+    now = to_us(NOW)
+    monitor = Monitor([c.profile() for c in svc.settings.channels], stale_after_s=300)
+    fetch = parse = load = 0.0
+    for cid in monitor.channels:
+        t = time.perf_counter()
+        rows = await svc.store.load_events(cid, now - HORIZON_US)
+        fetch += time.perf_counter() - t
+        t = time.perf_counter()
+        events = [parse_event(p, now_us=r, expect_channel=cid) for p, r in rows]
+        parse += time.perf_counter() - t
+        t = time.perf_counter()
+        monitor.load(cid, events, now)
+        load += time.perf_counter() - t
+    await svc.store.close()
+    return {"fetch_s": round(fetch, 2), "parse_s": round(parse, 2), "rebuild_s": round(load, 2)}
+
+
+async def main(args: argparse.Namespace) -> dict[str, Any]:
+    report: dict[str, Any] = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "channels": args.channels,
+    }
+    name, db = await create_database()
+    channels = [f"tv{i:03d}" for i in range(args.channels)]
+    try:
+        first = Service(settings(db, channels))
+        await first.store.open()  # migrate
+        await first.store.close()
+        report |= await fill(db, channels, args.days)
+        times = []
+        for _ in range(args.runs):
+            gc.collect()
+            before = rss_mb()
+            svc = Service(settings(db, channels), now_us=lambda: to_us(NOW))
+            t = time.perf_counter()
+            await svc.open()
+            times.append(time.perf_counter() - t)
+            report["events_loaded"] = sum(c.events for c in svc.monitor.channels.values())
+            report["rss_added_mb"] = round(rss_mb() - before, 1)
+            await svc.store.close()
+            del svc
+        report["ready_s_min"] = round(min(times), 2)
+        report["ready_s_median"] = round(statistics.median(times), 2)
+        report["mb_per_channel"] = round(report["rss_added_mb"] / args.channels, 1)
+        report |= await steps(db, channels)
+    finally:
+        await drop_database(name)
+    return report
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=50)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--runs", type=int, default=3)
+    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
