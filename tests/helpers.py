@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from efir.core.alerting.alert import Alert, Severity, State
 from efir.core.channel import ChannelProfile
 from efir.core.engine import ChannelEngine
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
@@ -74,3 +75,22 @@ def engine(
 def by_rule(results: list, rule: str) -> list:  # type: ignore[type-arg]
     """Filter window results of one rule."""
     return [r for r in results if r.rule == rule]
+
+
+def firing_alert(fingerprint: str, *, at: int, **fields: object) -> Alert:
+    """A firing ``EfirQuotaRisk`` warning on qaz-tv's ``lang_6h`` since ``at``; ``fields`` override."""
+    values: dict[str, object] = {
+        "fingerprint": fingerprint,
+        "alertname": "EfirQuotaRisk",
+        "channel": "qaz-tv",
+        "rule": "lang_6h",
+        "window": "w",
+        "state": State.FIRING,
+        "severity": Severity.WARNING,
+        "summary": "s",
+        "description": "d",
+        "active_since": at,
+        "episode": at,
+        "starts_at": at,
+    }
+    return Alert(**(values | fields))  # type: ignore[arg-type]

@@ -15,35 +15,18 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
-from efir.core.alerting.alert import Alert, Severity, State
 from efir.daemon.leader import Leadership
 from efir.store import Store
 from efir.store.alerts import AlertStore, FencedError
 from efir.store.tables import alerts as alerts_table
 from efir.store.tables import sender_lease
+from tests.helpers import firing_alert
 from tests.services import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
 LOCK = 0x7E57
 S = 1_000_000
-
-
-def alert(fp: str) -> Alert:
-    return Alert(
-        fingerprint=fp,
-        alertname="EfirQuotaRisk",
-        channel="qaz-tv",
-        rule="lang_6h",
-        window="w",
-        state=State.FIRING,
-        severity=Severity.WARNING,
-        summary="s",
-        description="d",
-        active_since=S,
-        episode=S,
-        starts_at=S,
-    )
 
 
 @pytest.fixture
@@ -86,7 +69,9 @@ async def test_a_deposed_leader_cannot_commit_a_plan(stores: tuple[Store, Store]
     await asyncio.sleep(0.3)
     assert not lead_b.is_leader  # one leader at a time
     assert alerts_a.fence == (LOCK, 1)
-    await alerts_a.commit(changes={"a1": alert("a1")}, sent={}, groups={}, rows=(), now=S)
+    await alerts_a.commit(
+        changes={"a1": firing_alert("a1", at=S)}, sent={}, groups={}, rows=(), now=S
+    )
 
     # A partition a does not notice: its lock connection is gone, its pool works.
     task_a.cancel()  # a's lease loop stops checking...
@@ -96,8 +81,12 @@ async def test_a_deposed_leader_cannot_commit_a_plan(stores: tuple[Store, Store]
     await until(lambda: lead_b.is_leader)
     assert alerts_b.fence == (LOCK, 2)
     with pytest.raises(FencedError, match="another instance sends"):
-        await alerts_a.commit(changes={"a2": alert("a2")}, sent={}, groups={}, rows=(), now=S)
-    await alerts_b.commit(changes={"b1": alert("b1")}, sent={}, groups={}, rows=(), now=S)
+        await alerts_a.commit(
+            changes={"a2": firing_alert("a2", at=S)}, sent={}, groups={}, rows=(), now=S
+        )
+    await alerts_b.commit(
+        changes={"b1": firing_alert("b1", at=S)}, sent={}, groups={}, rows=(), now=S
+    )
     async with sb.engine.connect() as conn:
         stored = set((await conn.execute(select(alerts_table.c.fingerprint))).scalars())
         holder = (await conn.execute(select(sender_lease.c.holder, sender_lease.c.epoch))).one()

@@ -105,10 +105,6 @@ class Channel:
             return 0
         return schedule.on_air_since(now, self.engine.tz)
 
-    def feed_state(self, now: int, stale_after_us: int) -> FeedState:
-        """The feed state at ``now``, by the channel's on-air hours."""
-        return self.feed.state(now, stale_after_us, self.on_air_since(now))
-
     def on_air_gap_s(self, w: WindowResult, now: int) -> float:
         """Seconds of ``w``'s elapsed on-air time with no primary item (``w.gap_s`` if 24/7)."""
         schedule = self.profile.on_air
@@ -147,12 +143,13 @@ class Monitor:
         A channel never heard from is ``unknown`` until Efir has listened for
         ``stale_after_s`` of the channel's on-air time, then ``stale``.
         """
-        state = ch.feed_state(now, self.stale_after_us)
-        if state is FeedState.UNKNOWN and self.started_us is not None:
-            since = max(self.started_us, ch.on_air_since(now) or 0)
-            if now - since > self.stale_after_us:
-                return FeedState.STALE
-        return state
+        on_air_since = ch.on_air_since(now)
+        state = ch.feed.state(now, self.stale_after_us, on_air_since)
+        never_heard_long = (
+            self.started_us is not None
+            and now - max(self.started_us, on_air_since or 0) > self.stale_after_us
+        )
+        return FeedState.STALE if state is FeedState.UNKNOWN and never_heard_long else state
 
     def get(self, channel_id: str) -> Channel | None:
         """The channel, or ``None`` if it is not monitored."""

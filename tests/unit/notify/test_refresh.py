@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from dataclasses import replace
 
 import pytest
 
@@ -16,6 +15,7 @@ from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.render import Context
 from efir.notify.send import Sender
 from efir.store.alerts import AlertState
+from tests.helpers import firing_alert
 from tests.receiver import Receiver
 
 S = 1_000_000
@@ -23,21 +23,7 @@ T0 = 1_800_000_000 * S  # 2027-01-15T08:00:00Z
 
 
 def alert(fp: str, rule: str, **kw: object) -> Alert:
-    base = Alert(
-        fingerprint=fp,
-        alertname="EfirQuotaRisk",
-        channel="qaz-tv",
-        rule=rule,
-        window="w",
-        state=State.FIRING,
-        severity=Severity.WARNING,
-        summary=f"{rule} at risk",
-        description="air more",
-        active_since=T0,
-        episode=T0,
-        starts_at=T0,
-    )
-    return replace(base, **kw)  # type: ignore[arg-type]
+    return firing_alert(fp, at=T0, rule=rule, summary=f"{rule} at risk", **kw)
 
 
 @pytest.fixture

@@ -19,28 +19,22 @@ from efir.alertconfig import (
     TelegramReceiver,
     WebhookReceiver,
 )
-from efir.core.alerting.alert import Alert, Severity, State
+from efir.core.alerting.alert import State
 from efir.core.alerting.dispatch import Change, Notification, Notified
 from efir.notify.render import Context, render
 from efir.notify.send import Sender
+from tests.helpers import firing_alert
 from tests.receiver import Receiver
 from tests.services import free_port
 
 S = 1_000_000
 T0 = 1_800_000_000 * S
-ALERT = Alert(
-    fingerprint="0123456789abcdef",
-    alertname="EfirQuotaRisk",
-    channel="qaz-tv",
-    rule="lang_6h",
+ALERT = firing_alert(
+    "0123456789abcdef",
+    at=T0,
     window="2027-01-15T12:00:00+05:00/2027-01-15T18:00:00+05:00",
-    state=State.FIRING,
-    severity=Severity.WARNING,
     summary="Qazaqstan TV: Kazakh share at risk (need 47 min more, by 17:12)",
     description="Air 47 min more of qualifying content, starting by 17:12.",
-    active_since=T0,
-    episode=T0,
-    starts_at=T0,
 )
 FIRING = Notification("r", "qaz-tv", T0, (Notified(ALERT, Change.NEW),))
 RESOLVED = Notification(
