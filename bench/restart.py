@@ -28,17 +28,21 @@ import os
 import platform
 import statistics
 import time
+import zlib
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-from tests.services import create_database, drop_database
+import pydantic_core
+from sqlalchemy import text
+from tests.services import PG_ADMIN_DSN, create_database, drop_database
 
 from efir.core.timebase import to_us
+from efir.daemon.checkpoints import parse_stored
 from efir.daemon.ingest import digest
-from efir.daemon.monitor import HORIZON_US, Monitor
+from efir.daemon.monitor import HORIZON_US
 from efir.daemon.service import Service
 from efir.schema.asrun import parse_event
 from efir.settings import ChannelConfig, Settings
@@ -82,12 +86,13 @@ def live_rows(channel: str, seed: int) -> list[tuple[Any, ...]]:
     return rows
 
 
-def settings(db: str, channels: list[str]) -> Settings:
+def settings(db: str, channels: list[str], *, checkpoints: bool = True) -> Settings:
     return Settings(
         database_url=db,
         mqtt_url="mqtt://127.0.0.1:1",  # open() does not connect
         data_dir=Path("/tmp"),  # noqa: S108 - unused with PostgreSQL
         channels=[ChannelConfig(id=c) for c in channels],
+        checkpoint_every_s=300 if checkpoints else 0,
     )
 
 
@@ -127,25 +132,74 @@ async def fill(dsn: str, channels: list[str], days: int) -> dict[str, Any]:
         await conn.close()
 
 
+async def keep_database(name: str) -> tuple[str, str]:
+    """A database kept between runs (``--keep``): created once, filled once."""
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return name, f"{base}/{name}"
+
+
+async def count_rows(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM events"))
+    finally:
+        await conn.close()
+
+
 async def steps(db: str, channels: list[str]) -> dict[str, float]:
-    """The work of ``Service.open`` step by step: fetch, parse, rebuild."""
-    svc = Service(settings(db, channels))
+    """The work of a restart from checkpoints, step by step."""
+    svc = Service(settings(db, channels), now_us=lambda: to_us(NOW))
     await svc.store.open()
     now = to_us(NOW)
-    monitor = Monitor([c.profile() for c in svc.settings.channels], stale_after_s=300)
-    fetch = parse = load = 0.0
-    for cid in monitor.channels:
+    since = now - HORIZON_US
+    ck = svc.checkpointer
+    gc.disable()
+    t = time.perf_counter()
+    stored = await ck.store.load(ck.holder)
+    fetch = time.perf_counter() - t
+    decode = restore = 0.0
+    marks = {}
+    for cid, row in stored.items():
         t = time.perf_counter()
-        rows = await svc.store.load_events(cid, now - HORIZON_US)
-        fetch += time.perf_counter() - t
+        data = pydantic_core.from_json(zlib.decompress(row.data))
+        decode += time.perf_counter() - t
         t = time.perf_counter()
-        events = [parse_event(p, now_us=r, expect_channel=cid) for p, r in rows]
-        parse += time.perf_counter() - t
-        t = time.perf_counter()
-        monitor.load(cid, events, now)
-        load += time.perf_counter() - t
+        svc.monitor.restore(cid, data, since=since, upto=row.upto_id, now=now)
+        restore += time.perf_counter() - t
+        marks[cid] = (row.upto_id, row.taken_us - ck.lookback_us)
+    t = time.perf_counter()
+    later = await ck.store.rows_after(marks, since)
+    replayed = 0
+    for cid, rows in later.items():
+        events = parse_stored(cid, ((r.payload, r.received_us) for r in rows))
+        replayed += len(events)
+        await ck.hydrate(events)
+        svc.monitor.replay(cid, events)
+    catch_up = time.perf_counter() - t
+    gc.enable()
     await svc.store.close()
-    return {"fetch_s": round(fetch, 2), "parse_s": round(parse, 2), "rebuild_s": round(load, 2)}
+    return {
+        "checkpoints_fetch_s": round(fetch, 2),
+        "checkpoints_decode_s": round(decode, 2),
+        "checkpoints_restore_s": round(restore, 2),
+        "rows_after_checkpoints": replayed,
+        "catch_up_s": round(catch_up, 2),
+    }
+
+
+def figures(svc: Service) -> dict[str, Any]:
+    """Every window of the live horizon, per channel: what a restart must reproduce."""
+    now = to_us(NOW)
+    return {
+        cid: ch.engine.windows(now - HORIZON_US, now, now=now)
+        for cid, ch in svc.monitor.channels.items()
+    }
 
 
 async def main(args: argparse.Namespace) -> dict[str, Any]:
@@ -154,32 +208,69 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         f"Python {platform.python_version()}",
         "channels": args.channels,
     }
-    name, db = await create_database()
     channels = [f"tv{i:03d}" for i in range(args.channels)]
+    if args.keep:
+        name, db = await keep_database(args.keep)
+    else:
+        name, db = await create_database()
     try:
         first = Service(settings(db, channels))
         await first.store.open()  # migrate
+        async with first.store.engine.begin() as conn:
+            await conn.execute(text("DELETE FROM checkpoints"))
         await first.store.close()
-        report |= await fill(db, channels, args.days)
-        times = []
+        if await count_rows(db) == 0:
+            report |= await fill(db, channels, args.days)
+        # The previous run: rebuilt from events (no checkpoint yet), then it checkpoints.
+        gc.collect()
+        before = rss_mb()
+        prev = Service(settings(db, channels), now_us=lambda: to_us(NOW))
+        t = time.perf_counter()
+        await prev.open()
+        report["ready_s_replaying_events"] = round(time.perf_counter() - t, 2)
+        report["rss_added_mb"] = round(rss_mb() - before, 1)
+        report["mb_per_channel"] = round(report["rss_added_mb"] / args.channels, 1)
+        report["versions_in_horizon"] = await count_horizon(db)
+        expected = figures(prev)
+        took, size = [], 0
+        for cid in channels:
+            t = time.perf_counter()
+            size += await prev.checkpointer.take(cid)
+            took.append(time.perf_counter() - t)
+        report["checkpoint_take_ms_per_channel"] = round(1000 * statistics.median(took), 1)
+        report["checkpoint_kb_per_channel"] = round(size / 1024 / len(channels), 1)
+        await prev.store.close()
+        del prev
+        times, same = [], True
         for _ in range(args.runs):
             gc.collect()
-            before = rss_mb()
             svc = Service(settings(db, channels), now_us=lambda: to_us(NOW))
             t = time.perf_counter()
             await svc.open()
             times.append(time.perf_counter() - t)
-            report["events_loaded"] = sum(c.events for c in svc.monitor.channels.values())
-            report["rss_added_mb"] = round(rss_mb() - before, 1)
+            same = same and figures(svc) == expected
+            report["items_restored"] = sum(
+                len(c.engine.book) for c in svc.monitor.channels.values()
+            )
             await svc.store.close()
             del svc
         report["ready_s_min"] = round(min(times), 2)
         report["ready_s_median"] = round(statistics.median(times), 2)
-        report["mb_per_channel"] = round(report["rss_added_mb"] / args.channels, 1)
+        report["same_windows_as_replay"] = same
         report |= await steps(db, channels)
     finally:
-        await drop_database(name)
+        if not args.keep:
+            await drop_database(name)
     return report
+
+
+async def count_horizon(dsn: str) -> int:
+    conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        since = to_us(NOW) - HORIZON_US
+        return int(await conn.fetchval("SELECT count(*) FROM events WHERE at_us >= $1", since))
+    finally:
+        await conn.close()
 
 
 if __name__ == "__main__":
@@ -187,4 +278,9 @@ if __name__ == "__main__":
     parser.add_argument("--channels", type=int, default=50)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--keep",
+        metavar="DATABASE",
+        help="fill this database once and keep it for later runs (same --channels and --days)",
+    )
     print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))

@@ -206,6 +206,12 @@ class Settings(BaseSettings):
     retention_days: int = Field(default=400, ge=MIN_RETENTION_DAYS)
     #: A channel whose feed sent nothing (event or heartbeat) for this long is ``stale``.
     stale_after_s: float = Field(default=300.0, gt=0)
+    #: Each channel's live state is checkpointed this often (0: never), so a
+    #: restart restores it instead of replaying the live horizon's events.
+    checkpoint_every_s: float = Field(default=300.0, ge=0)
+    #: At restore, rows received this long before the checkpoint are read again
+    #: (rows another instance committed while this one took the checkpoint).
+    checkpoint_lookback_s: float = Field(default=3600.0, ge=0)
     #: Re-evaluation period, so slack and deadlines move without events.
     tick_s: float = Field(default=5.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -73,6 +73,10 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Mosquitto, str, Daemon, s
         "EFIR_MQTT__CLIENT_ID": f"efir-{name}",
         "EFIR_MQTT__RECONNECT_MAX_S": "1",
         "EFIR_TICK_S": "0.5",
+        # Checkpoints all the time, so every restart restores one and replays
+        # only the rows after it (one instance: no lookback needed).
+        "EFIR_CHECKPOINT_EVERY_S": "0.5",
+        "EFIR_CHECKPOINT_LOOKBACK_S": "0",
     }
     daemon = Daemon(env, tmp_path / "daemon.log")
     try:

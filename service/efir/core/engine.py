@@ -108,6 +108,21 @@ class ChannelEngine:
         self.ledger.load(self.book.resolve())
         return recorded, duplicates
 
+    def needs_history(self, event_id: str) -> bool:
+        """Whether ``event_id`` was restored from a checkpoint without its versions.
+
+        Its stored versions must be passed to :meth:`hydrate` before
+        :meth:`apply` takes a new version of it.
+        """
+        return self.book.needs_history(event_id)
+
+    def hydrate(self, event_id: str, versions: Sequence[AsRunEvent]) -> Change | None:
+        """Give a restored id its stored versions (arrival order); account any change."""
+        change = self.book.hydrate(event_id, versions)
+        if change is not None:
+            self.ledger.apply(change)
+        return change
+
     # ----------------------------------------------------------------- reads
     def windows(
         self,

@@ -11,6 +11,11 @@ arrival order:
 
 An ``end`` or ``correction`` may omit attribute fields; absent (not null)
 fields are inherited from the best earlier version that gave them.
+
+A book restored from a checkpoint (:mod:`efir.core.checkpoint`) holds items
+without their versions. A new version of such an id needs them first: the
+caller fetches the stored versions and hands them to :meth:`EventBook.hydrate`;
+:meth:`EventBook.apply` refuses the id until then (:class:`HistoryNeededError`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from efir.core.event import INHERITABLE, AsRunEvent, Layer, Phase
 from efir.core.profile import ProfileTable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
 _RANK = {
     Phase.START: 0,
@@ -78,10 +83,32 @@ _Version = list[Any]
 _RANK_AT, _SEQ_AT, _RECEIVED_AT, _EVENT_AT, _PID_AT = range(5)
 
 
+class HistoryNeededError(LookupError):
+    """A version arrived for an id restored without its versions: hydrate it first."""
+
+    def __init__(self, event_id: str) -> None:
+        """Name the id."""
+        super().__init__(f"event {event_id!r} was restored without its versions; hydrate it first")
+        self.event_id = event_id
+
+
+class Restored(NamedTuple):
+    """An id restored from a checkpoint whose versions are not in memory.
+
+    Attributes:
+        order: arrival number of its winning version (the item's ``order``).
+        at: the latest start among its versions (µs UTC), or when it was
+            recorded if none had a start: restore drops ids older than its horizon.
+    """
+
+    order: int
+    at: int
+
+
 class EventBook:
     """All versions of all events of one channel, and the items they imply."""
 
-    __slots__ = ("_items", "_profiles", "_received", "_versions")
+    __slots__ = ("_gone", "_items", "_profiles", "_received", "_restored", "_versions")
 
     def __init__(self, profiles: ProfileTable | None = None) -> None:
         """Create an empty book; ``profiles`` interns item profiles (shared per channel)."""
@@ -89,14 +116,25 @@ class EventBook:
         self._items: dict[str, Item] = {}
         self._profiles = profiles if profiles is not None else ProfileTable()
         self._received = 0
+        # Ids restored from a checkpoint without their versions; of those, the
+        # ones with no item (cancelled) and their marks.
+        self._restored: set[str] = set()
+        self._gone: dict[str, Restored] = {}
 
     @property
     def profiles(self) -> ProfileTable:
         """The profile table used for items of this book."""
         return self._profiles
 
+    @property
+    def received(self) -> int:
+        """Arrival number of the latest version recorded (versions count from 1)."""
+        return self._received
+
     def _store(self, event: AsRunEvent) -> list[_Version] | None:
         """Store a new version; return its id's versions, or ``None`` for a re-delivery."""
+        if event.event_id in self._restored:
+            raise HistoryNeededError(event.event_id)
         self._received += 1
         seq = event.seq if event.seq is not None else -1
         version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
@@ -141,13 +179,91 @@ class EventBook:
 
     def resolve(self) -> list[Item]:
         """Resolve every recorded event id to its item; return the items (arbitrary order)."""
-        items: dict[str, Item] = {}
+        items = {k: self._items[k] for k in self._restored if k in self._items}
         for event_id, versions in self._versions.items():
             item = self._item_from(max(versions), versions)
             if item is not None:
                 items[event_id] = item
         self._items = items
         return list(items.values())
+
+    # -------------------------------------------------------------- restore
+    def restore(self, items: dict[str, Item], gone: dict[str, Restored], received: int) -> None:
+        """Fill an empty book from a checkpoint, without versions (the book keeps the dicts).
+
+        Args:
+            items: the current items by id; their ``pid`` must index
+                :attr:`profiles` (restore the profile table first).
+            gone: ids that have versions but no item (cancelled), each with its
+                winning version's arrival number and latest start.
+            received: the checkpoint's arrival counter (at least every
+                restored ``order``); new versions count on from it.
+        """
+        if self._versions or self._items or self._restored:
+            msg = "restore() needs an empty book"
+            raise RuntimeError(msg)
+        self._items = items
+        self._gone = gone
+        self._restored = set(items)
+        self._restored.update(gone)
+        self._received = received
+
+    def needs_history(self, event_id: str) -> bool:
+        """Whether ``event_id`` was restored without its versions (see :meth:`hydrate`)."""
+        return event_id in self._restored
+
+    def hydrate(self, event_id: str, versions: Sequence[AsRunEvent]) -> Change | None:
+        """Give a restored id its stored versions (arrival order); return the item change.
+
+        ``versions`` are those the checkpoint reflected (and possibly some it
+        missed, e.g. written by another instance). Their winner keeps the
+        restored arrival number, so the item keeps its place among items
+        starting at the same instant. The change is ``None`` when the versions
+        resolve to the restored item, as they do unless the checkpoint missed
+        one. An id with no stored versions left (retention) keeps its item;
+        later versions then resolve without the lost ones.
+        """
+        self._restored.remove(event_id)
+        before = self._items.get(event_id)
+        order = before.order if before is not None else self._gone.pop(event_id).order
+        known: list[_Version] = []
+        count = len(versions)
+        for n, event in enumerate(versions):
+            if any(v[_EVENT_AT] == event for v in known):
+                continue
+            seq = event.seq if event.seq is not None else -1
+            # Below every live arrival number, in stored (arrival) order.
+            known.append([_RANK[event.phase], seq, n - count - 1, event, -1])
+        self._versions[event_id] = known
+        if not known:
+            return None
+        best = max(known)
+        best[_RECEIVED_AT] = order
+        after = self._item_from(best, known)
+        if after == before:
+            return None
+        # The checkpoint missed a version: the winner counts as arriving now.
+        self._received += 1
+        best[_RECEIVED_AT] = self._received
+        after = self._item_from(best, known)
+        if after is None:
+            self._items.pop(event_id, None)
+        else:
+            self._items[event_id] = after
+        return Change(before, after)
+
+    def gone(self, recorded_at: int) -> Iterator[tuple[str, Restored]]:
+        """Ids with versions but no item (cancelled), for a checkpoint.
+
+        ``recorded_at`` stands in for the latest start of ids none of whose
+        versions has a start (a lone ``cancel``).
+        """
+        yield from self._gone.items()
+        for event_id, versions in self._versions.items():
+            if event_id not in self._items:
+                starts = [v[_EVENT_AT].start for v in versions if v[_EVENT_AT].start is not None]
+                order = max(versions)[_RECEIVED_AT] if versions else 0
+                yield event_id, Restored(order, max(starts, default=recorded_at))
 
     def _pid(self, version: _Version, attrs: AsRunEvent) -> int:
         pid: int = version[_PID_AT]
@@ -202,7 +318,10 @@ class EventBook:
         return iter(self._items.values())
 
     def versions(self, event_id: str) -> list[AsRunEvent]:
-        """Return every recorded version of ``event_id`` in arrival order."""
+        """Return every recorded version of ``event_id`` in arrival order.
+
+        Empty for an id restored from a checkpoint and not hydrated since.
+        """
         return [v[_EVENT_AT] for v in self._versions.get(event_id, [])]
 
     def __len__(self) -> int:

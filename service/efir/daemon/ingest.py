@@ -9,6 +9,11 @@ HTTP response). A crash at any moment therefore loses nothing acknowledged: an
 unacknowledged message is delivered again, and the store keeps one copy of an
 identical version.
 
+Events for an id restored from a checkpoint without its versions first get
+those versions from the store (``hydrate``, see :mod:`efir.daemon.checkpoints`).
+The writer holds :attr:`Ingest.lock` from commit to the last applied event, so
+a checkpoint never sees a batch half applied.
+
 A full queue makes producers wait: the MQTT reader stops reading, the broker
 stops sending once its in-flight window is full, and ``/readyz`` says so.
 """
@@ -29,7 +34,7 @@ from efir.schema.asrun import EventError, parse_event
 from efir.store.database import DeadLetter, EventRow, StoreUnavailableError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Awaitable, Callable, Sequence
 
     from efir.daemon.metrics import Metrics
     from efir.daemon.monitor import Monitor
@@ -106,6 +111,10 @@ class Ingest:
         self.processed = 0
         #: Called after a batch changed the live state (the alerter re-evaluates).
         self.on_applied: Callable[[], None] | None = None
+        #: Gives restored ids among the events their stored versions (checkpoints).
+        self.hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None
+        #: Held from a batch's commit until its last event is applied.
+        self.lock = asyncio.Lock()
         metrics.queue_capacity.set(queue_max)
         metrics.store_up.set(1)
 
@@ -159,7 +168,20 @@ class Ingest:
             if letter is not None:
                 dead.append(letter)
             accepted.append((item, event, outcome))
-        await self._commit(rows, dead)
+        async with self.lock:
+            await self._commit(rows, dead)
+            hydrate = self.hydrate
+            events = [e for _, e, _ in accepted if e is not None]
+            if hydrate is not None and events:
+                await self._retry(lambda: hydrate(events))
+            self._apply(batch, accepted, rows)
+
+    def _apply(
+        self,
+        batch: list[Inbound],
+        accepted: list[tuple[Inbound, AsRunEvent | None, Outcome]],
+        rows: list[EventRow],
+    ) -> None:
         now = self.now_us()
         for item, event, outcome in accepted:
             if event is not None:
@@ -217,13 +239,17 @@ class Ingest:
         return event, Outcome(accepted=True, event_id=event.event_id), row, None
 
     async def _commit(self, rows: list[EventRow], dead: list[DeadLetter]) -> None:
+        await self._retry(lambda: self.store.save(rows, dead), len(rows))
+
+    async def _retry(self, op: Callable[[], Awaitable[object]], holding: int = 0) -> None:
+        """Run a store operation until it succeeds (jittered backoff while the store is away)."""
         delay = 0.2
         while True:
             try:
-                await self.store.save(rows, dead)
+                await op()
             except StoreUnavailableError as exc:
                 if self.store_error is None:
-                    log.error("store unavailable, holding %d events: %s", len(rows), exc)
+                    log.error("store unavailable, holding %d events: %s", holding, exc)
                 self.store_error = str(exc)
                 self.metrics.store_up.set(0)
                 self.metrics.store_errors.inc()

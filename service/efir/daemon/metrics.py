@@ -87,6 +87,34 @@ class Metrics:
         self.mqtt_connects = Counter(
             "efir_mqtt_connects", "Successful MQTT connections (including reconnects).", registry=r
         )
+        self.checkpoint_seconds = Histogram(
+            "efir_checkpoint_duration_seconds",
+            "Taking and storing one channel's checkpoint.",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+            registry=r,
+        )
+        self.checkpoint_bytes = Gauge(
+            "efir_checkpoint_bytes",
+            "Size of the channel's latest checkpoint.",
+            ["channel"],
+            registry=r,
+        )
+        self.checkpoint_time = Gauge(
+            "efir_checkpoint_time_seconds",
+            "When the channel's latest checkpoint was taken (Unix time).",
+            ["channel"],
+            registry=r,
+        )
+        self.hydrated = Counter(
+            "efir_checkpoint_hydrations",
+            "Restored event ids given their stored versions because a new version arrived.",
+            registry=r,
+        )
+        self.restart_seconds = Gauge(
+            "efir_restart_duration_seconds",
+            "From opening the store to a ready live state, at this start.",
+            registry=r,
+        )
         self.window_revisions = Counter(
             "efir_window_revisions",
             "Closed windows whose figures changed after a late event.",

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from efir.core.checkpoint import restore as restore_checkpoint
 from efir.core.engine import ROLLING_US, ChannelEngine
 from efir.core.timebase import US_PER_S
 from efir.rulepacks import load_pack
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Sequence
 
     from efir.core.channel import ChannelProfile
     from efir.core.event import AsRunEvent
@@ -93,6 +94,9 @@ class Channel:
     #: ``[lo, hi)`` spans changed by late events, whose closed windows need re-storing.
     dirty: list[tuple[int, int]] = field(default_factory=list)
     events: int = 0
+    #: ``(since, upto_id)`` of a restored checkpoint: where a restored id's
+    #: versions are (live horizon start, highest row id the checkpoint reflects).
+    history: tuple[int, int] = (0, 0)
 
     def status(self, now: int) -> list[WindowResult]:
         """Per active rule, the window holding ``now``."""
@@ -165,6 +169,56 @@ class Monitor:
         ch.closed_until = now
         return len(loaded)
 
+    def restore(
+        self, channel_id: str, data: dict[str, Any], *, since: int, upto: int, now: int
+    ) -> int:
+        """Rebuild a channel from a checkpoint (restart); return how many items it holds.
+
+        Raises:
+            CheckpointError: the checkpoint cannot be restored (call :meth:`reset`).
+        """
+        ch = self.channels[channel_id]
+        items = restore_checkpoint(ch.engine, data, since)
+        ch.events = items
+        ch.closed_until = now
+        ch.history = (since, upto)
+        return items
+
+    def reset(self, channel_id: str) -> None:
+        """Give a channel an empty engine (after a failed restore)."""
+        ch = self.channels[channel_id]
+        ch.engine = ChannelEngine(ch.profile, ch.pack.rules)
+        ch.events = 0
+        ch.history = (0, 0)
+
+    def replay(self, channel_id: str, events: Iterable[AsRunEvent]) -> int:
+        """Apply stored events after a restored checkpoint; return how many changed an item.
+
+        Restored ids among them must be hydrated first (:meth:`hydrate`).
+        """
+        ch = self.channels[channel_id]
+        changed = 0
+        for event in events:
+            if ch.engine.apply(event) is not None:
+                changed += 1
+        ch.events += changed
+        return changed
+
+    def needs_history(self, event: AsRunEvent) -> bool:
+        """Whether ``event``'s id was restored without its versions (hydrate it first)."""
+        ch = self.channels.get(event.channel)
+        return ch is not None and ch.engine.needs_history(event.event_id)
+
+    def hydrate(
+        self, channel_id: str, event_id: str, versions: Sequence[AsRunEvent], now: int
+    ) -> Change | None:
+        """Give a restored id its stored versions; remember closed windows it changed."""
+        ch = self.channels[channel_id]
+        change = ch.engine.hydrate(event_id, versions)
+        if change is not None:
+            self._changed(ch, change, now)
+        return change
+
     def apply(self, event: AsRunEvent, received_us: int, now: int) -> Change | None:
         """Apply one committed event; remember spans of closed windows it changed."""
         ch = self.channels[event.channel]
@@ -176,10 +230,14 @@ class Monitor:
         if change is None:
             return None
         ch.events += 1
+        self._changed(ch, change, now)
+        return change
+
+    @staticmethod
+    def _changed(ch: Channel, change: Change, now: int) -> None:
         for item in (change.before, change.after):
             if item is not None and item.start < ch.closed_until:
                 ch.dirty.append((item.start, _end(item, now)))
-        return change
 
     # ----------------------------------------------------------------- reads
     def closed_windows(self, now: int) -> list[tuple[Channel, list[WindowResult]]]:

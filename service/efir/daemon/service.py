@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 import time
@@ -23,6 +24,7 @@ import uvicorn
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.alerting import Alerter
 from efir.daemon.broker import EmbeddedBroker
+from efir.daemon.checkpoints import Checkpointer, parse_stored
 from efir.daemon.ingest import Ingest
 from efir.daemon.leader import Leadership
 from efir.daemon.metrics import Metrics
@@ -32,7 +34,6 @@ from efir.daemon.windows import stored_window
 from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
-from efir.schema.asrun import EventError, parse_event
 from efir.store import Store, StoreUnavailableError
 from efir.store.alerts import AlertStore
 
@@ -95,6 +96,17 @@ class Service:
         self.broker = (
             EmbeddedBroker(settings.embedded_broker_port) if settings.embedded_broker else None
         )
+        self.checkpointer = Checkpointer(
+            self.store,
+            self.monitor,
+            self.ingest,
+            self.metrics,
+            holder=settings.mqtt.client_id,
+            every_s=settings.checkpoint_every_s,
+            lookback_s=settings.checkpoint_lookback_s,
+            now_us=now_us,
+        )
+        self.ingest.hydrate = self.checkpointer.hydrate
         self.alert_store = AlertStore(self.store)
         self.sender = Sender(publish=self.consumer.publish)
         self.delivery = DeliveryWorker(
@@ -138,6 +150,8 @@ class Service:
             lambda: float(all(v == "ok" for v in self.readiness().values()))
         )
         self.loaded = False
+        #: Channels restored from a checkpoint at the last :meth:`open` (the rest replayed).
+        self.restored: set[str] = set()
         self.ready_after_s: float | None = None
         self.http_port: int | None = None
         self.started = asyncio.Event()
@@ -168,7 +182,14 @@ class Service:
 
     # ------------------------------------------------------------- startup
     async def open(self) -> None:
-        """Open the store and rebuild the live state from it."""
+        """Open the store and rebuild the live state from it.
+
+        Channels with a usable checkpoint are restored from it and the rows
+        after it; the others are rebuilt from the live horizon's stored
+        versions. The cyclic garbage collector is paused meanwhile and the
+        rebuilt state frozen out of its scans (millions of long-lived objects
+        it would otherwise walk again and again).
+        """
         t0 = time.perf_counter()
         await self.store.open()
         now = self.now_us()
@@ -176,30 +197,34 @@ class Service:
             [c.model_dump(mode="json") for c in self.settings.channels], now
         )
         feeds = await self.store.feeds()
-        for cid, ch in self.monitor.channels.items():
-            rows = await self.store.load_events(cid, now - HORIZON_US)
-            events = []
-            for payload, received in rows:
-                try:
-                    events.append(parse_event(payload, now_us=received, expect_channel=cid))
-                except EventError as exc:  # stored under an older schema version
-                    log.warning("skipping a stored event of %s that no longer parses: %s", cid, exc)
-            self.monitor.load(cid, events, now)
-            status, last_event, last_heartbeat = feeds.get(cid, (None, None, None))
-            ch.feed.adapter_status, ch.feed.last_event_us = status, last_event
-            ch.feed.last_heartbeat_us = last_heartbeat
-            self._feeds_saved[cid] = (status, last_event, last_heartbeat)
-            if events:
-                # Re-offer every closed window of the live horizon: what closed while
-                # Efir was down, and what a crash kept from being stored.
-                self.monitor.start_closing_from(cid, live_since(now))
+        since = now - HORIZON_US
+        gc.disable()
+        try:
+            self.restored = restored = await self.checkpointer.restore(since, now)
+            for cid, ch in self.monitor.channels.items():
+                if cid not in restored:
+                    stored = await self.store.load_events(cid, since)
+                    self.monitor.load(cid, parse_stored(cid, stored), now)
+                status, last_event, last_heartbeat = feeds.get(cid, (None, None, None))
+                ch.feed.adapter_status, ch.feed.last_event_us = status, last_event
+                ch.feed.last_heartbeat_us = last_heartbeat
+                self._feeds_saved[cid] = (status, last_event, last_heartbeat)
+                if len(ch.engine.book) or ch.events:
+                    # Re-offer every closed window of the live horizon: what closed while
+                    # Efir was down, and what a crash kept from being stored.
+                    self.monitor.start_closing_from(cid, live_since(now))
+        finally:
+            gc.enable()
+            gc.freeze()
         self.loaded = True
         self.ready_after_s = time.perf_counter() - t0
+        self.metrics.restart_seconds.set(self.ready_after_s)
         log.info(
-            "state rebuilt in %.2f s: %d channels, %d events",
+            "state rebuilt in %.2f s: %d channels (%d from checkpoints), %d items",
             self.ready_after_s,
             len(self.monitor.channels),
-            sum(c.events for c in self.monitor.channels.values()),
+            len(restored),
+            sum(len(c.engine.book) for c in self.monitor.channels.values()),
         )
         if not self.monitor.channels:
             log.warning(
@@ -238,6 +263,7 @@ class Service:
                 ticker = tg.create_task(self._ticker(), name="ticker")
                 http = tg.create_task(server.serve(), name="http")
                 tg.create_task(self._announce(server), name="announce")
+                checkpoints = tg.create_task(self.checkpointer.run(), name="checkpoints")
                 lease = tg.create_task(self.leadership.run(), name="sender-lease")
                 alerts = tg.create_task(self.alerter.run(), name="alerter")
                 delivery = tg.create_task(
@@ -249,6 +275,7 @@ class Service:
                     name="alertmanager-refresh",
                 )
                 await self._stop.wait()
+                checkpoints.cancel()  # the shutdown takes its own, after the last commit
                 await self._shutdown(server, http, consumer, writer, ticker)
                 await self._stop_alerting(alerts, delivery, refresh, lease)
         finally:
@@ -318,6 +345,8 @@ class Service:
                 await asyncio.wait({http, consumer})
                 await self.ingest.idle()
                 await self._tick()
+                # What the rest of the budget allows, so the next start replays little.
+                await self.checkpointer.take_all()
         except TimeoutError:
             log.error(
                 "shutdown took longer than %.0f s; unacknowledged events will be redelivered",

@@ -115,7 +115,8 @@ class Store:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
-        self._insert = (sqlite if self.dialect == "sqlite" else postgresql).insert
+        #: The dialect's INSERT (with ``on_conflict_do_nothing`` / ``_do_update``).
+        self.insert = (sqlite if self.dialect == "sqlite" else postgresql).insert
 
     # ----------------------------------------------------------- lifecycle
     async def open(self, *, migrate: bool = True) -> None:
@@ -141,7 +142,7 @@ class Store:
         try:
             async with self.engine.begin() as conn:
                 if rows:
-                    stmt = self._insert(events).on_conflict_do_nothing(
+                    stmt = self.insert(events).on_conflict_do_nothing(
                         index_elements=["channel_id", "event_id", "digest"]
                     )
                     await conn.execute(stmt, [_row_dict(r) for r in rows])
@@ -161,7 +162,7 @@ class Store:
                     "config": c,
                     "updated_us": now_us,
                 }
-                stmt = self._insert(channels).values(id=c["id"], **values)
+                stmt = self.insert(channels).values(id=c["id"], **values)
                 await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
     async def save_feed(

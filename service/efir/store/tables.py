@@ -98,6 +98,21 @@ window_results = Table(
     Column("updated_us", BigInteger, nullable=False),
 )
 
+#: Each instance's latest engine checkpoint per channel (efir.core.checkpoint,
+#: JSON, zlib-compressed): restart restores it and replays only later rows.
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    # The instance (MQTT client id): each restores what it had itself.
+    Column("holder", String(64), primary_key=True),
+    # Every own event row up to this id was applied when the checkpoint was taken.
+    Column("upto_id", BigInteger, nullable=False),
+    Column("taken_us", BigInteger, nullable=False),
+    Column("format", String(32), nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+
 # ------------------------------------------------------------------ alerts
 #: Current alert states (the core's Alert as JSON), one row per fingerprint.
 alerts = Table(

@@ -220,3 +220,29 @@ def test_bulk_load_equals_one_by_one(stream: tuple[str, list[AsRunEvent], int]) 
         return sorted((*item._replace(pid=0), profiles[item.pid]) for item in engine.book.items())
 
     assert resolved(one) == resolved(bulk)
+
+
+@given(event_streams(), st.data())
+def test_bulk_load_equals_applying_one_by_one_inside_a_clip(
+    stream: tuple[str, list[AsRunEvent], int], data: st.DataObject
+) -> None:
+    """An audit's clipped ledger: the one-sweep load equals applying event by event."""
+    zone, events, now = stream
+    lo, hi = _span(zone)
+    a = lo + data.draw(st.integers(0, 60), label="clip from (h)") * 3600 * US_PER_S
+    b = a + data.draw(st.integers(0, 60), label="clip length (h)") * 3600 * US_PER_S + 1
+    channel = ChannelProfile("c", timezone=zone, enable=frozenset(r.id for r in RULES))
+    one = ChannelEngine(channel, RULES, clip=(a, b))
+    for event in events:
+        one.apply(event)
+    bulk = ChannelEngine(channel, RULES, clip=(a, b))
+    bulk.load(events)
+    _assert_same_windows(
+        one.windows(lo, hi, now=now, period=Period(lo, hi)),
+        bulk.windows(lo, hi, now=now, period=Period(lo, hi)),
+    )
+
+
+def _span(zone: str) -> tuple[int, int]:
+    lo = to_us((SCENARIOS[zone] - timedelta(days=1)).replace(tzinfo=ZoneInfo(zone)))
+    return lo, lo + 4 * 24 * 3600 * US_PER_S
