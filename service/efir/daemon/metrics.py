@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
-from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from efir import __version__
@@ -288,8 +288,14 @@ class _LiveCollector(Collector):
             "Last event or heartbeat (Unix time).",
             labels=["channel"],
         )
+        beyond = CounterMetricFamily(
+            "efir_events_beyond_horizon",
+            "Events stored but not counted live: their instant lies before the live horizon.",
+            labels=["channel"],
+        )
         for ch in self.monitor.channels.values():
             cid = ch.profile.id
+            beyond.add_metric([cid], ch.beyond_horizon)
             state = self.monitor.feed_state(ch, now)
             for s in FEED_STATES:
                 feed.add_metric([cid, s], 1.0 if s == state else 0.0)
@@ -324,7 +330,7 @@ class _LiveCollector(Collector):
             _add_week(ch, now, w_share, w_numerator)
         yield from (share, threshold, numerator, base, unknown, needed, slack, deadline, budget)
         yield from (window_end, status, rank, next_threshold, next_from, w_share, w_numerator)
-        yield from (feed, last_event, last_heard)
+        yield from (feed, last_event, last_heard, beyond)
 
 
 def _add_week(

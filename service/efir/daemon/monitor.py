@@ -94,6 +94,8 @@ class Channel:
     #: ``[lo, hi)`` spans changed by late events, whose closed windows need re-storing.
     dirty: list[tuple[int, int]] = field(default_factory=list)
     events: int = 0
+    #: Events for instants before the live horizon: stored, not counted live.
+    beyond_horizon: int = 0
     #: ``(since, upto_id)`` of a restored checkpoint: where a restored id's
     #: versions are (live horizon start, highest row id the checkpoint reflects).
     history: tuple[int, int] = (0, 0)
@@ -220,12 +222,20 @@ class Monitor:
         return change
 
     def apply(self, event: AsRunEvent, received_us: int, now: int) -> Change | None:
-        """Apply one committed event; remember spans of closed windows it changed."""
+        """Apply one committed event; remember spans of closed windows it changed.
+
+        An event for an instant before the live horizon (``now - HORIZON_US``)
+        is stored but not applied: the live state no longer holds what it
+        would change (as after a restart); ``efir audit`` covers that past.
+        """
         ch = self.channels[event.channel]
         feed = ch.feed
         feed.last_event_us = max(feed.last_event_us or 0, received_us)
         if feed.adapter_status == "offline":
             feed.adapter_status = "online"  # an event proves the adapter is back
+        if event.start is not None and event.start < now - HORIZON_US:
+            ch.beyond_horizon += 1
+            return None
         change = ch.engine.apply(event)
         if change is None:
             return None
@@ -247,8 +257,11 @@ class Monitor:
             results: list[WindowResult] = []
             if now > ch.closed_until:
                 results.extend(self._closed(ch, ch.closed_until, now, now))
+            # Late events re-store only windows the live state holds whole.
+            floor = live_since(now)
             for lo, hi in _merge(ch.dirty):
-                results.extend(self._closed(ch, lo, min(hi, ch.closed_until), now))
+                late = self._closed(ch, max(lo, floor), min(hi, ch.closed_until), now)
+                results.extend(w for w in late if w.window_start >= floor)
             ch.dirty.clear()
             ch.closed_until = max(ch.closed_until, now)
             if results:

@@ -26,7 +26,7 @@ GOOD = {
     "kind": "program",
     "language": "kk",
 }
-NOW = 1_800_000_000_000_000
+NOW = 1_794_808_800_000_000  # 2026-11-16T11:00+05:00, an hour after the event
 
 
 class FlakyStore(Store):

@@ -94,3 +94,54 @@ def test_a_247_channel_uses_the_engines_gap() -> None:
     w = next(w for w in ch.status(now) if w.rule == "lang_6h")
     assert ch.on_air_gap_s(w, now) == w.gap_s == 10 * 60
     assert ch.on_air_since(now) == 0
+
+
+def _programme(event_id: str, start: str, minutes: int = 30, language: str = "kk") -> bytes:
+    return json.dumps(
+        {
+            "schema": "efir.asrun/1",
+            "channel": "c",
+            "event_id": event_id,
+            "phase": "complete",
+            "start": f"{start}:00+05:00",
+            "duration": minutes * 60,
+            "kind": "program",
+            "language": language,
+        }
+    ).encode()
+
+
+def test_the_live_state_keeps_to_its_horizon() -> None:
+    """Events before the horizon are not counted live; late events re-store only
+    windows the live state holds whole."""
+    monitor = Monitor([ChannelProfile("c")], stale_after_s=300)
+    ch = monitor.channels["c"]
+    monitor.start_closing_from("c", at("2026-11-10T00:00"))  # as a start on the 10th would
+    day = 24 * 60 * MIN
+    for n in range(12 * 48):  # twelve days of half-hour programmes from 2026-11-10
+        start = at("2026-11-10T00:00") + n * 30 * MIN
+        stamp = datetime.fromtimestamp(start / S, ALMATY).strftime("%Y-%m-%dT%H:%M")
+        event = parse_event(_programme(f"p{n}", stamp), now_us=start)
+        monitor.apply(event, start, start + 30 * MIN)
+    now = at("2026-11-22T00:00")
+    monitor.closed_windows(now)
+    assert len(ch.engine.book) == 12 * 48
+    # Today's status is what it was.
+    status = monitor.channels["c"].status(now)
+    assert status
+    # An event ten days old is stored by the caller but not counted live.
+    old = parse_event(_programme("p24", "2026-11-10T12:00", language="ru"), now_us=now)
+    assert monitor.apply(old, now, now) is None
+    assert ch.beyond_horizon == 1
+    # A late correction six days back re-stores its windows; one eight and a
+    # half days back changes items but re-stores no window begun before the
+    # live state holds it whole (``live_since``: eight days back).
+    six = parse_event(_programme("p300", "2026-11-16T06:00", language="ru"), now_us=now)
+    eight = parse_event(_programme("p-old", "2026-11-13T12:00", language="ru"), now_us=now)
+    assert monitor.apply(six, now, now) is not None
+    assert monitor.apply(eight, now, now) is not None
+    restored = monitor.closed_windows(now)
+    starts = [w.window_start for _, results in restored for w in results]
+    assert starts
+    assert min(starts) >= now - 8 * day
+    assert any(w.window_start == at("2026-11-16T06:00") for _, r in restored for w in r)
