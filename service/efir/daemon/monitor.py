@@ -257,8 +257,9 @@ class Monitor:
             results: list[WindowResult] = []
             if now > ch.closed_until:
                 results.extend(self._closed(ch, ch.closed_until, now, now))
-            # Late events re-store only windows the live state holds whole.
-            floor = live_since(now)
+            # Late events re-store only windows starting inside the live horizon:
+            # an older one (a week that began before it) keeps its stored figures.
+            floor = now - HORIZON_US
             for lo, hi in _merge(ch.dirty):
                 late = self._closed(ch, max(lo, floor), min(hi, ch.closed_until), now)
                 results.extend(w for w in late if w.window_start >= floor)

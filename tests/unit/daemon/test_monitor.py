@@ -134,14 +134,14 @@ def test_the_live_state_keeps_to_its_horizon() -> None:
     assert monitor.apply(old, now, now) is None
     assert ch.beyond_horizon == 1
     # A late correction six days back re-stores its windows; one eight and a
-    # half days back changes items but re-stores no window begun before the
-    # live state holds it whole (``live_since``: eight days back).
+    # half days back re-stores its day and six hours, but not its week (begun
+    # on Monday 2026-11-09, before the horizon: its stored figures stay).
     six = parse_event(_programme("p300", "2026-11-16T06:00", language="ru"), now_us=now)
-    eight = parse_event(_programme("p-old", "2026-11-13T12:00", language="ru"), now_us=now)
+    eight = parse_event(_programme("p-old", "2026-11-13T14:00", language="ru"), now_us=now)
     assert monitor.apply(six, now, now) is not None
     assert monitor.apply(eight, now, now) is not None
-    restored = monitor.closed_windows(now)
-    starts = [w.window_start for _, results in restored for w in results]
-    assert starts
-    assert min(starts) >= now - 8 * day
-    assert any(w.window_start == at("2026-11-16T06:00") for _, r in restored for w in r)
+    restored = [w for _, results in monitor.closed_windows(now) for w in results]
+    assert min(w.window_start for w in restored) >= now - 9 * day
+    assert any(w.window_start == at("2026-11-13T12:00") for w in restored)
+    assert any(w.window_start == at("2026-11-16T06:00") for w in restored)
+    assert not any(w.window_start == at("2026-11-09T00:00") for w in restored)
