@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pydantic_core
 from sqlalchemy import text
-from tests.services import PG_ADMIN_DSN, create_database, drop_database
+from tests.services import create_database, drop_database
 
 from efir.core.timebase import to_us
 from efir.daemon.checkpoints import parse_stored
@@ -132,18 +132,6 @@ async def fill(dsn: str, channels: list[str], days: int) -> dict[str, Any]:
         await conn.close()
 
 
-async def keep_database(name: str) -> tuple[str, str]:
-    """A database kept between runs (``--keep``): created once, filled once."""
-    conn = await asyncpg.connect(PG_ADMIN_DSN)
-    try:
-        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
-            await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    return name, f"{base}/{name}"
-
-
 async def count_rows(dsn: str) -> int:
     conn = await asyncpg.connect(dsn.replace("postgresql+asyncpg://", "postgresql://"))
     try:
@@ -209,10 +197,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         "channels": args.channels,
     }
     channels = [f"tv{i:03d}" for i in range(args.channels)]
-    if args.keep:
-        name, db = await keep_database(args.keep)
-    else:
-        name, db = await create_database()
+    name, db = await create_database(keep=args.keep)
     try:
         first = Service(settings(db, channels))
         await first.store.open()  # migrate

@@ -41,13 +41,17 @@ def require_port(host: str, port: int, what: str, fix: str) -> None:
         raise RuntimeError(msg) from None
 
 
-async def create_database() -> tuple[str, str]:
-    """Create a fresh database; return (name, SQLAlchemy URL)."""
+async def create_database(keep: str | None = None) -> tuple[str, str]:
+    """Create a fresh database; return (name, SQLAlchemy URL).
+
+    ``keep``: use the database of that name, creating it only if missing (benchmarks).
+    """
     require_port("127.0.0.1", 5432, "PostgreSQL", PG_START)
-    name = f"efir_test_{uuid.uuid4().hex[:12]}"
+    name = keep or f"efir_test_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(PG_ADMIN_DSN)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        if not await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")

@@ -16,7 +16,6 @@ import contextlib
 import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,25 +28,12 @@ from efir.daemon.service import Service
 from efir.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 from efir.store.tables import checkpoints
-from tests.services import create_database, drop_database
 
 pytestmark = pytest.mark.integration
 
 ALMATY = ZoneInfo("Asia/Almaty")
 DAY = datetime(2026, 11, 16, tzinfo=ALMATY)
 NOW = to_us(DAY + timedelta(hours=23, minutes=50))
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'efir.db'}"
-        return
-    name, url = await create_database()
-    try:
-        yield url
-    finally:
-        await drop_database(name)
 
 
 def _settings(db_url: str, *, checkpoints: bool) -> Settings:

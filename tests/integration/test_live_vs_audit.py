@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -26,8 +25,6 @@ from tests.integration.live import api, payloads, publish, running, settings_for
 from tests.services import (
     MQTT_HOST,
     MQTT_PORT,
-    create_database,
-    drop_database,
     require_port,
     unique_prefix,
 )
@@ -39,18 +36,6 @@ DAY = datetime(2026, 11, 16, tzinfo=ALMATY)  # a Monday
 NEXT = datetime(2026, 11, 17, tzinfo=ALMATY)
 NOW = to_us(datetime(2026, 11, 17, 2, 0, tzinfo=ALMATY))
 FIGURES = ("numerator_s", "base_s", "unknown_s", "gap_s", "share", "threshold", "verdict", "count")
-
-
-@pytest.fixture(params=["postgresql", "sqlite"])
-async def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'efir.db'}"
-        return
-    name, url = await create_database()
-    try:
-        yield url
-    finally:
-        await drop_database(name)
 
 
 def _day() -> list[dict[str, object]]:
