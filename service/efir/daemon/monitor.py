@@ -25,9 +25,11 @@ if TYPE_CHECKING:
 
 DAY_US = 24 * 3600 * US_PER_S
 #: Live state keeps every item that may touch an open window: the longest
-#: window (a week) and the trailing seven days, plus one day for items that
-#: started before and run into them (an item lasts at most a day).
-HORIZON_US = ROLLING_US + 2 * DAY_US
+#: window (a week) and the trailing seven days, plus two days of closed
+#: windows a restart re-stores (what a crash kept from being stored), plus one
+#: day for items that started before and run into them (an item lasts at most
+#: a day).
+HORIZON_US = ROLLING_US + 3 * DAY_US
 
 
 def live_since(now: int) -> int:
@@ -201,8 +203,11 @@ class Monitor:
         ch = self.channels[channel_id]
         changed = 0
         for event in events:
-            if ch.engine.apply(event) is not None:
+            change = ch.engine.apply(event)
+            if change is not None:
                 changed += 1
+                # Committed before the stop, its closed windows perhaps not re-stored.
+                self._changed(ch, change, ch.closed_until)
         ch.events += changed
         return changed
 
@@ -257,9 +262,9 @@ class Monitor:
             results: list[WindowResult] = []
             if now > ch.closed_until:
                 results.extend(self._closed(ch, ch.closed_until, now, now))
-            # Late events re-store only windows starting inside the live horizon:
-            # an older one (a week that began before it) keeps its stored figures.
-            floor = now - HORIZON_US
+            # Late events re-store only windows the live state holds whole (as a
+            # restart does): an older one keeps its stored figures.
+            floor = live_since(now)
             for lo, hi in _merge(ch.dirty):
                 late = self._closed(ch, max(lo, floor), min(hi, ch.closed_until), now)
                 results.extend(w for w in late if w.window_start >= floor)
