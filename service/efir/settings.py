@@ -212,6 +212,10 @@ class Settings(BaseSettings):
     #: At restore, rows received this long before the checkpoint are read again
     #: (rows another instance committed while this one took the checkpoint).
     checkpoint_lookback_s: float = Field(default=3600.0, ge=0)
+    #: Each channel's live state is compacted this often (0: never): items older
+    #: than the live horizon and the versions held in memory are dropped (a
+    #: restored item gets its versions back from the store when it needs them).
+    compact_every_s: float = Field(default=21600.0, ge=0)
     #: Re-evaluation period, so slack and deadlines move without events.
     tick_s: float = Field(default=5.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

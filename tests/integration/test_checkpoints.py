@@ -23,7 +23,7 @@ import pytest
 from sqlalchemy import update
 
 from efir.core.timebase import US_PER_S, to_us
-from efir.daemon.monitor import HORIZON_US
+from efir.daemon.monitor import HORIZON_US, live_since
 from efir.daemon.service import Service
 from efir.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
@@ -36,12 +36,13 @@ DAY = datetime(2026, 11, 16, tzinfo=ALMATY)
 NOW = to_us(DAY + timedelta(hours=23, minutes=50))
 
 
-def _settings(db_url: str, *, checkpoints: bool) -> Settings:
+def _settings(db_url: str, *, checkpoints: bool, compact_every_s: float = 0) -> Settings:
     return Settings(
         database_url=db_url,
         mqtt_url="mqtt://127.0.0.1:1",  # not connected: events come in through the ingest
         channels=[ChannelConfig(id="qaz-tv")],
         checkpoint_every_s=300 if checkpoints else 0,
+        compact_every_s=compact_every_s,
     )
 
 
@@ -60,10 +61,11 @@ class Clock:
 
 @contextlib.asynccontextmanager
 async def _service(
-    db_url: str, clock: Clock, *, checkpoints: bool = True
+    db_url: str, clock: Clock, *, checkpoints: bool = True, compact_every_s: float = 0
 ) -> AsyncIterator[Service]:
     """Open (restore or replay), run the ingest writer; on exit stop as a crash would."""
-    service = Service(_settings(db_url, checkpoints=checkpoints), now_us=clock)
+    settings = _settings(db_url, checkpoints=checkpoints, compact_every_s=compact_every_s)
+    service = Service(settings, now_us=clock)
     await service.open()
     writer = asyncio.create_task(service.ingest.run())
     try:
@@ -192,3 +194,90 @@ async def test_an_unusable_checkpoint_falls_back_to_replaying(db_url: str) -> No
     async with _service(db_url, clock) as restarted:
         assert restarted.restored == set()
         assert _figures(restarted) == expected
+
+
+async def test_compaction_keeps_the_figures_and_drops_what_the_horizon_left(db_url: str) -> None:
+    """Compact a running channel: old items and versions go, every figure stays.
+
+    Items aired eleven days ago are in memory (they were live then); half a day
+    of feed follows, with items still on air at the compaction. After it, the
+    old items are gone, no version is held, and the ends, a correction and a
+    cancel of kept items fetch their versions from the store. The figures equal
+    a start that replays every stored version, which never compacted anything.
+    """
+    feed = list(
+        generate(FeedSpec("qaz-tv", phases="start_end", seed=3), DAY, DAY + timedelta(hours=12))
+    )
+    # Split right after a start: that item is on air at the compaction.
+    half = next(n for n in range(len(feed) // 2, len(feed)) if feed[n - 1]["phase"] == "start")
+    first, second = feed[:half], feed[half:]
+    on_air = feed[half - 1]
+    old_day = DAY - timedelta(days=11)
+    old = [
+        {
+            "schema": "efir.asrun/1",
+            "channel": "qaz-tv",
+            "event_id": f"old-{n}",
+            "phase": "complete",
+            "start": (old_day + timedelta(minutes=10 * n)).isoformat(),
+            "duration": 600,
+            "kind": "program",
+            "language": "kk",
+        }
+        for n in range(30)
+    ]
+    victim = next(e for e in first if e["phase"] == "start" and e.get("kind") == "program")
+    corrected = {**victim, "phase": "correction", "language": "ru", "duration": 300}
+    cancelled = next(
+        e for e in first if e["phase"] == "start" and e["event_id"] != victim["event_id"]
+    )
+    cancel = {"schema": "efir.asrun/1", "channel": "qaz-tv", "event_id": cancelled["event_id"]}
+    cancel["phase"] = "cancel"
+
+    clock = Clock()
+    clock.now = to_us(old_day + timedelta(hours=6))
+    async with _service(db_url, clock, checkpoints=False, compact_every_s=3600) as running:
+        await _send(running, old)
+        clock.at(12)
+        await _send(running, first)
+        ch = running.monitor.channels["qaz-tv"]
+        held = len(ch.engine.book)
+        assert ch.engine.book.item("old-0") is not None
+        assert running.checkpointer.compaction_due("qaz-tv", clock.now)  # a day since the start
+        assert await running.checkpointer.take("qaz-tv") == 0  # checkpoints off: compaction only
+        assert running.metrics.compaction_seconds._sum.get() > 0
+        assert not running.checkpointer.compaction_due("qaz-tv", clock.now)
+        book = ch.engine.book
+        assert len(book) == held - len(old)
+        assert book.item("old-0") is None
+        assert book.versions(victim["event_id"]) == []  # no version held: fetched when needed
+        assert book.needs_history(victim["event_id"])
+        clock.at(0)
+        await _send(running, [*second, corrected, cancel])
+        assert running.metrics.hydrated._value.get() == 3  # the item on air, victim, cancelled
+        live = ch.engine
+        ended = live.book.item(on_air["event_id"])
+        assert ended is not None
+        assert ended.end is not None
+        # Its end gives no attributes: they come from the start the compaction let go of.
+        assert (ended.event.kind, ended.event.language, ended.event.title) == (
+            on_air["kind"],
+            on_air.get("language"),
+            on_air.get("title"),
+        )
+        assert live.book.item(victim["event_id"]).event.language == "ru"
+        assert live.book.item(cancelled["event_id"]) is None
+        compacted = (
+            live.windows(live_since(NOW), NOW, now=NOW),
+            live.status(NOW),
+            live.ledger.on_air(NOW),
+        )
+
+    async with _service(db_url, clock, checkpoints=False) as replayed:
+        engine = replayed.monitor.channels["qaz-tv"].engine
+        assert engine.book.item(victim["event_id"]).event.language == "ru"
+        assert compacted == (
+            engine.windows(live_since(NOW), NOW, now=NOW),
+            engine.status(NOW),
+            engine.ledger.on_air(NOW),
+        )

@@ -15,6 +15,14 @@ touch with their stored versions, and apply the rows. Applying a row the
 checkpoint already reflected is a re-delivery, a no-op. A channel without a
 usable checkpoint (none, another format, damaged, older than the live
 horizon) is rebuilt from its stored versions as before.
+
+Compacting one (every ``compact_every_s`` for each channel, with a
+checkpoint when one is due, else on its own): under the same lock, the
+captured items replace the channel's engine
+(:meth:`~efir.daemon.monitor.Monitor.compact`). Items older than the live
+horizon and every version held in memory go, so the live state stays the
+size of the horizon however long Efir runs; the versions of a kept item are
+hydrated from the store, as after a restart, when a new one arrives.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import pydantic_core
 
 from efir.core.checkpoint import FORMAT, CheckpointError, capture
 from efir.core.timebase import US_PER_S
+from efir.daemon.monitor import HORIZON_US
 from efir.schema.asrun import EventError, parse_event
 from efir.store import StoreUnavailableError
 from efir.store.checkpoints import CheckpointStore, StoredCheckpoint
@@ -61,6 +70,7 @@ class Checkpointer:
         holder: this instance's name (its checkpoints are its own).
         every_s: how often each channel gets a checkpoint; 0 takes and uses none.
         lookback_s: rows received this long before a checkpoint are re-read at restore.
+        compact_every_s: how often each channel's live state is compacted; 0 never.
     """
 
     def __init__(
@@ -73,6 +83,7 @@ class Checkpointer:
         holder: str,
         every_s: float,
         lookback_s: float,
+        compact_every_s: float = 0.0,
         now_us: Callable[[], int],
     ) -> None:
         """Wire; nothing runs until :meth:`run` or :meth:`restore`."""
@@ -84,7 +95,11 @@ class Checkpointer:
         self.every_s = every_s
         self.lookback_us = round(lookback_s * US_PER_S)
         self.now_us = now_us
+        self.compact_every_us = round(compact_every_s * US_PER_S)
         self.taken: dict[str, int] = {}
+        #: When each channel was last compacted; the first is due a period after this start.
+        self.compacted: dict[str, int] = {}
+        self._since = now_us()
 
     @property
     def enabled(self) -> bool:
@@ -142,14 +157,45 @@ class Checkpointer:
         return count
 
     # ---------------------------------------------------------------- take
-    async def take(self, channel_id: str) -> int:
-        """Take and store one channel's checkpoint; return its size in bytes."""
+    def compaction_due(self, channel_id: str, now: int) -> bool:
+        """Whether ``channel_id`` was last compacted (or Efir started) a period ago."""
+        if self.compact_every_us <= 0:
+            return False
+        return now - self.compacted.get(channel_id, self._since) >= self.compact_every_us
+
+    async def take(self, channel_id: str, *, compact: bool | None = None) -> int:
+        """Checkpoint one channel and compact its live state when due.
+
+        ``compact`` forces (``True``) or skips (``False``) the compaction.
+        Returns the stored checkpoint's size in bytes (0 with checkpoints off).
+        """
         t0 = time.perf_counter()
         ch = self.monitor.channels[channel_id]
         now = self.now_us()
+        if compact is None:
+            compact = self.compaction_due(channel_id, now)
+        if not compact and not self.enabled:
+            return 0
         async with self.ingest.lock:
             upto = await self.store.watermark()
             data: dict[str, Any] = capture(ch.engine, now)
+            if compact:
+                # No await from the capture to the swap: no event lands in between.
+                before, after = self.monitor.compact(
+                    channel_id, data, since=now - HORIZON_US, upto=upto
+                )
+                self.compacted[channel_id] = now
+                took = time.perf_counter() - t0
+                self.metrics.compaction_seconds.observe(took)
+                log.info(
+                    "%s: live state compacted in %.3f s: %d items kept of %d",
+                    channel_id,
+                    took,
+                    after,
+                    before,
+                )
+        if not self.enabled:
+            return 0
         blob = zlib.compress(pydantic_core.to_json(data), _ZLIB_LEVEL)
         await self.store.save(self.holder, StoredCheckpoint(channel_id, upto, now, FORMAT, blob))
         self.taken[channel_id] = now
@@ -159,21 +205,27 @@ class Checkpointer:
         return len(blob)
 
     def _oldest_first(self) -> list[str]:
-        return sorted(self.monitor.channels, key=lambda c: self.taken.get(c, 0))
+        done = self.taken if self.enabled else self.compacted
+        return sorted(self.monitor.channels, key=lambda c: done.get(c, 0))
 
     async def run(self) -> None:
-        """Take a checkpoint of the channel whose last one is oldest, spread over ``every_s``."""
-        if not self.enabled:
+        """Take a checkpoint of the channel whose last one is oldest, spread over ``every_s``.
+
+        With checkpoints off, compact the channel compacted longest ago, spread
+        over ``compact_every_s``.
+        """
+        period = self.every_s if self.enabled else self.compact_every_us / US_PER_S
+        if period <= 0:
             return
         while True:
             channels = self._oldest_first()
-            await asyncio.sleep(self.every_s / max(len(channels), 1))
+            await asyncio.sleep(period / max(len(channels), 1))
             if not channels:
                 continue
             try:
                 await self.take(channels[0])
             except StoreUnavailableError as exc:
-                log.warning("checkpoint of %s not stored: %s", channels[0], exc)
+                log.warning("checkpoint or compaction of %s not done: %s", channels[0], exc)
 
     async def take_all(self, budget_s: float = SHUTDOWN_CHECKPOINT_S) -> int:
         """At shutdown: checkpoint channels, oldest first, for ``budget_s`` at most.
@@ -188,7 +240,7 @@ class Checkpointer:
             if time.perf_counter() >= deadline:
                 break
             try:
-                await self.take(cid)
+                await self.take(cid, compact=False)
             except StoreUnavailableError as exc:
                 log.warning("checkpoints at shutdown stopped: %s", exc)
                 break

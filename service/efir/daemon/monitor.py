@@ -98,8 +98,9 @@ class Channel:
     events: int = 0
     #: Events for instants before the live horizon: stored, not counted live.
     beyond_horizon: int = 0
-    #: ``(since, upto_id)`` of a restored checkpoint: where a restored id's
-    #: versions are (live horizon start, highest row id the checkpoint reflects).
+    #: ``(since, upto_id)`` of the restored checkpoint or the last compaction:
+    #: where a restored id's versions are (live horizon start, highest row id
+    #: the live state reflected then).
     history: tuple[int, int] = (0, 0)
 
     def status(self, now: int) -> list[WindowResult]:
@@ -187,6 +188,29 @@ class Monitor:
         ch.closed_until = now
         ch.history = (since, upto)
         return items
+
+    def compact(
+        self, channel_id: str, data: dict[str, Any], *, since: int, upto: int
+    ) -> tuple[int, int]:
+        """Replace a channel's engine by one restored from ``data``, its checkpoint now.
+
+        What the live state no longer needs goes: items starting before
+        ``since`` (the live horizon's start) and every version held in
+        memory. Windows starting at or after :func:`live_since` keep their
+        figures exactly (an item lasts at most a day). A kept item's versions
+        come back from the store when a new version of it arrives
+        (:meth:`hydrate`), up to row ``upto``, the highest row ``data``
+        reflects. Returns ``(items before, items after)``.
+
+        Call it with no event half applied (under the ingest lock).
+        """
+        ch = self.channels[channel_id]
+        before = len(ch.engine.book)
+        engine = ChannelEngine(ch.profile, ch.pack.rules)
+        after = restore_checkpoint(engine, data, since)
+        ch.engine = engine
+        ch.history = (since, upto)
+        return before, after
 
     def reset(self, channel_id: str) -> None:
         """Give a channel an empty engine (after a failed restore)."""

@@ -104,6 +104,7 @@ class Service:
             holder=settings.mqtt.client_id,
             every_s=settings.checkpoint_every_s,
             lookback_s=settings.checkpoint_lookback_s,
+            compact_every_s=settings.compact_every_s,
             now_us=now_us,
         )
         self.ingest.hydrate = self.checkpointer.hydrate
