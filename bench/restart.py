@@ -6,7 +6,7 @@ Needs the local PostgreSQL. Usage:
 
 1. A fresh database gets, per channel, the simulator's dense TV feed (start and
    end of every programme segment, ad spot, promo and ident) for the last ten
-   days before ``NOW``: what a restart reads (the nine-day live horizon).
+   days before ``NOW``: what a restart reads (the ten-day live horizon).
 2. The rest of the year is those rows again, shifted back ten days at a time
    (event ids suffixed so each is a distinct version). Restart never reads
    them, but they are in the table and its indexes, as after a year of
@@ -69,6 +69,8 @@ def live_rows(channel: str, seed: int) -> list[tuple[Any, ...]]:
     for payload in generate(spec, start, NOW):
         raw = json.dumps(payload, separators=(",", ":")).encode()
         event = parse_event(raw, now_us=now_us)
+        if event.start is not None and event.start >= now_us:
+            continue  # the last ad break may run past NOW: not aired yet
         when = event.start if event.start is not None else now_us
         received = when + (event.duration or 0) + 1_000_000
         rows.append(

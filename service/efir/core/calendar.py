@@ -19,6 +19,7 @@ from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from efir.core.timebase import from_us, local_date, local_wall_to_us
@@ -223,6 +224,14 @@ class Calendar:
                 atoms.append(Atom(start, end, wall))
         return atoms
 
+    def day_plan(self, day: date) -> DayPlan:
+        """Return :meth:`atoms_of_day` with, per atom, its window of every scheme (in order).
+
+        Shared by every calendar of the same zone and schemes (channels of one
+        rule pack): a restart materialises the same ten days for each channel.
+        """
+        return _day_plan(self.tz, self.schemes, day)
+
     def window_us(self, scheme: Scheme, wall: datetime) -> tuple[int, int] | None:
         """Return the window of ``scheme`` holding wall time ``wall`` as UTC microseconds."""
         window = scheme.window_of(wall)
@@ -265,3 +274,16 @@ def find_atom(starts: list[int], ends: dict[int, int], us: int) -> int | None:
         if us < ends[start]:
             return start
     return None
+
+
+#: Per atom of a day: the atom and, per scheme, its window (``None`` outside a daypart).
+DayPlan = tuple[tuple[Atom, tuple[tuple[int, int] | None, ...]], ...]
+
+
+@lru_cache(maxsize=4096)
+def _day_plan(tz: ZoneInfo, schemes: tuple[Scheme, ...], day: date) -> DayPlan:
+    calendar = Calendar(tz, schemes)
+    return tuple(
+        (atom, tuple(calendar.window_us(s, atom.wall) for s in schemes))
+        for atom in calendar.atoms_of_day(day)
+    )

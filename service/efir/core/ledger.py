@@ -23,6 +23,7 @@ profiles when a window is evaluated.
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from efir.core.calendar import Calendar, find_atom
@@ -39,8 +40,10 @@ Totals = dict[int, int]
 _MIN_ORDER = -1
 
 
-def _item_key(item: Item) -> tuple[int, int]:
-    return (item.start, item.order)
+#: Timeline order of items: ``(start, order)``.
+_TIMELINE_KEY = attrgetter("start", "order")
+#: Later than any instant.
+_NEVER = 1 << 62
 
 
 class Ledger:
@@ -89,14 +92,12 @@ class Ledger:
 
     def _materialise(self, day: date) -> None:
         self._days.add(day)
-        cal = self.calendar
-        for atom in cal.atoms_of_day(day):
+        for atom, windows in self.calendar.day_plan(day):
             if atom.start in self._ends:
                 continue
             secs: list[Totals] = []
             cnts: list[Totals] = []
-            for j, scheme in enumerate(cal.schemes):
-                window = cal.window_us(scheme, atom.wall)
+            for j, window in enumerate(windows):
                 if window is None:
                     continue
                 self._window(j, window[0], window[1], secs, cnts)
@@ -191,23 +192,27 @@ class Ledger:
             msg = "load() needs an empty ledger"
             raise RuntimeError(msg)
         items = list(items)
-        primary = sorted((i for i in items if i.primary), key=_item_key)
+        primary = sorted((i for i in items if i.primary), key=_TIMELINE_KEY)
         keys = [(i.start, i.order) for i in primary]
         self._keys = keys
         self._items = dict(zip(keys, primary, strict=True))
         # Effective spans, in timeline order: each item up to its successor's start.
         spans: list[tuple[Item, int]] = []
-        applied = self._applied
-        last = len(primary) - 1
-        for n, item in enumerate(primary):
-            end = item.end
+        applied, opened = self._applied, self._open
+        successors = [k[0] for k in keys[1:]]
+        if keys:
+            successors.append(_NEVER)  # the last item has none
+        # Items indexed as tuples (0 event_id, 1 start, 2 end): this loop runs
+        # once per item at every restart and compaction.
+        for item, successor in zip(primary, successors, strict=True):
+            end = item[2]
             if end is None:
-                self._open[item.event_id] = item
+                opened[item[0]] = item
                 continue
-            if n < last:
-                end = min(end, keys[n + 1][0])
-            applied[item.event_id] = end
-            if end > item.start:
+            if successor < end:  # noqa: PLR1730 - no call in the hot loop
+                end = successor
+            applied[item[0]] = end
+            if end > item[1]:
                 spans.append((item, end))
         touched = self._account_sorted(spans)
         # Roll each touched atom up into its windows once: one dict update per

@@ -133,9 +133,10 @@ class Checkpointer:
             marks[cid] = (ck.upto_id, ck.taken_us - self.lookback_us)
             self.taken[cid] = ck.taken_us
         later = await self.store.rows_after(marks, since)
-        for cid, rows in later.items():
-            events = parse_stored(cid, _pairs(rows))
-            await self.hydrate(events)
+        parsed = {cid: parse_stored(cid, _pairs(rows)) for cid, rows in later.items()}
+        # One round of history queries for every channel, then the rows in order.
+        await self.hydrate([event for events in parsed.values() for event in events])
+        for cid, events in parsed.items():
             self.monitor.replay(cid, events)
         return set(marks)
 
@@ -146,11 +147,15 @@ class Checkpointer:
             if self.monitor.needs_history(event):
                 wanted.setdefault(event.channel, set()).add(event.event_id)
         count = 0
-        for cid, ids in wanted.items():
-            since, upto = self.monitor.channels[cid].history
-            found = await self.store.history(cid, ids, since, upto)
-            for event_id, rows in found.items():
-                self.monitor.hydrate(cid, event_id, parse_stored(cid, _pairs(rows)), self.now_us())
+        if not wanted:
+            return 0
+        found = await self.store.history(
+            {cid: (ids, *self.monitor.channels[cid].history) for cid, ids in wanted.items()}
+        )
+        now = self.now_us()
+        for cid, by_id in found.items():
+            for event_id, rows in by_id.items():
+                self.monitor.hydrate(cid, event_id, parse_stored(cid, _pairs(rows)), now)
                 count += 1
         if count:
             self.metrics.hydrated.inc(count)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, tuple_
 
 from efir.store.database import unavailable
 from efir.store.tables import checkpoints, events
@@ -133,34 +133,51 @@ class CheckpointStore:
         return out
 
     async def history(
-        self, channel_id: str, event_ids: Iterable[str], since_us: int, upto_id: int
-    ) -> dict[str, list[StoredVersion]]:
-        """Stored versions of ``event_ids`` with ids up to ``upto_id``, in id order.
+        self, wanted: Mapping[str, tuple[Iterable[str], int, int]]
+    ) -> dict[str, dict[str, list[StoredVersion]]]:
+        """Stored versions of event ids, per channel and id, in id (arrival) order.
 
-        Only versions of the live horizon (``at_us >= since_us``) count, as at
-        a full restart.
+        ``wanted``: channel → ``(event ids, since_us, upto_id)``. A channel's
+        versions count up to row ``upto_id`` and, as at a full restart, only
+        in its live horizon (``at_us >= since_us``). One query per
+        ``_CHUNK`` (channel, id) pairs, whatever the number of channels.
         """
-        wanted = sorted(set(event_ids))
-        out: dict[str, list[StoredVersion]] = {e: [] for e in wanted}
+        out: dict[str, dict[str, list[StoredVersion]]] = {}
+        pairs: list[tuple[str, str]] = []
+        for cid, (ids, _since, _upto) in wanted.items():
+            out[cid] = {e: [] for e in sorted(set(ids))}
+            pairs.extend((cid, e) for e in out[cid])
+        if not pairs:
+            return out
+        lowest = min(since for _ids, since, _upto in wanted.values())
+        highest = max(upto for _ids, _since, upto in wanted.values())
         with unavailable():
             async with self.store.engine.connect() as conn:
-                for i in range(0, len(wanted), _CHUNK):
+                for i in range(0, len(pairs), _CHUNK):
                     q = (
                         select(
-                            events.c.id, events.c.event_id, events.c.received_us, events.c.payload
+                            events.c.id,
+                            events.c.channel_id,
+                            events.c.event_id,
+                            events.c.received_us,
+                            events.c.payload,
+                            events.c.at_us,
                         )
                         .where(
-                            (events.c.channel_id == channel_id)
-                            & events.c.event_id.in_(wanted[i : i + _CHUNK])
-                            & (events.c.id <= upto_id)
-                            & (events.c.at_us >= since_us)
+                            tuple_(events.c.channel_id, events.c.event_id).in_(
+                                pairs[i : i + _CHUNK]
+                            )
+                            & (events.c.id <= highest)
+                            & (events.c.at_us >= lowest)
                         )
                         .order_by(events.c.id)
                     )
-                    for row_id, event_id, received, payload in await conn.execute(q):
-                        out[event_id].append(
-                            StoredVersion(row_id, event_id, received, bytes(payload))
-                        )
+                    for row_id, cid, event_id, received, payload, at in await conn.execute(q):
+                        _ids, since, upto = wanted[cid]
+                        if row_id <= upto and at >= since:
+                            out[cid][event_id].append(
+                                StoredVersion(row_id, event_id, received, bytes(payload))
+                            )
         return out
 
 
