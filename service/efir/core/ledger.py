@@ -504,7 +504,7 @@ class Ledger:
 
     def on_air(self, now: int) -> Item | None:
         """Return the primary item on air at ``now`` (``None`` in a gap)."""
-        i = bisect_left(self._keys, (now, 1 << 62)) - 1
+        i = bisect_left(self._keys, (now, _NEVER)) - 1
         if i < 0:
             return None
         item = self._items[self._keys[i]]

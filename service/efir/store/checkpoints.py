@@ -24,6 +24,14 @@ if TYPE_CHECKING:
 
 #: Ids per ``IN (...)`` list when fetching histories (well under SQLite's variable limit).
 _CHUNK = 500
+#: An event row as a restore reads it: ``(id, channel, event id, received, payload)``.
+_VERSION_COLUMNS = (
+    events.c.id,
+    events.c.channel_id,
+    events.c.event_id,
+    events.c.received_us,
+    events.c.payload,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,13 +118,7 @@ class CheckpointStore:
         low_id = min(m[0] for m in marks.values())
         low_received = min(m[1] for m in marks.values())
         q = (
-            select(
-                events.c.id,
-                events.c.channel_id,
-                events.c.event_id,
-                events.c.received_us,
-                events.c.payload,
-            )
+            select(*_VERSION_COLUMNS)
             .where(
                 ((events.c.id > low_id) | (events.c.received_us >= low_received))
                 & (events.c.at_us >= since_us)
@@ -155,14 +157,7 @@ class CheckpointStore:
             async with self.store.engine.connect() as conn:
                 for i in range(0, len(pairs), _CHUNK):
                     q = (
-                        select(
-                            events.c.id,
-                            events.c.channel_id,
-                            events.c.event_id,
-                            events.c.received_us,
-                            events.c.payload,
-                            events.c.at_us,
-                        )
+                        select(*_VERSION_COLUMNS, events.c.at_us)
                         .where(
                             tuple_(events.c.channel_id, events.c.event_id).in_(
                                 pairs[i : i + _CHUNK]
