@@ -8,7 +8,7 @@ iTX, Nielsen NL, CSV presets) plug in here through the same interface.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
@@ -46,17 +46,9 @@ class Reader(Protocol):
 
 
 def parse_lines(
-    source: str,
-    first: int,
-    lines: list[bytes],
-    now_us: int,
-    parse: Callable[..., Any] = parse_event,
-) -> Iterator[Any]:
-    """Validate JSON lines numbered from ``first``; yield parsed events and line errors in order.
-
-    ``parse`` is :func:`~efir.schema.asrun.parse_event` (core events) or
-    :func:`~efir.schema.asrun.parse_values` (plain values, for worker processes).
-    """
+    source: str, first: int, lines: list[bytes], now_us: int
+) -> Iterator[AsRunEvent | LineError]:
+    """Validate JSON lines numbered from ``first``; yield parsed events and line errors in order."""
     for number, raw in enumerate(lines, start=first):
         # Fast path: a line starting with "{" goes to the JSON parser as is
         # (it ignores the trailing newline); others are stripped and checked.
@@ -68,7 +60,7 @@ def parse_lines(
             yield LineError(source, number, (reason,), "oversized")
             continue
         try:
-            yield parse(line, now_us=now_us)
+            yield parse_event(line, now_us=now_us)
         except EventError as exc:
             yield LineError(source, number, tuple(exc.reasons), exc.code)
 

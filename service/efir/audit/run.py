@@ -8,7 +8,6 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from efir.audit.parallel import MIN_PARALLEL_BYTES, read_parallel
 from efir.audit.readers import LineError, reader_for
 from efir.core.engine import ChannelEngine, Period
 from efir.core.timebase import from_us, local_wall_to_us, to_us
@@ -93,7 +92,6 @@ def run_audit(
     input_format: str | None,
     now_us: int,
     progress: Callable[[int], None] | None = None,
-    jobs: int = 1,
 ) -> AuditResult:
     """Audit ``paths`` for ``channel`` with ``pack`` over ``[start, end)``.
 
@@ -101,7 +99,6 @@ def run_audit(
     then name exactly one channel. Without ``start``/``end`` the period runs from
     the local hour the first item starts in to the end of the local hour the
     last one ends in; windows not inside the period are ``partial``.
-    ``jobs`` > 1 validates large JSON-lines files in that many worker processes.
     """
     tz = ZoneInfo(channel.timezone)
     lo = parse_instant(start, tz, end=False) if start else None
@@ -110,9 +107,7 @@ def run_audit(
         msg = "--to must be after --from"
         raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
-    return _audit(
-        paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip, jobs
-    )
+    return _audit(paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip)
 
 
 def _audit(  # noqa: PLR0917 - private continuation of run_audit
@@ -126,7 +121,6 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     lo: int | None,
     hi: int | None,
     clip: tuple[int, int],
-    jobs: int,
 ) -> AuditResult:
     stats = InputStats()
     engines: dict[str, ChannelEngine] = {}
@@ -139,11 +133,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     for path in paths:
         stats.files.append(str(path))
         reader = reader_for(path, input_format)
-        if reader.name == "jsonl" and jobs > 1 and path.stat().st_size >= MIN_PARALLEL_BYTES:
-            stream = read_parallel(path, now_us=now_us, jobs=jobs, progress=tick)
-        else:
-            stream = reader.read(path, now_us=now_us, progress=tick)
-        for got in stream:
+        for got in reader.read(path, now_us=now_us, progress=tick):
             if type(got) is LineError:
                 stats.rejected += 1
                 stats.reasons[got.code] += 1
@@ -158,7 +148,6 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
             if engine is None:
                 profile = channel if channel_given else _with_id(channel, event.channel)
                 engine = engines[event.channel] = ChannelEngine(profile, pack.rules, clip=clip)
-            # Recording as events arrive overlaps with the workers' parsing.
             if engine.book.record(event):
                 stats.applied += 1
             else:

@@ -516,8 +516,7 @@ class Ledger:
         if not self._keys:
             return None
         first = self._keys[0][0]
-        last = max(
-            (self._applied.get(i.event_id, i.start) for i in self._items.values()),
-            default=first,
-        )
+        # Closed items end where _applied says; open ones count to their start,
+        # and the last key holds the latest start.
+        last = max(self._applied.values(), default=first)
         return first, max(last, self._keys[-1][0])
