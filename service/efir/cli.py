@@ -28,6 +28,7 @@ from efir import __version__
 from efir.audit.readers import FormatError
 from efir.audit.report import print_table, to_csv, to_json
 from efir.audit.run import AuditInputError, run_audit
+from efir.audit.split import SplitError
 from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
 from efir.core.rules import Media
 from efir.core.timebase import to_us
@@ -150,6 +151,14 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to a file.")
     ] = None,
+    single_process: Annotated[
+        bool,
+        typer.Option(
+            "--single-process",
+            help="Read with this process only (by default a second one reads part of inputs "
+            "of 16 MB and more).",
+        ),
+    ] = False,
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
@@ -177,6 +186,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             disable,
             violations_only=violations_only,
             output=output,
+            split=not single_process,
         )
     finally:
         gc.freeze()
@@ -200,6 +210,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     *,
     violations_only: bool,
     output: Path | None,
+    split: bool,
 ) -> None:
     try:
         pack = load_pack(rules)
@@ -234,10 +245,14 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
             input_format=input_format,
             now_us=_now_us(),
             progress=progress,
+            split=split,
         )
     except (AuditInputError, FormatError) as exc:
         progress.close()
         _fail(str(exc))
+    except SplitError as exc:
+        progress.close()
+        _fail(f"{exc}\nThe audit can be read by one process: --single-process")
     progress.close()
     for error in result.stats.errors[:20]:
         err.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)

@@ -81,16 +81,51 @@ class JsonLinesReader:
         self, path: Path, *, now_us: int, progress: Callable[[int], None] | None = None
     ) -> Iterator[AsRunEvent | LineError]:
         """Yield events and line errors in file order."""
-        source = str(path)
-        consumed = 0
-        number = 1
-        with path.open("rb") as handle:
-            while lines := handle.readlines(CHUNK_BYTES):
-                yield from parse_lines(source, number, lines, now_us)
-                number += len(lines)
-                consumed += sum(map(len, lines))
-                if progress is not None:
-                    progress(consumed)
+        return read_lines(path, Part(0, None, 1), now_us=now_us, progress=progress)
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """Bytes ``[start, stop)`` of a JSON-lines file (``stop`` ``None``: to the end).
+
+    ``start`` is 0 or just after a newline; ``first_line`` is the number of the
+    line there.
+    """
+
+    start: int
+    stop: int | None
+    first_line: int
+
+
+def read_lines(
+    path: Path, part: Part, *, now_us: int, progress: Callable[[int], None] | None = None
+) -> Iterator[AsRunEvent | LineError]:
+    """Yield the events and line errors of ``part`` of a JSON-lines file, in order.
+
+    ``progress`` receives the bytes of the part consumed so far.
+    """
+    source = str(path)
+    consumed = 0
+    number = part.first_line
+    left = -1 if part.stop is None else part.stop - part.start
+    with path.open("rb") as handle:
+        handle.seek(part.start)
+        # readlines stops at the first line end at or past its hint, and the
+        # part ends at a line end: a hint of what is left never reads past it.
+        while left and (
+            lines := handle.readlines(CHUNK_BYTES if left < 0 else min(left, CHUNK_BYTES))
+        ):
+            size = sum(map(len, lines))
+            if 0 < left < size:  # the last chunk ran past the part's end: cut it there
+                while size > left:
+                    size -= len(lines.pop())
+            yield from parse_lines(source, number, lines, now_us)
+            number += len(lines)
+            consumed += size
+            if left > 0:
+                left -= size
+            if progress is not None:
+                progress(consumed)
 
 
 READERS: dict[str, Reader] = {"jsonl": JsonLinesReader()}

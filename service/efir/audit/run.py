@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from efir.audit.readers import LineError, reader_for
+from efir.audit.readers import reader_for
+from efir.audit.recording import InputStats, record_stream
+from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period
 from efir.core.timebase import from_us, local_wall_to_us, to_us
 
@@ -17,31 +18,15 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from efir.core.channel import ChannelProfile
-    from efir.core.event import AsRunEvent
+    from efir.core.lifecycle import EventBook
     from efir.core.result import WindowResult
     from efir.rulepacks import RulePack
 
 _HOUR = timedelta(hours=1)
-#: Line errors kept in the report (all are counted).
-MAX_ERRORS_KEPT = 1000
 
 
 class AuditInputError(ValueError):
     """The input cannot be audited (no usable event, several channels, bad period)."""
-
-
-@dataclass
-class InputStats:
-    """What the audit read."""
-
-    files: list[str] = field(default_factory=list)
-    lines_ok: int = 0
-    applied: int = 0
-    unchanged: int = 0
-    other_channels: Counter[str] = field(default_factory=Counter)
-    rejected: int = 0
-    errors: list[LineError] = field(default_factory=list)
-    reasons: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass
@@ -92,13 +77,16 @@ def run_audit(
     input_format: str | None,
     now_us: int,
     progress: Callable[[int], None] | None = None,
+    split: bool = True,
 ) -> AuditResult:
     """Audit ``paths`` for ``channel`` with ``pack`` over ``[start, end)``.
 
     Without ``channel_given`` the channel id is taken from the input, which must
     then name exactly one channel. Without ``start``/``end`` the period runs from
     the local hour the first item starts in to the end of the local hour the
-    last one ends in; windows not inside the period are ``partial``.
+    last one ends in; windows not inside the period are ``partial``. With
+    ``split``, JSON-lines inputs of :data:`~efir.audit.split.MIN_SPLIT_BYTES`
+    and more are read by two processes (:mod:`efir.audit.split`).
     """
     tz = ZoneInfo(channel.timezone)
     lo = parse_instant(start, tz, end=False) if start else None
@@ -107,7 +95,9 @@ def run_audit(
         msg = "--to must be after --from"
         raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
-    return _audit(paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip)
+    return _audit(
+        paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip, split
+    )
 
 
 def _audit(  # noqa: PLR0917 - private continuation of run_audit
@@ -121,38 +111,43 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     lo: int | None,
     hi: int | None,
     clip: tuple[int, int],
+    split: bool,
 ) -> AuditResult:
-    stats = InputStats()
+    stats = InputStats(files=[str(p) for p in paths])
     engines: dict[str, ChannelEngine] = {}
-    consumed_before = 0
+    books: dict[str, EventBook] = {}
+    only = channel.id if channel_given else None
 
-    def tick(consumed: int) -> None:
-        if progress is not None:
-            progress(consumed_before + consumed)
+    def new_book(channel_id: str) -> EventBook:
+        profile = channel if channel_given else _with_id(channel, channel_id)
+        engine = engines[channel_id] = ChannelEngine(profile, pack.rules, clip=clip)
+        return engine.book
 
-    for path in paths:
-        stats.files.append(str(path))
-        reader = reader_for(path, input_format)
-        for got in reader.read(path, now_us=now_us, progress=tick):
-            if type(got) is LineError:
-                stats.rejected += 1
-                stats.reasons[got.code] += 1
-                if len(stats.errors) < MAX_ERRORS_KEPT:
-                    stats.errors.append(got)
-                continue
-            event: AsRunEvent = got  # type: ignore[assignment]
-            if channel_given and event.channel != channel.id:
-                stats.other_channels[event.channel] += 1
-                continue
-            engine = engines.get(event.channel)
-            if engine is None:
-                profile = channel if channel_given else _with_id(channel, event.channel)
-                engine = engines[event.channel] = ChannelEngine(profile, pack.rules, clip=clip)
-            if engine.book.record(event):
-                stats.applied += 1
-            else:
-                stats.unchanged += 1
-        consumed_before += path.stat().st_size
+    readers = [reader_for(path, input_format) for path in paths]
+    cut = None
+    if (
+        split
+        and CAN_SPLIT
+        and all(r.name == "jsonl" for r in readers)
+        and sum(p.stat().st_size for p in paths) >= MIN_SPLIT_BYTES
+    ):
+        cut = plan(list(paths))
+    if cut is not None and cut.worker:
+        read_split(cut, stats, books, new_book, only, now_us, progress)
+    else:
+        consumed_before = 0
+
+        def tick(consumed: int) -> None:
+            if progress is not None:
+                progress(consumed_before + consumed)
+
+        for path, reader in zip(paths, readers, strict=True):
+            record_stream(
+                reader.read(path, now_us=now_us, progress=tick), stats, books, new_book, only
+            )
+            consumed_before += path.stat().st_size
+        for book in books.values():
+            book.resolve()
     if len(engines) > 1:
         names = ", ".join(sorted(engines))
         msg = f"the input holds several channels ({names}); choose one with --channel"
@@ -162,7 +157,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
         raise AuditInputError(msg)
     engine = next(iter(engines.values()))
     stats.lines_ok = stats.applied + stats.unchanged + sum(stats.other_channels.values())
-    engine.ledger.load(engine.book.resolve())
+    engine.ledger.load(engine.book.items())
     period = _period(engine, lo, hi)
     # Open items (a start whose end never came) air until the next item or the period end.
     windows = engine.windows(period.start, period.end, now=period.end, period=period)

@@ -30,9 +30,11 @@ from typing import TYPE_CHECKING, Any
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.lifecycle import Item, Restored
-from efir.core.profile import Profile
+from efir.core.profile import Profile, ProfileTable
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from efir.core.engine import ChannelEngine
 
 FORMAT = "efir.checkpoint/1"
@@ -58,6 +60,26 @@ def capture(engine: ChannelEngine, now: int) -> dict[str, Any]:
     Cost: O(items); the result shares no mutable state with the engine.
     """
     book = engine.book
+    profiles, items = encode_items(book.profiles, book.items())
+    gone = [[event_id, mark.order, mark.at] for event_id, mark in book.gone(now)]
+    return {
+        "format": FORMAT,
+        "channel": engine.channel.id,
+        "received": book.received,
+        "profiles": profiles,
+        "items": items,
+        "gone": gone,
+    }
+
+
+def encode_items(
+    table: ProfileTable, items: Iterable[Item]
+) -> tuple[list[list[Any]], list[list[Any]]]:
+    """``items`` and the profiles they use (the whole ``table``) as plain lists.
+
+    The ``profiles`` and ``items`` entries of :data:`FORMAT`; :func:`decode_items`
+    reads them back.
+    """
     profiles = [
         [
             None if p.kind is None else str(p.kind),
@@ -69,15 +91,15 @@ def capture(engine: ChannelEngine, now: int) -> dict[str, Any]:
             sorted(p.tags),
             p.ad_category,
         ]
-        for p in book.profiles.profiles
+        for p in table.profiles
     ]
-    items = []
-    for item in book.items():
+    rows = []
+    for item in items:
         ev = item.event
         mask = 0
         for name in ev.given:
             mask |= _BIT[name]
-        items.append(
+        rows.append(
             [
                 item.event_id,
                 item.start,
@@ -96,15 +118,7 @@ def capture(engine: ChannelEngine, now: int) -> dict[str, Any]:
                 mask,
             ]
         )
-    gone = [[event_id, mark.order, mark.at] for event_id, mark in book.gone(now)]
-    return {
-        "format": FORMAT,
-        "channel": engine.channel.id,
-        "received": book.received,
-        "profiles": profiles,
-        "items": items,
-        "gone": gone,
-    }
+    return profiles, rows
 
 
 def restore(engine: ChannelEngine, data: dict[str, Any], since: int) -> int:
@@ -140,9 +154,34 @@ def _decode(
     if len(table):
         msg = "restore() needs an empty engine"
         raise CheckpointError(msg)
-    # Per profile: its fields as an event holds them (enums, frozen tags).
+    items = decode_items(channel, table, data["profiles"], data["items"], since)
+    if len(table) != len(data["profiles"]):
+        msg = "duplicate profile"
+        raise ValueError(msg)
+    gone = {event_id: Restored(order, at) for event_id, order, at in data["gone"] if at >= since}
+    return items, gone
+
+
+def decode_items(
+    channel: str,
+    table: ProfileTable,
+    profiles: list[list[Any]],
+    rows: Iterable[list[Any]],
+    since: int | None = None,
+) -> dict[str, Item]:
+    """Items from :func:`encode_items` output, their profiles interned into ``table``.
+
+    ``table`` may already hold profiles (items of another book join this
+    one's): each encoded profile id is mapped to its id in ``table``. Items
+    starting before ``since`` (µs UTC) are left out.
+
+    Raises:
+        KeyError, IndexError, TypeError, ValueError: damaged data.
+    """
+    # Per encoded profile: its id in ``table`` and its fields as an event holds them.
+    pids: list[int] = []
     fields: list[_ProfileFields] = []
-    for kind, layer, language, kk, origin, retrans, tags, ad in data["profiles"]:
+    for kind, layer, language, kk, origin, retrans, tags, ad in profiles:
         row: _ProfileFields = (
             Kind(kind) if kind is not None else None,
             Layer(layer),
@@ -153,21 +192,20 @@ def _decode(
             frozenset(tags),
             ad,
         )
-        if table.intern(Profile(*row)) != len(fields):
-            msg = "duplicate profile"
-            raise ValueError(msg)
+        pids.append(table.intern(Profile(*row)))
         fields.append(row)
     primary = [row[1] is Layer.PRIMARY for row in fields]
     givens: dict[int, frozenset[str]] = {}
     phases = _PHASES
+    lowest = -(1 << 63) if since is None else since
     # Tuples are built directly (tuple.__new__): the named tuples' own __new__
     # is a Python-level call per object, a third of the cost at 10^5 items.
     new = tuple.__new__
     items: dict[str, Item] = {}
-    for entry in data["items"]:
+    for entry in rows:
         (event_id, start, end, planned, order, pid, phase, a_start, duration,
          house, title, artist, isrc, seq, mask) = entry  # fmt: skip
-        if start < since:
+        if start < lowest:
             continue
         given = givens.get(mask)
         if given is None:
@@ -179,10 +217,9 @@ def _decode(
             + (house, title, artist, isrc, seq, given),
         )
         items[event_id] = new(
-            Item, (event_id, start, end, planned, order, pid, primary[pid], attrs)
+            Item, (event_id, start, end, planned, order, pids[pid], primary[pid], attrs)
         )
-    gone = {event_id: Restored(order, at) for event_id, order, at in data["gone"] if at >= since}
-    return items, gone
+    return items
 
 
-__all__ = ["FORMAT", "CheckpointError", "capture", "restore"]
+__all__ = ["FORMAT", "CheckpointError", "capture", "decode_items", "encode_items", "restore"]

@@ -26,7 +26,7 @@ from efir.core.event import INHERITABLE, AsRunEvent, Layer, Phase
 from efir.core.profile import ProfileTable
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Sequence
+    from collections.abc import Iterable, Iterator, KeysView, Sequence
 
 _RANK = {
     Phase.START: 0,
@@ -131,11 +131,17 @@ class EventBook:
         """Arrival number of the latest version recorded (versions count from 1)."""
         return self._received
 
-    def _store(self, event: AsRunEvent) -> list[_Version] | None:
+    def _store(self, event: AsRunEvent, arrival: int | None = None) -> list[_Version] | None:
         """Store a new version; return its id's versions, or ``None`` for a re-delivery."""
         if event.event_id in self._restored:
             raise HistoryNeededError(event.event_id)
-        self._received += 1
+        if arrival is None:
+            self._received += 1
+        elif arrival > self._received:
+            self._received = arrival
+        else:
+            msg = f"arrival {arrival} is not after {self._received}"
+            raise ValueError(msg)
         seq = event.seq if event.seq is not None else -1
         version: _Version = [_RANK[event.phase], seq, self._received, event, -1]
         versions = self._versions.get(event.event_id)
@@ -169,16 +175,32 @@ class EventBook:
             self._items[event.event_id] = after
         return Change(before, after)
 
-    def record(self, event: AsRunEvent) -> bool:
+    def record(self, event: AsRunEvent, arrival: int | None = None) -> bool:
         """Record a version without resolving its item (bulk loading); ``False`` if a duplicate.
 
         Call :meth:`resolve` after the last ``record``. Recording then resolving
         yields exactly the items that applying the same events one by one does.
+        ``arrival`` numbers the version explicitly (it must exceed every number
+        so far; gaps are fine): a version read by another process keeps its
+        place in the arrival order (:mod:`efir.audit.split`).
         """
-        return self._store(event) is not None
+        return self._store(event, arrival) is not None
 
-    def resolve(self) -> list[Item]:
-        """Resolve every recorded event id to its item; return the items (arbitrary order)."""
+    def resolve(self, ids: Iterable[str] | None = None) -> list[Item]:
+        """Resolve recorded event ids to their items; return the book's items (arbitrary order).
+
+        ``ids`` limits the work to those ids (versions recorded for them since the
+        last resolve); by default every id is resolved from scratch.
+        """
+        if ids is not None:
+            for event_id in ids:
+                versions = self._versions[event_id]
+                item = self._item_from(max(versions), versions)
+                if item is None:
+                    self._items.pop(event_id, None)
+                else:
+                    self._items[event_id] = item
+            return list(self._items.values())
         items = {k: self._items[k] for k in self._restored if k in self._items}
         for event_id, versions in self._versions.items():
             item = self._item_from(max(versions), versions)
@@ -186,6 +208,27 @@ class EventBook:
                 items[event_id] = item
         self._items = items
         return list(items.values())
+
+    def recorded(self) -> KeysView[str]:
+        """The ids with versions in this book (a live view)."""
+        return self._versions.keys()
+
+    def arrivals(self, event_id: str) -> list[tuple[int, AsRunEvent]]:
+        """The recorded versions of ``event_id`` with their arrival numbers, in arrival order."""
+        return [(v[_RECEIVED_AT], v[_EVENT_AT]) for v in self._versions.get(event_id, [])]
+
+    def adopt(self, items: dict[str, Item]) -> None:
+        """Hold ``items`` resolved by another book (their ``pid`` index :attr:`profiles`).
+
+        For ids this book has no version of, like items restored from a
+        checkpoint: a later version of one needs :meth:`hydrate` first.
+        """
+        if not (self._versions.keys().isdisjoint(items) and self._items.keys().isdisjoint(items)):
+            overlap = sorted(k for k in items if k in self._versions or k in self._items)
+            msg = f"adopt() of ids this book already holds: {overlap[:5]}"
+            raise ValueError(msg)
+        self._items.update(items)
+        self._restored.update(items)
 
     # -------------------------------------------------------------- restore
     def restore(self, items: dict[str, Item], gone: dict[str, Restored], received: int) -> None:

@@ -109,8 +109,8 @@ class Ingest:
         #: Event versions committed (re-deliveries included) and payloads handled in all.
         self.committed = 0
         self.processed = 0
-        #: Called after a batch changed the live state (the alerter re-evaluates).
-        self.on_applied: Callable[[], None] | None = None
+        #: Called with the channels a batch changed (the alerter re-evaluates them).
+        self.on_applied: Callable[[set[str]], None] | None = None
         #: Gives restored ids among the events their stored versions (checkpoints).
         self.hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None
         #: Held from a batch's commit until its last event is applied.
@@ -198,7 +198,7 @@ class Ingest:
         self.processed += len(batch)
         self.metrics.batches.inc()
         if rows and self.on_applied is not None:
-            self.on_applied()
+            self.on_applied({e.channel for _, e, _ in accepted if e is not None})
 
     def _check(
         self, item: Inbound

@@ -219,7 +219,11 @@ def load_pack(name_or_path: str) -> RulePack:
     Raises:
         PackError: unreadable file, bad YAML, or an invalid field (named).
     """
-    specs, meta = _load_specs(name_or_path, 0)
+    hit = _LOADED.get(name_or_path)
+    if hit is not None and all(_stamp(path) == stamp for path, stamp in hit[0]):
+        return hit[1]
+    files: list[str] = []
+    specs, meta = _load_specs(name_or_path, 0, files)
     rules: list[Rule] = []
     for spec_data in specs:
         where = f"{meta.pack}: rule {spec_data.get('id', '?')}"
@@ -230,10 +234,26 @@ def load_pack(name_or_path: str) -> RulePack:
         except ValueError as exc:
             msg = f"{where}: {exc}"
             raise PackError(msg) from None
-    return RulePack(meta.pack, meta.version, meta.title, tuple(rules))
+    pack = RulePack(meta.pack, meta.version, meta.title, tuple(rules))
+    _LOADED[name_or_path] = (tuple((f, _stamp(f)) for f in files), pack)
+    return pack
 
 
-def _read(name_or_path: str) -> tuple[str, str]:
+#: Packs loaded, with the files read for each and their stamps when read: every
+#: channel names a pack, and a configuration of 300 channels validated it 300
+#: times (seconds of start-up). A pack file changed since is read again.
+_LOADED: dict[str, tuple[tuple[tuple[str, tuple[int, int] | None], ...], RulePack]] = {}
+
+
+def _stamp(path: str) -> tuple[int, int] | None:
+    try:
+        info = Path(path).stat()
+    except OSError:
+        return None
+    return (info.st_mtime_ns, info.st_size)
+
+
+def _read(name_or_path: str, files: list[str]) -> tuple[str, str]:
     if name_or_path in available_packs():
         text = resources.files("efir.rulepacks").joinpath(f"{name_or_path}.yaml").read_text("utf-8")
         return name_or_path, text
@@ -244,14 +264,17 @@ def _read(name_or_path: str) -> tuple[str, str]:
             f"({', '.join(available_packs())}) nor a readable file"
         )
         raise PackError(msg)
+    files.append(str(path))
     return str(path), path.read_text("utf-8")
 
 
-def _load_specs(name_or_path: str, depth: int) -> tuple[list[dict[str, Any]], PackSpec]:
+def _load_specs(
+    name_or_path: str, depth: int, files: list[str]
+) -> tuple[list[dict[str, Any]], PackSpec]:
     if depth > _MAX_EXTENDS_DEPTH:
         msg = f"{name_or_path}: 'extends' nests deeper than {_MAX_EXTENDS_DEPTH} levels"
         raise PackError(msg)
-    where, text = _read(name_or_path)
+    where, text = _read(name_or_path, files)
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -263,7 +286,7 @@ def _load_specs(name_or_path: str, depth: int) -> tuple[list[dict[str, Any]], Pa
         raise PackError(_describe(where, exc)) from None
     if meta.extends is None:
         return [dict(r) for r in meta.rules], meta
-    parent, _ = _load_specs(meta.extends, depth + 1)
+    parent, _ = _load_specs(meta.extends, depth + 1, files)
     merged = {r["id"]: r for r in parent}
     for rule in meta.rules:
         rule_id = rule.get("id")

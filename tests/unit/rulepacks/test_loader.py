@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -115,3 +116,29 @@ def test_unknown_pack() -> None:
     """An unknown name lists the shipped packs."""
     with pytest.raises(PackError, match="kz-2018"):
         load_pack("fr")
+
+
+def test_a_pack_is_read_once_until_one_of_its_files_changes(tmp_path: Path) -> None:
+    """300 channels naming one pack read it once; editing it or its base reads it again."""
+    base = tmp_path / "base.yaml"
+    site = tmp_path / "site.yaml"
+
+    def write(path: Path, text: str, tick: int) -> None:
+        path.write_text(text, encoding="utf-8")
+        os.utime(path, ns=(tick, tick))  # a distinct stamp even within one clock tick
+
+    write(base, 'pack: base\nversion: "1"\ntitle: Base\nextends: kz\nrules: []\n', 1)
+    write(site, f'pack: site\nversion: "1"\ntitle: Site\nextends: {base}\nrules: []\n', 1)
+    first = load_pack(str(site))
+    assert load_pack(str(site)) is first
+    assert load_pack("kz") is load_pack("kz")
+    write(
+        base,
+        'pack: base\nversion: "2"\ntitle: Base\nextends: kz\nrules:\n  - {id: lang_6h, transitional: end}\n',
+        2,
+    )
+    second = load_pack(str(site))
+    assert second is not first
+    assert second.rule("lang_6h").transitional == "end"
+    write(site, f'pack: site\nversion: "3"\ntitle: Site\nextends: {base}\nrules: []\n', 3)
+    assert load_pack(str(site)).version == "3"
