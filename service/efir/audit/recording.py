@@ -41,43 +41,56 @@ class InputStats:
         self.reasons.update(later.reasons)
 
 
-def record_stream(  # noqa: PLR0917 - the loop's whole state, passed once per file
-    stream: Iterable[AsRunEvent | LineError],
-    stats: InputStats,
-    books: dict[str, EventBook],
-    new_book: Callable[[str], EventBook],
-    only: str | None,
-    arrival: int | None = None,
-) -> int | None:
-    """Record every event of ``stream`` in its channel's book; count what was read.
+@dataclass
+class Recorder:
+    """Where read events go: each channel's event book (made when first seen) and the counts.
 
-    ``books`` maps channel ids to books, ``new_book`` makes the book of a
-    channel seen first; with ``only``, events of other channels are counted
-    and skipped. ``arrival`` numbers the versions explicitly from the number
-    after it (see :meth:`~efir.core.lifecycle.EventBook.record`); returns the
-    last number used.
+    With ``only``, events of other channels are counted and skipped.
     """
-    for got in stream:
-        if type(got) is LineError:
-            stats.rejected += 1
-            stats.reasons[got.code] += 1
-            if len(stats.errors) < MAX_ERRORS_KEPT:
-                stats.errors.append(got)
-            continue
-        event: AsRunEvent = got  # type: ignore[assignment]
-        if only is not None and event.channel != only:
-            stats.other_channels[event.channel] += 1
-            continue
-        book = books.get(event.channel)
+
+    stats: InputStats
+    new_book: Callable[[str], EventBook]
+    only: str | None = None
+    books: dict[str, EventBook] = field(default_factory=dict)
+
+    def book(self, channel_id: str) -> EventBook:
+        """The book of ``channel_id``, made if new."""
+        book = self.books.get(channel_id)
         if book is None:
-            book = books[event.channel] = new_book(event.channel)
-        if arrival is None:
-            recorded = book.record(event)
-        else:
-            arrival += 1
-            recorded = book.record(event, arrival)
-        if recorded:
-            stats.applied += 1
-        else:
-            stats.unchanged += 1
-    return arrival
+            book = self.books[channel_id] = self.new_book(channel_id)
+        return book
+
+    def record(
+        self, stream: Iterable[AsRunEvent | LineError], arrival: int | None = None
+    ) -> int | None:
+        """Record every event of ``stream`` in its channel's book; count what was read.
+
+        ``arrival`` numbers the versions explicitly from the number after it
+        (see :meth:`~efir.core.lifecycle.EventBook.record`); returns the last
+        number used.
+        """
+        stats, books, only = self.stats, self.books, self.only
+        for got in stream:
+            if type(got) is LineError:
+                stats.rejected += 1
+                stats.reasons[got.code] += 1
+                if len(stats.errors) < MAX_ERRORS_KEPT:
+                    stats.errors.append(got)
+                continue
+            event: AsRunEvent = got  # type: ignore[assignment]
+            if only is not None and event.channel != only:
+                stats.other_channels[event.channel] += 1
+                continue
+            book = books.get(event.channel)
+            if book is None:
+                book = self.book(event.channel)
+            if arrival is None:
+                recorded = book.record(event)
+            else:
+                arrival += 1
+                recorded = book.record(event, arrival)
+            if recorded:
+                stats.applied += 1
+            else:
+                stats.unchanged += 1
+        return arrival

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from efir.audit.readers import reader_for
-from efir.audit.recording import InputStats, record_stream
+from efir.audit.recording import InputStats, Recorder
 from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period
 from efir.core.timebase import from_us, local_wall_to_us, to_us
@@ -115,14 +115,13 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
 ) -> AuditResult:
     stats = InputStats(files=[str(p) for p in paths])
     engines: dict[str, ChannelEngine] = {}
-    books: dict[str, EventBook] = {}
-    only = channel.id if channel_given else None
 
     def new_book(channel_id: str) -> EventBook:
         profile = channel if channel_given else _with_id(channel, channel_id)
         engine = engines[channel_id] = ChannelEngine(profile, pack.rules, clip=clip)
         return engine.book
 
+    recorder = Recorder(stats, new_book, channel.id if channel_given else None)
     readers = [reader_for(path, input_format) for path in paths]
     cut = None
     if (
@@ -133,7 +132,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     ):
         cut = plan(list(paths))
     if cut is not None and cut.worker:
-        read_split(cut, stats, books, new_book, only, now_us, progress)
+        read_split(cut, recorder, now_us, progress)
     else:
         consumed_before = 0
 
@@ -142,11 +141,9 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
                 progress(consumed_before + consumed)
 
         for path, reader in zip(paths, readers, strict=True):
-            record_stream(
-                reader.read(path, now_us=now_us, progress=tick), stats, books, new_book, only
-            )
+            recorder.record(reader.read(path, now_us=now_us, progress=tick))
             consumed_before += path.stat().st_size
-        for book in books.values():
+        for book in recorder.books.values():
             book.resolve()
     if len(engines) > 1:
         names = ", ".join(sorted(engines))

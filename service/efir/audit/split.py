@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from efir.audit.readers import Part, read_lines
-from efir.audit.recording import InputStats, record_stream
+from efir.audit.recording import InputStats, Recorder
 from efir.core.checkpoint import decode_items, encode_items
 from efir.core.lifecycle import EventBook
 
@@ -104,20 +104,16 @@ def plan(paths: list[Path], share: float | None = None) -> Cut:
     return Cut([(p, Part(0, None, 1)) for p in paths], [], before)
 
 
-def read_split(  # noqa: PLR0917 - the audit's reading state, passed through once
+def read_split(
     cut: Cut,
-    stats: InputStats,
-    books: dict[str, EventBook],
-    new_book: Callable[[str], EventBook],
-    only: str | None,
+    recorder: Recorder,
     now_us: int,
     progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Read ``cut`` with a worker process; leave every book resolved.
+    """Read ``cut`` into ``recorder`` with a worker process; leave every book resolved.
 
-    ``books``, ``new_book`` and ``only`` are those of
-    :func:`~efir.audit.recording.record_stream`. ``progress`` receives an
-    estimate of the input's bytes consumed (this process's part, scaled).
+    ``progress`` receives an estimate of the input's bytes consumed (this
+    process's part, scaled).
 
     Raises:
         SplitError: the worker failed; its traceback is in the message.
@@ -125,14 +121,18 @@ def read_split(  # noqa: PLR0917 - the audit's reading state, passed through onc
     context = multiprocessing.get_context("fork")
     ours, child_end = context.Pipe()
     worker = context.Process(
-        target=_work, args=(child_end, cut, only, now_us), name="efir-audit-worker", daemon=True
+        target=_work,
+        args=(child_end, cut, recorder.only, now_us),
+        name="efir-audit-worker",
+        daemon=True,
     )
     worker.start()
     child_end.close()
     try:
-        _read_own(cut, stats, books, new_book, only, now_us, progress)
+        _read_own(cut, recorder, now_us, progress)
         # Resolved before the ids are compared: an id the worker holds too is
         # resolved again below, with its versions from both parts.
+        books = recorder.books
         for book in books.values():
             book.resolve()
         items: dict[str, tuple[list[str], Encoded]] = _receive(ours, worker)
@@ -149,10 +149,9 @@ def read_split(  # noqa: PLR0917 - the audit's reading state, passed through onc
         raise
     finally:
         ours.close()
+    stats = recorder.stats
     for cid, (_, (profiles, rows)) in items.items():
-        if cid not in books:
-            books[cid] = new_book(cid)
-        book = books[cid]
+        book = recorder.book(cid)
         for arrival, event in versions.get(cid, []):
             if book.record(event, arrival):
                 stats.applied += 1
@@ -169,14 +168,8 @@ def read_split(  # noqa: PLR0917 - the audit's reading state, passed through onc
         worker.kill()
 
 
-def _read_own(  # noqa: PLR0917 - read_split's state
-    cut: Cut,
-    stats: InputStats,
-    books: dict[str, EventBook],
-    new_book: Callable[[str], EventBook],
-    only: str | None,
-    now_us: int,
-    progress: Callable[[int], None] | None,
+def _read_own(
+    cut: Cut, recorder: Recorder, now_us: int, progress: Callable[[int], None] | None
 ) -> None:
     total = sum(_size(p, part) for p, part in cut.main + cut.worker)
     mine = max(sum(_size(p, part) for p, part in cut.main), 1)
@@ -187,8 +180,7 @@ def _read_own(  # noqa: PLR0917 - read_split's state
             if progress is not None:
                 progress((before + consumed) * total // mine)
 
-        stream = read_lines(path, part, now_us=now_us, progress=tick)
-        record_stream(stream, stats, books, new_book, only)
+        recorder.record(read_lines(path, part, now_us=now_us, progress=tick))
         before += _size(path, part)
 
 
@@ -231,19 +223,13 @@ def _send(conn: Connection, kind: bytes, payload: Any) -> None:
 def _work(conn: Connection, cut: Cut, only: str | None, now_us: int) -> None:
     """The worker: read the second part, exchange ids, send the items and counts."""
     try:
-        stats = InputStats()
-        books: dict[str, EventBook] = {}
+        recorder = Recorder(InputStats(), lambda _cid: EventBook(), only)
         arrival: int | None = cut.offset
         for path, part in cut.worker:
             first = part.first_line or _lines_before(path, part.start) + 1
-            arrival = record_stream(
-                read_lines(path, Part(part.start, part.stop, first), now_us=now_us),
-                stats,
-                books,
-                lambda _cid: EventBook(),
-                only,
-                arrival,
-            )
+            stream = read_lines(path, Part(part.start, part.stop, first), now_us=now_us)
+            arrival = recorder.record(stream, arrival)
+        stats, books = recorder.stats, recorder.books
         # Resolved and encoded before anything goes out: sending blocks until
         # the parent, still reading its own part, takes it.
         theirs = {

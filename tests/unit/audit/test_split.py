@@ -158,23 +158,32 @@ def test_the_cut_falls_on_a_line_end_and_parts_cover_the_input(tmp_path: Path) -
         assert cut.offset >= int(total * share)
 
 
-def test_a_worker_that_fails_stops_the_audit_with_its_traceback(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _programmes(tmp_path: Path) -> Path:
     events = [
         AsRunEvent("c", f"e{i}", Phase.COMPLETE, 10**15 + i * 10**8, 10**8, Kind.PROGRAM)
         for i in range(50)
     ]
-    paths = _write(tmp_path, [_line(e) for e in events], 1)
+    (path,) = _write(tmp_path, [_line(e) for e in events], 1)
+    return path
+
+
+def _break_the_worker(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -> None:
+    """Split every input and make the worker fail once it has read its part."""
 
     def broken(*_: object, **__: object) -> None:
-        msg = "disk on fire"
-        raise OSError(msg)
+        raise failure
 
     monkeypatch.setattr(run, "MIN_SPLIT_BYTES", 0)
     monkeypatch.setattr(split, "encode_items", broken)
+
+
+def test_a_worker_that_fails_stops_the_audit_with_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _programmes(tmp_path)
+    _break_the_worker(monkeypatch, OSError("disk on fire"))
     with pytest.raises(split.SplitError, match="disk on fire"):
-        _audit(paths, "Asia/Almaty", two=True, given_channel=False)
+        _audit([path], "Asia/Almaty", two=True, given_channel=False)
 
 
 def test_lines_of_the_second_part_keep_their_numbers(tmp_path: Path) -> None:
@@ -191,17 +200,8 @@ def test_lines_of_the_second_part_keep_their_numbers(tmp_path: Path) -> None:
 def test_the_cli_reports_a_failed_worker_and_the_way_around_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    events = [
-        AsRunEvent("c", f"e{i}", Phase.COMPLETE, 10**15 + i * 10**8, 10**8, Kind.PROGRAM)
-        for i in range(50)
-    ]
-    (path,) = _write(tmp_path, [_line(e) for e in events], 1)
-
-    def broken(*_: object, **__: object) -> None:
-        raise MemoryError
-
-    monkeypatch.setattr(run, "MIN_SPLIT_BYTES", 0)
-    monkeypatch.setattr(split, "encode_items", broken)
+    path = _programmes(tmp_path)
+    _break_the_worker(monkeypatch, MemoryError())
     failed = CliRunner().invoke(app, ["audit", str(path)])
     assert failed.exit_code == 2
     assert "MemoryError" in failed.output
