@@ -87,6 +87,12 @@ class Metrics:
         self.mqtt_connects = Counter(
             "efir_mqtt_connects", "Successful MQTT connections (including reconnects).", registry=r
         )
+        self.mqtt_sessions_lost = Counter(
+            "efir_mqtt_sessions_lost",
+            "Reconnections on which the broker no longer held Efir's session: events "
+            "published while Efir was away (or queued for it) may be missing.",
+            registry=r,
+        )
         self.checkpoint_seconds = Histogram(
             "efir_checkpoint_duration_seconds",
             "Taking and storing one channel's checkpoint.",

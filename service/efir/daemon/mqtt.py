@@ -21,7 +21,7 @@ import logging
 import random
 import ssl
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiomqtt
 from paho.mqtt import client as mqtt_client
@@ -160,9 +160,12 @@ class MqttConsumer:
         self._client = client
         # Before connecting: the broker may redeliver as soon as the session resumes.
         client._client.manual_ack_set(True)  # noqa: SLF001, FBT003 - no public switch in aiomqtt yet (#345)
+        resumed = self._watch_session(client)
         async with client:
             st = self.state
             st.generation += 1
+            if st.generation > 1 and resumed and not resumed[0]:
+                self._session_lost()
             self._link = st.generation  # acknowledgements may flow on this connection
             protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
             await client.publish(EFIR_STATUS_TOPIC, b"online", qos=1, retain=True)
@@ -194,6 +197,36 @@ class MqttConsumer:
         self.state.connected = False
         self.connected.clear()
         self.metrics.mqtt_connected.set(0)
+
+    @staticmethod
+    def _watch_session(client: aiomqtt.Client) -> list[bool]:
+        """Note the CONNACK's session-present flag (aiomqtt drops it) in the list returned."""
+        seen: list[bool] = []
+        paho = client._client  # noqa: SLF001 - aiomqtt has no public hook for CONNACK flags
+        forward = paho.on_connect
+
+        def on_connect(*args: Any) -> None:
+            seen[:] = [bool(args[2].session_present)]  # (client, userdata, flags, ...)
+            if forward is not None:
+                forward(*args)
+
+        paho.on_connect = on_connect
+        return seen
+
+    def _session_lost(self) -> None:
+        """The broker answered a reconnection without Efir's session (clean, not resumed).
+
+        Its subscriptions and the messages queued for it are gone: what adapters
+        published while Efir was away did not reach it and will not. Mosquitto
+        2.0.11 does this to a client connected when it stops (docs/daemon.md).
+        """
+        self.metrics.mqtt_sessions_lost.inc()
+        log.error(
+            "the MQTT broker %s did not keep Efir's session: events published while Efir "
+            "was disconnected, and any still queued for it, may be missing; have the "
+            "adapters re-send what they aired since the disconnection",
+            self.target,
+        )
 
     def _make_client(self) -> aiomqtt.Client:
         o, t = self.options, self.target
