@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import os
 import shutil
 import socket
@@ -94,6 +95,11 @@ class Mosquitto:
         conf = self.directory / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
+            # Started as root, mosquitto switches to the user "mosquitto", which
+            # cannot write to this test's directory: it would log "Error saving
+            # in-memory database" and come back from a restart without any
+            # session. Running as the invoking user keeps persistence working.
+            f"user {getpass.getuser()}\n"
             "allow_anonymous true\n"
             # Efir acknowledges only after commit: the broker must queue, not drop.
             "max_queued_messages 0\n"
