@@ -119,9 +119,8 @@ class MqttConfig(_Strict):
 
     topic_prefix: str = Field(default="asrun", pattern=r"^[^#+]+$")
     client_id: str = Field(default="efir", min_length=1, max_length=64)
-    #: 3.1.1 by default: with MQTT 5 sessions, Mosquitto 2.0.11 lost QoS 1 messages
-    #: in flight to Efir across a broker restart in our fault test; 3.1.1 lost none.
-    #: "5" forces MQTT 5; "auto" tries 5 and falls back to 3.1.1.
+    #: 3.1.1 by default: every broker speaks it (the broker-restart fault test
+    #: passes with both). "5" forces MQTT 5; "auto" tries 5 and falls back to 3.1.1.
     protocol: Literal["auto", "5", "3.1.1"] = "3.1.1"
     #: Session expiry (MQTT 5) so the broker keeps unacknowledged events while Efir restarts.
     session_expiry_s: int = Field(default=7 * 24 * 3600, ge=0)

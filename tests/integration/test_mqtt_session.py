@@ -2,7 +2,7 @@
 
 Efir's subscriptions and the messages queued for it live in its broker
 session. When a reconnection finds the session gone (a broker that lost its
-state, or Mosquitto 2.0.11 restarted while Efir was connected), what adapters
+state, e.g. one that cannot write its persistence file), what adapters
 published meanwhile never arrives: Efir says so (metric and log) instead of
 carrying on as if nothing happened.
 """

@@ -217,8 +217,9 @@ class MqttConsumer:
         """The broker answered a reconnection without Efir's session (clean, not resumed).
 
         Its subscriptions and the messages queued for it are gone: what adapters
-        published while Efir was away did not reach it and will not. Mosquitto
-        2.0.11 does this to a client connected when it stops (docs/daemon.md).
+        published while Efir was away did not reach it and will not. A broker
+        that cannot write its persistence file does this at every restart
+        (docs/daemon.md).
         """
         self.metrics.mqtt_sessions_lost.inc()
         log.error(
