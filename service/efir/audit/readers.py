@@ -88,8 +88,8 @@ class JsonLinesReader:
 class Part:
     """Bytes ``[start, stop)`` of a JSON-lines file (``stop`` ``None``: to the end).
 
-    ``start`` is 0 or just after a newline; ``first_line`` is the number of the
-    line there.
+    ``start`` and ``stop`` fall just after a newline (or at 0); ``first_line``
+    is the number of the line at ``start``.
     """
 
     start: int
@@ -110,15 +110,14 @@ def read_lines(
     left = -1 if part.stop is None else part.stop - part.start
     with path.open("rb") as handle:
         handle.seek(part.start)
-        # readlines stops at the first line end at or past its hint, and the
-        # part ends at a line end: a hint of what is left never reads past it.
+        # readlines stops only once its lines *exceed* the hint, so with a hint
+        # of what is left it reads one line past the part's end: cut it off.
         while left and (
             lines := handle.readlines(CHUNK_BYTES if left < 0 else min(left, CHUNK_BYTES))
         ):
             size = sum(map(len, lines))
-            if 0 < left < size:  # the last chunk ran past the part's end: cut it there
-                while size > left:
-                    size -= len(lines.pop())
+            while left > 0 and size > left:
+                size -= len(lines.pop())
             yield from parse_lines(source, number, lines, now_us)
             number += len(lines)
             consumed += size

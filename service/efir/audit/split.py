@@ -29,6 +29,7 @@ import multiprocessing
 import pickle
 import traceback
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
@@ -158,7 +159,7 @@ def read_split(
             else:
                 stats.unchanged += 1
         both = shared.get(cid, set())
-        book.resolve(both)
+        book.resolve_ids(both)
         kept = [row for row in rows if row[0] not in both] if both else rows
         book.adopt(decode_items(cid, book.profiles, profiles, kept))
     stats.add(their_stats)
@@ -242,7 +243,7 @@ def _work(conn: Connection, cut: Cut, only: str | None, now_us: int) -> None:
         out: dict[str, list[tuple[int, AsRunEvent]]] = {}
         for cid, ids in shared.items():
             versions = [pair for event_id in ids for pair in books[cid].arrivals(event_id)]
-            versions.sort(key=_first)
+            versions.sort(key=itemgetter(0))
             # Those versions are counted where they are recorded now.
             stats.applied -= len(versions)
             out[cid] = versions
@@ -251,10 +252,6 @@ def _work(conn: Connection, cut: Cut, only: str | None, now_us: int) -> None:
         _send(conn, _FAILED, traceback.format_exc())
     finally:
         conn.close()
-
-
-def _first(pair: tuple[int, AsRunEvent]) -> int:
-    return pair[0]
 
 
 def _lines_before(path: Path, offset: int) -> int:

@@ -186,21 +186,8 @@ class EventBook:
         """
         return self._store(event, arrival) is not None
 
-    def resolve(self, ids: Iterable[str] | None = None) -> list[Item]:
-        """Resolve recorded event ids to their items; return the book's items (arbitrary order).
-
-        ``ids`` limits the work to those ids (versions recorded for them since the
-        last resolve); by default every id is resolved from scratch.
-        """
-        if ids is not None:
-            for event_id in ids:
-                versions = self._versions[event_id]
-                item = self._item_from(max(versions), versions)
-                if item is None:
-                    self._items.pop(event_id, None)
-                else:
-                    self._items[event_id] = item
-            return list(self._items.values())
+    def resolve(self) -> list[Item]:
+        """Resolve every recorded event id to its item; return the items (arbitrary order)."""
         items = {k: self._items[k] for k in self._restored if k in self._items}
         for event_id, versions in self._versions.items():
             item = self._item_from(max(versions), versions)
@@ -208,6 +195,16 @@ class EventBook:
                 items[event_id] = item
         self._items = items
         return list(items.values())
+
+    def resolve_ids(self, ids: Iterable[str]) -> None:
+        """Resolve ``ids`` again after versions were recorded for them since :meth:`resolve`."""
+        for event_id in ids:
+            versions = self._versions[event_id]
+            item = self._item_from(max(versions), versions)
+            if item is None:
+                self._items.pop(event_id, None)
+            else:
+                self._items[event_id] = item
 
     def recorded(self) -> KeysView[str]:
         """The ids with versions in this book (a live view)."""

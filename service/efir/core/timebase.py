@@ -16,8 +16,9 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
 US_PER_S = 1_000_000
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
+#: The instant 0 and one microsecond, for code that converts inline on a hot path.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+ONE_US = timedelta(microseconds=1)
 
 
 def to_us(instant: datetime) -> int:
@@ -25,7 +26,7 @@ def to_us(instant: datetime) -> int:
     if instant.tzinfo is None:
         msg = "naive datetime: an instant needs a UTC offset or zone"
         raise ValueError(msg)
-    return (instant - _EPOCH) // _ONE_US
+    return (instant - EPOCH) // ONE_US
 
 
 def seconds_to_us(seconds: float) -> int:
@@ -35,7 +36,7 @@ def seconds_to_us(seconds: float) -> int:
 
 def from_us(us: int, tz: ZoneInfo | None = None) -> datetime:
     """Return the instant ``us`` as an aware datetime in ``tz`` (UTC by default)."""
-    utc = _EPOCH + timedelta(microseconds=us)
+    utc = EPOCH + timedelta(microseconds=us)
     return utc if tz is None else utc.astimezone(tz)
 
 

@@ -101,7 +101,15 @@ class Alerter:
         self._closing: dict[str, list[Condition]] = {}
         self._refs: dict[str, ChannelRef] = {}
         self._names = {c.id: c.name or c.id for c in settings.channels}
+        # Every channel, state and severity, zero included: "no alert" is a
+        # value a dashboard shows and an alert rule compares, not a gap.
         self._exported: dict[tuple[str, str, str], int] = {}
+        for channel in settings.channels:
+            for state in (State.PENDING.value, State.FIRING.value):
+                for severity in Severity:
+                    key = (channel.id, state, severity.value)
+                    self._exported[key] = 0
+                    metrics.alerts.labels(*key).set(0)
         self._export_due = True
         self._kick = asyncio.Event()
         #: Channels to evaluate at the next kick; every channel when ``_all``.
@@ -109,7 +117,6 @@ class Alerter:
         self._all = True
         self._last_all: float = 0.0
         self._lock = asyncio.Lock()
-        self._export({})
 
     # ------------------------------------------------------------ control
     @property
@@ -426,21 +433,12 @@ class Alerter:
 
     def _export(self, alerts: dict[str, Alert]) -> None:
         """Set the alert counts per channel, state and severity (only those that changed)."""
-        counts: dict[tuple[str, str, str], int] = {}
+        # Zero for every count exported before: it fell back (e.g. Efir's own alerts).
+        counts = dict.fromkeys(self._exported, 0)
         for a in alerts.values():
             if a.state is not State.RESOLVED:
                 key = (a.channel, a.state.value, a.severity.value)
                 counts[key] = counts.get(key, 0) + 1
-        # Every channel, state and severity, zero included: "no alert" is a
-        # value a dashboard shows and an alert rule compares, not a gap. So
-        # is a count that fell back (e.g. Efir's own alerts, once resolved).
-        for key in self._exported:
-            counts.setdefault(key, 0)
-        if not self._exported:
-            for channel in self.monitor.channels:
-                for state in (State.PENDING.value, State.FIRING.value):
-                    for severity in Severity:
-                        counts.setdefault((channel, state, severity.value), 0)
         # Only what changed: creating a labelled child is the costly part of
         # the client library, and this runs after every batch that changes an alert.
         for key, n in counts.items():

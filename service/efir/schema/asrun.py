@@ -22,7 +22,7 @@ field, never a stack trace.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime  # noqa: TC003 - msgspec and pydantic resolve annotations at runtime
 from typing import Annotated, Any, Literal, NotRequired
 
 import msgspec
@@ -40,7 +40,7 @@ from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
-from efir.core.timebase import US_PER_S
+from efir.core.timebase import EPOCH, ONE_US, US_PER_S
 
 MAX_PAYLOAD_BYTES = 64 * 1024
 MAX_FUTURE_US = 24 * 3600 * US_PER_S
@@ -51,8 +51,6 @@ _PHASES = {p.value: p for p in Phase}
 _KINDS = {k.value: k for k in Kind}
 _LAYERS = {v.value: v for v in Layer}
 _NO_TAGS: frozenset[str] = frozenset()
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_ONE_US = timedelta(microseconds=1)
 
 KindName = Literal[
     "program",
@@ -118,7 +116,7 @@ _DECODE = msgspec.json.Decoder(_Wire).decode
 
 
 def _rfc3339_shape(value: Any) -> Any:
-    """Refuse what msgspec would not decode as a date-time (no seconds, ``+0500``, numbers ...)."""
+    """Refuse what msgspec would not decode as a date-time (no seconds, ``+05``, numbers ...)."""
     if not isinstance(value, str) or not _RFC3339.match(value):
         kind, text = "datetime_parsing", "not an RFC 3339 date-time"
         raise PydanticCustomError(kind, text)
@@ -232,7 +230,7 @@ def _event(wire: _Wire, now_us: int, expect_channel: str | None) -> AsRunEvent:
     title = wire.title
     artist = wire.artist
     isrc = wire.isrc
-    start_us = None if start is None else (start - _EPOCH) // _ONE_US
+    start_us = None if start is None else (start - EPOCH) // ONE_US
     duration_us = None if duration is None else round(duration * US_PER_S)
     kind_value = None if kind is None or kind is UNSET else _KINDS[kind]
     if (
