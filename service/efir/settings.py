@@ -197,6 +197,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8080, ge=0, le=65535)
     api_token: SecretStr | None = None
+    #: Reads what may reveal secrets or raw payloads (dead letters, deliveries,
+    #: the configuration); ``api_token`` reads them too.
+    api_read_token: SecretStr | None = None
     channels: list[ChannelConfig] = []
     #: Events waiting for the store; a full queue stops reading from the broker.
     queue_max: int = Field(default=10_000, ge=10)
@@ -373,7 +376,7 @@ def _nearest_line(
 def describe(settings: Settings) -> dict[str, Any]:
     """The effective settings as plain data, secrets masked (``efir check-config``)."""
     data: dict[str, Any] = settings.model_dump(mode="json")
-    for key in ("database_url", "mqtt_url", "api_token"):
+    for key in ("database_url", "mqtt_url", "api_token", "api_read_token"):
         if data.get(key) is not None:
             data[key] = "**********"
     if settings.database_url is None:

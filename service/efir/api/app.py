@@ -1,18 +1,21 @@
 """The FastAPI application factory (no globals: everything hangs off the service).
 
-Reads are open (they carry no secrets beyond what the board shows); every
-mutating endpoint needs ``Authorization: Bearer $EFIR_API_TOKEN`` and is off
-while no token is configured.
+Status reads are open (they carry nothing beyond what the board shows).
+Reads that can reveal raw payloads, delivery errors or receivers' settings
+(dead letters, deliveries, receivers) need ``Authorization: Bearer`` with
+``$EFIR_API_READ_TOKEN`` or ``$EFIR_API_TOKEN``; every mutating endpoint needs
+``$EFIR_API_TOKEN``. Each is off (403) while its token is not configured.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
+import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -37,10 +40,11 @@ from efir.api.views import feed_info, on_air_now
 from efir.core.advice import advice
 from efir.core.engine import ROLLING_US
 from efir.core.status import worst
-from efir.core.timebase import format_local, to_us
+from efir.core.timebase import US_PER_S, format_local, to_us
+from efir.daemon.ingest import Inbound
 from efir.daemon.monitor import Channel, live_since
 from efir.daemon.windows import window_object
-from efir.schema.asrun import MAX_PAYLOAD_BYTES
+from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, EventError, check_depth
 
 if TYPE_CHECKING:
     from efir.daemon.ingest import Outcome
@@ -48,6 +52,18 @@ if TYPE_CHECKING:
 
 #: At most this many events per POST (each is committed before the answer).
 MAX_EVENTS_PER_POST = 10_000
+#: Largest body ``POST /api/v1/events`` reads: 413 as soon as more arrives
+#: (about 25,000 typical events; one event is at most 64 KiB).
+MAX_BODY_BYTES = 8 * 1024 * 1024
+#: Bytes of an oversized body kept in its dead letter.
+_BODY_PREFIX = 4096
+_DAY_US = 86_400 * US_PER_S
+#: Widest ``[from, to)`` of ``GET .../windows`` (422 beyond): a year and a leap day.
+MAX_WINDOW_SPAN_US = 366 * _DAY_US
+#: ``to`` at most this far ahead of now (windows further on hold nothing yet).
+MAX_WINDOW_AHEAD_US = 8 * _DAY_US
+#: Earliest ``from`` (2000-01-01T00:00:00Z), long before any as-run Efir keeps.
+EARLIEST_US = 946_684_800 * US_PER_S
 _bearer = HTTPBearer(auto_error=False)
 
 
@@ -59,24 +75,25 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         summary="Real-time broadcast compliance monitor: live airtime quotas per channel.",
     )
     token = service.settings.api_token
+    read_token = service.settings.api_read_token
     names = {c.id: c.name for c in service.settings.channels}
+    write_tokens = [token.get_secret_value().encode()] if token else []
+    read_tokens = write_tokens + ([read_token.get_secret_value().encode()] if read_token else [])
 
     def authorised(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
-        if token is None:
-            raise HTTPException(
-                status.HTTP_403_FORBIDDEN,
-                "mutating endpoints are off: set EFIR_API_TOKEN to enable them",
-            )
-        if credentials is None or not secrets.compare_digest(
-            credentials.credentials.encode(), token.get_secret_value().encode()
-        ):
-            raise HTTPException(
-                status.HTTP_401_UNAUTHORIZED,
-                "a valid bearer token is required",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+        _check_token(credentials, write_tokens, "mutating endpoints are off: set EFIR_API_TOKEN")
+
+    def readable(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> None:
+        _check_token(
+            credentials,
+            read_tokens,
+            "this endpoint can reveal payloads and settings and is off: set "
+            "EFIR_API_READ_TOKEN (or EFIR_API_TOKEN)",
+        )
 
     def channel_or_404(channel_id: str) -> Channel:
         ch = service.monitor.get(channel_id)
@@ -185,9 +202,8 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             )
         now = service.now_us()
         hi = _instant(to, ch.engine.tz, "to") if to else now
-        lo = _instant(from_, ch.engine.tz, "from") if from_ else now - ROLLING_US
-        if hi <= lo:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "`to` must be after `from`")
+        lo = _instant(from_, ch.engine.tz, "from") if from_ else min(hi, now) - ROLLING_US
+        _check_span(lo, hi, now)
         live_from = live_since(now)
         merged: dict[tuple[str, int], dict[str, Any]] = {}
         for sw in await service.store.windows(channel_id, lo, hi, rule):
@@ -199,7 +215,13 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             }
         if hi > live_from:
             rules = [rule] if rule else None
-            for w in ch.engine.windows(max(lo, live_from), hi, now=now, rules=rules):
+            # Off the event loop (MQTT and HTTP go on), under the writer's lock
+            # (no event is applied while the live state is read).
+            async with service.ingest.lock:
+                live = await asyncio.to_thread(
+                    lambda: list(ch.engine.windows(max(lo, live_from), hi, now=now, rules=rules))
+                )
+            for w in live:
                 key = (w.rule, w.window_start)
                 old = merged.get(key, {})
                 merged[key] = {
@@ -222,10 +244,16 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
 
         Each event is committed (or dead-lettered with its reason) before the
         answer; the status code is 200 when all were accepted, 422 otherwise.
+        A body over 8 MiB is refused with 413 as soon as it is seen to be
+        (its first 4 KiB are dead-lettered), before the rest is read.
         """
-        body = await request.body()
-        if len(body) > MAX_PAYLOAD_BYTES * MAX_EVENTS_PER_POST:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, "body too large")
+        body, size = await _read_body(request)
+        if size > MAX_BODY_BYTES:
+            reason = f"body of {size} bytes or more, over the {MAX_BODY_BYTES}-byte limit"
+            await service.ingest.submit_all(
+                [Inbound(body, "http", service.now_us(), refusal=("oversized", reason), size=size)]
+            )
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, reason)
         payloads = _split_body(body)
         outcomes = await service.ingest.submit_and_wait(payloads, "http")
         result = _results(outcomes)
@@ -234,22 +262,60 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         return result
 
     # ------------------------------------------------------- dead letters
-    @app.get("/api/v1/dead-letters", tags=["ingest"])
-    async def dead_letters(
+    @app.get("/api/v1/dead-letters", tags=["ingest"], dependencies=[Depends(readable)])
+    async def dead_letters(  # noqa: PLR0917 - FastAPI reads the query parameters from these
+        request: Request,
+        response: Response,
         channel: str | None = None,
         pending: bool = False,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTERS_PAGE)] = 50,
+        before: Annotated[
+            int | None, Query(ge=1, description="Page on: letters with a smaller id.")
+        ] = None,
+        payload_chars: Annotated[
+            int, Query(ge=0, le=MAX_PAYLOAD_BYTES, description="Bytes of each payload shown.")
+        ] = 1024,
     ) -> list[DeadLetterOut]:
-        """The newest dead letters first (``pending=true``: not yet replayed)."""
-        rows = await service.store.dead(limit=limit, channel_id=channel, pending_only=pending)
+        """The newest dead letters first (``pending=true``: not yet replayed).
+
+        At most 100 a page, each payload cut to ``payload_chars`` bytes; when
+        more letters follow, the ``Link`` header (``rel="next"``) names the
+        next page.
+        """
+        rows = await service.store.dead(
+            limit=limit,
+            channel_id=channel,
+            pending_only=pending,
+            before_id=before,
+            payload_chars=payload_chars,
+        )
+        if len(rows) == limit:
+            nxt = request.url.include_query_params(before=rows[-1]["id"])
+            response.headers["Link"] = f'<{nxt}>; rel="next"'
         return [_dead_out(r) for r in rows]
 
     @app.post("/api/v1/dead-letters/replay", tags=["ingest"], dependencies=[Depends(authorised)])
     async def replay(body: ReplayRequest) -> ReplayResponse:
-        """Feed dead letters through ingest again; accepted ones are marked replayed."""
+        """Feed dead letters through ingest again, with the checks of live ingest.
+
+        A letter from MQTT must still name its topic's channel. Accepted
+        letters are marked replayed; a refused one is updated with the new
+        reason (no new letter is added).
+        """
         rows = await service.store.dead_by_id(body.ids)
-        outcomes = await service.ingest.submit_and_wait(
-            [bytes(r["payload"]) for r in rows], "replay"
+        now = service.now_us()
+        outcomes = await service.ingest.submit_all(
+            [
+                Inbound(
+                    bytes(r["payload"]),
+                    "replay",
+                    now,
+                    topic=r["topic"],
+                    channel=r["channel_id"] if r["source"] == "mqtt" else None,
+                    letter_id=r["id"],
+                )
+                for r in rows
+            ]
         )
         done = [r["id"] for r, o in zip(rows, outcomes, strict=True) if o.accepted]
         if done:
@@ -262,31 +328,89 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
     return app
 
 
+#: Dead letters per page at most.
+MAX_DEAD_LETTERS_PAGE = 100
+
+
 # ------------------------------------------------------------------ helpers
+def _check_token(
+    credentials: HTTPAuthorizationCredentials | None, tokens: list[bytes], off: str
+) -> None:
+    if not tokens:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, off)
+    given = credentials.credentials.encode() if credentials is not None else b""
+    # Compare with every token (no early exit) so timing tells nothing.
+    if not sum(secrets.compare_digest(given, t) for t in tokens) or credentials is None:
+        raise HTTPException(
+            status.HTTP_401_UNAUTHORIZED,
+            "a valid bearer token is required",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
 def _instant(text: str, tz: ZoneInfo, name: str) -> int:
     try:
         t = datetime.fromisoformat(text)
-    except ValueError:
+        return to_us(t if t.tzinfo is not None else t.replace(tzinfo=tz))
+    except (ValueError, OverflowError):
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"`{name}` must be an RFC 3339 time, not {text!r}",
+            f"`{name}` must be an RFC 3339 time, not {text[:64]!r}",
         ) from None
-    return to_us(t if t.tzinfo is not None else t.replace(tzinfo=tz))
+
+
+def _check_span(lo: int, hi: int, now: int) -> None:
+    """Refuse (422) a window range the API does not answer (see the limits above)."""
+    problem = None
+    if hi <= lo:
+        problem = "`to` must be after `from`"
+    elif lo < EARLIEST_US:
+        problem = "`from` and `to` must be 2000-01-01 or later"
+    elif hi > now + MAX_WINDOW_AHEAD_US:
+        problem = f"`to` must be at most {MAX_WINDOW_AHEAD_US // _DAY_US} days from now"
+    elif hi - lo > MAX_WINDOW_SPAN_US:
+        problem = f"`from` to `to` spans at most {MAX_WINDOW_SPAN_US // _DAY_US} days"
+    if problem is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)
+
+
+async def _read_body(request: Request) -> tuple[bytes, int]:
+    """The body, or its first bytes once it is over :data:`MAX_BODY_BYTES`, and the size seen.
+
+    A declared ``Content-Length`` over the limit is refused before any byte is read.
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        return b"", int(declared)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            return b"".join(chunks)[:_BODY_PREFIX], size
+        chunks.append(chunk)
+    return b"".join(chunks), size
+
+
+_SPLIT = msgspec.json.Decoder(list[msgspec.Raw]).decode
 
 
 def _split_body(body: bytes) -> list[bytes]:
+    """One payload per event: the array's elements as sent, or the body as one payload."""
     stripped = body.lstrip()
     if not stripped.startswith(b"["):
         return [body]
     try:
-        items = json.loads(stripped)
-    except ValueError:
+        # The array adds one level to each element's nesting.
+        check_depth(stripped, MAX_DEPTH + 1)
+        items = _SPLIT(stripped)
+    except (EventError, msgspec.MsgspecError):
         return [body]  # goes to dead letters with the parser's reason
     if len(items) > MAX_EVENTS_PER_POST:
         raise HTTPException(
             status.HTTP_413_CONTENT_TOO_LARGE, f"at most {MAX_EVENTS_PER_POST} events per request"
         )
-    return [json.dumps(item, ensure_ascii=False).encode() for item in items]
+    return [bytes(item) for item in items]
 
 
 def _results(outcomes: list[Outcome]) -> EventsResponse:
@@ -306,6 +430,8 @@ def _results(outcomes: list[Outcome]) -> EventsResponse:
 
 def _dead_out(r: dict[str, Any]) -> DeadLetterOut:
     utc = ZoneInfo("UTC")
+    payload = bytes(r["payload"] or b"")  # SQL substr of an empty payload is NULL
+    stored = r.get("stored_size") or len(payload)
     return DeadLetterOut(
         id=r["id"],
         received=format_local(r["received_us"], utc),
@@ -314,6 +440,10 @@ def _dead_out(r: dict[str, Any]) -> DeadLetterOut:
         channel=r["channel_id"],
         code=r["code"],
         reason=r["reason"],
-        payload=bytes(r["payload"]).decode("utf-8", "replace"),
+        payload=payload.decode("utf-8", "replace"),
+        payload_truncated=r["payload_size"] is not None or stored > len(payload),
+        payload_size=r["payload_size"] if r["payload_size"] is not None else stored,
+        payload_sha256=r["payload_sha256"],
         replayed=None if r["replayed_us"] is None else format_local(r["replayed_us"], utc),
+        replay_attempts=r["replay_attempts"] or 0,
     )

@@ -133,8 +133,19 @@ class DeadLetterOut(BaseModel):
     channel: str | None
     code: str
     reason: str
-    payload: str = Field(description="The raw payload (UTF-8, invalid bytes replaced).")
+    payload: str = Field(
+        description="The raw payload (UTF-8, invalid bytes replaced), cut to "
+        "`payload_chars` bytes; `payload_truncated` says whether it was."
+    )
+    payload_truncated: bool = Field(
+        description="True when `payload` is not the whole payload received."
+    )
+    payload_size: int = Field(description="Size in bytes of the payload as received.")
+    payload_sha256: str | None = Field(
+        description="SHA-256 of an oversized payload, of which only a prefix is stored."
+    )
     replayed: str | None
+    replay_attempts: int = Field(description="Replays that failed (the reason is the last one's).")
 
 
 class ReplayRequest(BaseModel):

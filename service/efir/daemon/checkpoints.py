@@ -126,7 +126,16 @@ class Checkpointer:
             try:
                 data = pydantic_core.from_json(zlib.decompress(ck.data))
                 self.monitor.restore(cid, data, since=since, upto=ck.upto_id, now=now)
-            except (CheckpointError, zlib.error, ValueError) as exc:
+            except (
+                CheckpointError,
+                zlib.error,
+                ValueError,
+                TypeError,
+                KeyError,
+                RecursionError,
+            ) as e:
+                # A checkpoint is a cache: one that cannot be read costs a replay, never the start.
+                exc: Exception = e
                 log.warning("%s: checkpoint not restored, rebuilding from events: %s", cid, exc)
                 self.monitor.reset(cid)
                 continue
@@ -251,6 +260,10 @@ class Checkpointer:
                 break
             done += 1
         return done
+
+
+#: What reading a damaged or foreign checkpoint can raise.
+_UNREADABLE = (CheckpointError, zlib.error, ValueError, TypeError, KeyError, RecursionError)
 
 
 def parse_stored(channel_id: str, rows: Iterable[tuple[bytes, int]]) -> list[AsRunEvent]:

@@ -65,6 +65,10 @@ class Inbound:
         channel: the channel the transport names (topic), checked against the payload.
         ack: called after the commit (MQTT acknowledgement).
         done: resolved after the commit (HTTP response, replay).
+        letter_id: the dead letter this payload replays (a refusal updates it).
+        refusal: ``(code, reason)`` when the transport already refused it (an
+            HTTP body over the limit): it is dead-lettered as it is.
+        size: the size received when ``payload`` is only its first bytes.
     """
 
     payload: bytes
@@ -74,6 +78,9 @@ class Inbound:
     channel: str | None = None
     ack: Callable[[], None] | None = None
     done: asyncio.Future[Outcome] | None = field(default=None)
+    letter_id: int | None = None
+    refusal: tuple[str, str] | None = None
+    size: int | None = None
 
 
 def digest(event: AsRunEvent) -> str:
@@ -126,12 +133,17 @@ class Ingest:
 
     async def submit_and_wait(self, payloads: list[bytes], source: str) -> list[Outcome]:
         """Queue payloads and wait until each is committed (or dead-lettered)."""
+        now = self.now_us()
+        return await self.submit_all([Inbound(p, source, now) for p in payloads])
+
+    async def submit_all(self, items: list[Inbound]) -> list[Outcome]:
+        """Queue inbound payloads and wait until each is committed (or dead-lettered)."""
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[Outcome]] = []
-        for payload in payloads:
-            done: asyncio.Future[Outcome] = loop.create_future()
+        for item in items:
+            item.done = done = loop.create_future()
             futures.append(done)
-            await self.submit(Inbound(payload, source, self.now_us(), done=done))
+            await self.submit(item)
         return list(await asyncio.gather(*futures))
 
     @property
@@ -169,7 +181,10 @@ class Ingest:
                 dead.append(letter)
             accepted.append((item, event, outcome))
         async with self.lock:
-            await self._commit(rows, dead)
+            refused = await self._commit(rows, dead)
+            if refused:
+                accepted = _refuse(accepted, rows, refused)
+                rows = [r for i, r in enumerate(rows) if i not in refused]
             hydrate = self.hydrate
             events = [e for _, e, _ in accepted if e is not None]
             if hydrate is not None and events:
@@ -214,15 +229,24 @@ class Ingest:
                 code,
                 "; ".join(reasons),
                 item.payload,
+                item.letter_id,
+                item.size,
             )
             return None, Outcome(accepted=False, code=code, reasons=tuple(reasons)), None, letter
 
+        if item.refusal is not None:
+            return reject(item.refusal[0], [item.refusal[1]], item.channel)
         if item.channel is not None and self.monitor.get(item.channel) is None:
             return reject("unknown_channel", [_unknown(item.channel)], item.channel)
         try:
             event = parse_event(item.payload, now_us=item.received_us, expect_channel=item.channel)
         except EventError as exc:
             return reject(exc.code, exc.reasons, item.channel)
+        except Exception as exc:
+            # Any bytes give an event or a dead letter, never a stopped writer.
+            log.exception("a payload could not be checked (a defect: please report it)")
+            why = f"the payload could not be checked: {exc!r}"
+            return reject("unreadable", [why], item.channel)
         if self.monitor.get(event.channel) is None:
             return reject("unknown_channel", [_unknown(event.channel)], event.channel)
         at = event.start if event.start is not None else item.received_us
@@ -238,11 +262,23 @@ class Ingest:
         )
         return event, Outcome(accepted=True, event_id=event.event_id), row, None
 
-    async def _commit(self, rows: list[EventRow], dead: list[DeadLetter]) -> None:
-        await self._retry(lambda: self.store.save(rows, dead), len(rows))
+    async def _commit(self, rows: list[EventRow], dead: list[DeadLetter]) -> dict[int, str]:
+        """Store the batch; returns the rows the database refused (each is dead-lettered)."""
+        refused: dict[int, str] = {}
+
+        async def save() -> None:
+            refused.update(await self.store.save(rows, dead))
+
+        await self._retry(save, len(rows))
+        for reason in refused.values():
+            log.warning("an event the database could not hold was dead-lettered: %s", reason)
+        return refused
 
     async def _retry(self, op: Callable[[], Awaitable[object]], holding: int = 0) -> None:
-        """Run a store operation until it succeeds (jittered backoff while the store is away)."""
+        """Run a store operation until it succeeds (jittered backoff while the store is away).
+
+        Only an unavailable store is retried; a data error is the caller's to handle.
+        """
         delay = 0.2
         while True:
             try:
@@ -261,6 +297,31 @@ class Ingest:
             self.store_error = None
             self.metrics.store_up.set(1)
             return
+
+
+def _refuse(
+    accepted: list[tuple[Inbound, AsRunEvent | None, Outcome]],
+    rows: list[EventRow],
+    refused: dict[int, str],
+) -> list[tuple[Inbound, AsRunEvent | None, Outcome]]:
+    """Turn the outcomes of rows the database refused into refusals (they are dead letters)."""
+    gone = {id(rows[i]): reason for i, reason in refused.items()}
+    out: list[tuple[Inbound, AsRunEvent | None, Outcome]] = []
+    row_of = iter(rows)
+    for item, event, outcome in accepted:
+        if event is None:
+            out.append((item, event, outcome))
+            continue
+        reason = gone.get(id(next(row_of)))
+        if reason is None:
+            out.append((item, event, outcome))
+        else:
+            why = (f"the database refused the event: {reason}",)
+            refusal = Outcome(
+                accepted=False, event_id=event.event_id, code="unstorable", reasons=why
+            )
+            out.append((item, None, refusal))
+    return out
 
 
 def _unknown(channel: str) -> str:

@@ -41,12 +41,19 @@ from typing_extensions import TypedDict
 
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.timebase import EPOCH, ONE_US, US_PER_S
+from efir.schema.languages import ISO_639_1, NO_LANGUAGE, language_problem
 
 MAX_PAYLOAD_BYTES = 64 * 1024
+#: Deepest nesting of JSON arrays and objects accepted in a payload, unknown
+#: fields included (the event object itself is level 1, ``tags`` level 2).
+#: Checked before decoding: every JSON parser in the path recurses per level,
+#: and a payload nested a thousand deep would exhaust the interpreter's stack.
+MAX_DEPTH = 32
 MAX_FUTURE_US = 24 * 3600 * US_PER_S
 #: Longest accepted free-text field, in characters.
 MAX_TEXT = 4096
 
+_LANGUAGES = ISO_639_1 | {NO_LANGUAGE}
 _PHASES = {p.value: p for p in Phase}
 _KINDS = {k.value: k for k in Kind}
 _LAYERS = {v.value: v for v in Layer}
@@ -69,6 +76,10 @@ OriginName = Literal["domestic", "foreign"]
 # newline, hence \Z; pydantic's Rust regex has no \Z and a strict "$".
 _CHANNEL_RE = r"\A[a-z0-9][a-z0-9_-]{0,63}\Z"
 _LANGUAGE_RE = r"\A(?:[a-z]{2}|zxx)\Z"
+# An event id is stored as text: PostgreSQL text cannot hold U+0000, and no
+# control character belongs in an identifier an operator reads.
+_EVENT_ID_RE = r"\A[^\x00-\x1f\x7f]+\Z"
+_EVENT_ID_RUST_RE = r"^[^\x00-\x1f\x7f]+$"
 _CHANNEL_RUST_RE = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _LANGUAGE_RUST_RE = r"^(?:[a-z]{2}|zxx)$"
 # The date-time shapes msgspec decodes (RFC 3339 with seconds, any fraction,
@@ -91,7 +102,7 @@ class _Wire(msgspec.Struct, frozen=True, gc=False):
 
     schema: Literal["efir.asrun/1"]
     channel: Annotated[str, Meta(pattern=_CHANNEL_RE)]
-    event_id: Annotated[str, Meta(min_length=1, max_length=128)]
+    event_id: Annotated[str, Meta(min_length=1, max_length=128, pattern=_EVENT_ID_RE)]
     phase: PhaseName = "complete"
     start: Annotated[datetime, Meta(tz=True)] | None = None
     duration: Annotated[float, Meta(gt=0, le=86400)] | None = None
@@ -130,7 +141,7 @@ class AsRunPayload(TypedDict):
 
     schema: Literal["efir.asrun/1"]
     channel: Annotated[str, Field(pattern=_CHANNEL_RUST_RE)]
-    event_id: Annotated[str, Field(min_length=1, max_length=128)]
+    event_id: Annotated[str, Field(min_length=1, max_length=128, pattern=_EVENT_ID_RUST_RE)]
     phase: NotRequired[PhaseName]
     # Lax: after a before-validator pydantic sees a Python str, which strict
     # mode would refuse as a datetime; the shape check itself is strict.
@@ -185,11 +196,59 @@ def parse_event(
     if len(raw) > MAX_PAYLOAD_BYTES:
         msg = f"payload is {len(raw)} bytes, over the {MAX_PAYLOAD_BYTES}-byte limit"
         raise EventError([msg], "oversized")
+    check_depth(raw)
     try:
         wire = _DECODE(raw)
     except msgspec.MsgspecError as exc:
         raise explain(raw, exc) from None
+    except RecursionError:
+        # check_depth bounds nesting far below the stack; kept so that no
+        # input can ever escape as anything but an EventError.
+        raise EventError(["payload is nested too deeply to decode"], "too_deep") from None
     return _event(wire, now_us, expect_channel)
+
+
+#: A JSON string (escapes included) or one bracket, for the depth scan.
+_TOKENS_B = re.compile(rb'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+_TOKENS_S = re.compile(r'"(?:[^"\\]|\\.)*"?|[\[\]{}]')
+
+
+def nesting(raw: bytes | str) -> int:
+    """How deep arrays and objects nest in ``raw`` (brackets inside strings ignored).
+
+    Malformed input is measured as far as it goes (an unclosed bracket still
+    counts), so the figure bounds what any parser would recurse into.
+    """
+    tokens = _TOKENS_B if isinstance(raw, bytes) else _TOKENS_S
+    openers = (b"[", b"{") if isinstance(raw, bytes) else ("[", "{")
+    closers = (b"]", b"}") if isinstance(raw, bytes) else ("]", "}")
+    depth = deepest = 0
+    for found in tokens.finditer(raw):  # type: ignore[arg-type] # pattern and input types agree
+        token = found.group()
+        if token in openers:
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token in closers:
+            depth -= 1
+    return deepest
+
+
+def check_depth(raw: bytes | str, limit: int = MAX_DEPTH) -> None:
+    """Raise :class:`EventError` (``too_deep``) when ``raw`` nests deeper than ``limit``.
+
+    Fast path: a payload with no more brackets than ``limit`` cannot nest
+    deeper, and counting them is two C scans; only the rest is tokenised.
+    """
+    if isinstance(raw, bytes):
+        brackets = raw.count(b"[") + raw.count(b"{")
+    else:
+        brackets = raw.count("[") + raw.count("{")
+    if brackets <= limit:
+        return
+    depth = nesting(raw)
+    if depth > limit:
+        msg = f"payload nests arrays and objects {depth} levels deep, over the limit of {limit}"
+        raise EventError([msg], "too_deep")
 
 
 #: ``given`` sets by which inheritable fields are absent (a few dozen combinations occur).
@@ -230,6 +289,8 @@ def _event(wire: _Wire, now_us: int, expect_channel: str | None) -> AsRunEvent:
     title = wire.title
     artist = wire.artist
     isrc = wire.isrc
+    if language is not None and language is not UNSET and language not in _LANGUAGES:
+        raise EventError([f"field 'language': {language_problem(language)}"], "invalid_field")
     start_us = None if start is None else (start - EPOCH) // ONE_US
     duration_us = None if duration is None else round(duration * US_PER_S)
     kind_value = None if kind is None or kind is UNSET else _KINDS[kind]
@@ -351,9 +412,12 @@ def describe_errors(exc: ValidationError) -> list[str]:
         if kind == "literal_error":
             msg = f"must be {err['ctx']['expected']}"
         elif kind == "string_pattern_mismatch" and field == "language":
-            msg = "must be an ISO 639-1 code (two lowercase letters), 'zxx' or null"
+            out.append(f"field 'language': {language_problem(str(err.get('input')))}")
+            continue
         elif kind == "string_pattern_mismatch" and field == "channel":
             msg = "must match [a-z0-9][a-z0-9_-]{0,63}"
+        elif kind == "string_pattern_mismatch" and field == "event_id":
+            msg = "must not contain control characters (U+0000 to U+001F, U+007F)"
         elif kind in (
             "timezone_aware",
             "datetime_type",

@@ -9,22 +9,26 @@ after a crash is stored once.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
 import logging
+import sqlite3
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Select, delete, event, func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from efir.schema.asrun import MAX_PAYLOAD_BYTES
 from efir.store.tables import channels, dead_letters, events, window_results
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Iterator, Sequence
+    from collections.abc import Awaitable, Callable, Iterable, Iterator, Sequence
 
     from sqlalchemy.engine import Connection
 
@@ -34,17 +38,88 @@ log = logging.getLogger(__name__)
 _MIGRATION_LOCK = 0x45464952  # "EFIR"
 
 
-class StoreUnavailableError(RuntimeError):
-    """The database cannot be reached or refused the write (retry later)."""
+#: Longest prefix of an oversized payload a dead letter keeps (its size and
+#: SHA-256 are kept too); payloads up to the event limit are kept whole.
+DEAD_LETTER_PREFIX_BYTES = 4096
+#: Column widths of ``dead_letters`` (see tables.py) a letter is fitted to.
+_TOPIC_CHARS = 512
+_CHANNEL_CHARS = 64
+_CODE_CHARS = 32
+
+
+class StoreError(RuntimeError):
+    """A database operation failed."""
+
+
+class StoreUnavailableError(StoreError):
+    """The database cannot be reached or is not taking writes now (retry later)."""
+
+
+class StoreDataError(StoreError):
+    """The database refused the data itself (a value it cannot hold): retrying will not help."""
+
+
+#: SQLSTATE classes that concern the data, not the server: 22 data exception
+#: (a value too long, U+0000 in text, bad encoding), 23 integrity constraint,
+#: 54 program limit exceeded (a row or value too large).
+_DATA_SQLSTATE_CLASSES = ("22", "23", "54")
+
+
+def is_data_error(exc: BaseException) -> bool:
+    """Whether a database error concerns the values sent rather than the server's state.
+
+    A data error is final for the rows that caused it; anything else
+    (connection lost, server shutting down, lock timeout, disk full) is
+    treated as the store being unavailable, which the writer retries.
+    """
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return False
+    orig = getattr(exc, "orig", None)
+    state = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    if isinstance(state, str) and state[:2] in _DATA_SQLSTATE_CLASSES:
+        return True
+    if isinstance(orig, sqlite3.DataError | sqlite3.IntegrityError):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        # A value the driver could not even encode (a lone surrogate, say).
+        if isinstance(cause, UnicodeError):
+            return True
+        cause = cause.__cause__ or cause.__context__
+        if cause is exc:
+            break
+    return False
+
+
+def translate(exc: BaseException) -> StoreError:
+    """The :class:`StoreError` for a driver or connection error."""
+    if is_data_error(exc):
+        return StoreDataError(_reason(exc))
+    return StoreUnavailableError(_reason(exc))
 
 
 @contextlib.contextmanager
 def unavailable() -> Iterator[None]:
-    """Turn connection and database errors into :class:`StoreUnavailableError`."""
+    """Turn connection and database errors into :class:`StoreError` (data or unavailable)."""
     try:
         yield
-    except (OSError, DBAPIError) as exc:
-        raise StoreUnavailableError(_reason(exc)) from exc
+    except (OSError, StatementError, sqlite3.Error) as exc:
+        raise translate(exc) from exc
+
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def translated(method: Callable[_P, Awaitable[_T]]) -> Callable[_P, Awaitable[_T]]:
+    """Decorate a store method so that it raises only :class:`StoreError` for database failures."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _T:
+        with unavailable():
+            return await method(*args, **kwargs)
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +138,12 @@ class EventRow:
 
 @dataclass(frozen=True, slots=True)
 class DeadLetter:
-    """A payload that could not be accepted, with the reason."""
+    """A payload that could not be accepted, with the reason.
+
+    ``replaces``: the id of the stored letter this one is a failed replay of
+    (that letter is updated instead of a new one being added). ``size``: the
+    size received, when ``payload`` is only its first bytes.
+    """
 
     received_us: int
     source: str
@@ -72,6 +152,8 @@ class DeadLetter:
     code: str
     reason: str
     payload: bytes
+    replaces: int | None = None
+    size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +211,7 @@ class Store:
                             text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATION_LOCK}
                         )
                     await conn.run_sync(_upgrade)
-        except (OSError, DBAPIError) as exc:
+        except (OSError, StatementError, sqlite3.Error) as exc:
             raise StoreUnavailableError(_reason(exc)) from exc
 
     async def close(self) -> None:
@@ -137,20 +219,97 @@ class Store:
         await self.engine.dispose()
 
     # --------------------------------------------------------------- writes
-    async def save(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> None:
-        """Store a batch of event versions and dead letters in one transaction."""
-        try:
-            async with self.engine.begin() as conn:
-                if rows:
-                    stmt = self.insert(events).on_conflict_do_nothing(
-                        index_elements=["channel_id", "event_id", "digest"]
-                    )
-                    await conn.execute(stmt, [_row_dict(r) for r in rows])
-                if dead:
-                    await conn.execute(dead_letters.insert(), [_dead_dict(d) for d in dead])
-        except (OSError, DBAPIError) as exc:
-            raise StoreUnavailableError(_reason(exc)) from exc
+    async def save(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> dict[int, str]:
+        """Store a batch of event versions and dead letters in one transaction.
 
+        A value the database cannot hold concerns its own row, not the batch:
+        when the batch is refused for its data, each row and letter is tried
+        alone (in a transaction rolled back), the refused rows become dead
+        letters (code ``unstorable``) and a refused letter is stored bare
+        (a placeholder payload with the original's size and hash), all in one
+        final transaction.
+
+        Returns:
+            The refused rows: index in ``rows`` to the database's reason.
+
+        Raises:
+            StoreUnavailableError: the database is away (retry the same batch).
+        """
+        try:
+            await self._write(rows, dead)
+        except StoreDataError:
+            log.warning("the database refused a batch for its data; storing it row by row")
+        else:
+            return {}
+        refused: dict[int, str] = {}
+        for i, row in enumerate(rows):
+            reason = await self._refusal([row], [])
+            if reason is not None:
+                refused[i] = reason
+        letters = [d if await self._refusal([], [d]) is None else _bare(d) for d in dead]
+        letters += [
+            DeadLetter(
+                rows[i].received_us,
+                rows[i].source,
+                None,
+                rows[i].channel_id,
+                "unstorable",
+                f"the database refused the event: {reason}",
+                rows[i].payload,
+            )
+            for i, reason in refused.items()
+        ]
+        letters = [d if await self._refusal([], [d]) is None else _bare(d) for d in letters]
+        kept = [r for i, r in enumerate(rows) if i not in refused]
+        await self._write(kept, letters)
+        return refused
+
+    async def _write(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> None:
+        with unavailable():
+            async with self.engine.begin() as conn:
+                await self._insert(conn, rows, dead)
+
+    async def _insert(
+        self, conn: AsyncConnection, rows: Sequence[EventRow], dead: Sequence[DeadLetter]
+    ) -> None:
+        if rows:
+            stmt = self.insert(events).on_conflict_do_nothing(
+                index_elements=["channel_id", "event_id", "digest"]
+            )
+            await conn.execute(stmt, [_row_dict(r) for r in rows])
+        new = [_dead_dict(d) for d in dead if d.replaces is None]
+        if new:
+            await conn.execute(dead_letters.insert(), new)
+        for d in dead:
+            if d.replaces is not None:
+                # A failed replay: the letter says why it failed this time.
+                await conn.execute(
+                    update(dead_letters)
+                    .where(dead_letters.c.id == d.replaces)
+                    .values(
+                        code=_fit(d.code, _CODE_CHARS),
+                        reason=_clean(d.reason),
+                        replay_attempts=func.coalesce(dead_letters.c.replay_attempts, 0) + 1,
+                        last_replay_us=d.received_us,
+                    )
+                )
+
+    async def _refusal(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> str | None:
+        """Why the database refuses these rows (tried in a transaction rolled back), if it does."""
+        with unavailable():
+            async with self.engine.connect() as conn:
+                trans = await conn.begin()
+                try:
+                    await self._insert(conn, rows, dead)
+                except StatementError as exc:
+                    if not is_data_error(exc):
+                        raise
+                    return _reason(exc)
+                finally:
+                    await trans.rollback()
+        return None
+
+    @translated
     async def sync_channels(self, configs: Iterable[dict[str, Any]], now_us: int) -> None:
         """Insert or update the configured channels."""
         async with self.engine.begin() as conn:
@@ -165,6 +324,7 @@ class Store:
                 stmt = self.insert(channels).values(id=c["id"], **values)
                 await conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
+    @translated
     async def save_feed(
         self,
         channel_id: str,
@@ -187,6 +347,7 @@ class Store:
                 )
             )
 
+    @translated
     async def save_windows(self, results: Sequence[StoredWindow]) -> list[StoredWindow]:
         """Upsert closed windows; return those whose verdict or figures were revised.
 
@@ -239,6 +400,7 @@ class Store:
                     await conn.execute(window_results.insert(), fresh)
         return revised
 
+    @translated
     async def prune(self, before_us: int) -> tuple[int, int]:
         """Delete events and dead letters received before ``before_us`` (retention)."""
         async with self.engine.begin() as conn:
@@ -248,6 +410,7 @@ class Store:
             )
         return ev.rowcount, dl.rowcount
 
+    @translated
     async def mark_replayed(self, ids: Sequence[int], now_us: int) -> None:
         """Mark dead letters as replayed (they stay, for the record)."""
         async with self.engine.begin() as conn:
@@ -256,6 +419,7 @@ class Store:
             )
 
     # ---------------------------------------------------------------- reads
+    @translated
     async def load_events(self, channel_id: str, since_us: int) -> list[tuple[bytes, int]]:
         """Payloads and receipt times of versions at or after ``since_us`` (arrival order)."""
         async with self.engine.connect() as conn:
@@ -266,27 +430,52 @@ class Store:
             )
             return [(bytes(r[0]), int(r[1])) for r in result]
 
+    @translated
     async def count_events(self) -> int:
         """How many event versions are stored."""
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(events))).scalar_one())
 
+    @translated
     async def dead(
-        self, *, limit: int = 100, channel_id: str | None = None, pending_only: bool = False
+        self,
+        *,
+        limit: int = 100,
+        channel_id: str | None = None,
+        pending_only: bool = False,
+        before_id: int | None = None,
+        payload_chars: int | None = None,
     ) -> list[dict[str, Any]]:
-        """The newest dead letters first."""
-        q = select(dead_letters).order_by(dead_letters.c.id.desc()).limit(limit)
+        """The newest dead letters first; ``before_id`` pages on from an earlier page's last id.
+
+        ``payload_chars``: fetch at most this many bytes of each payload (the
+        ``payload_size`` key then holds its whole stored size).
+        """
+        if payload_chars is None:
+            q = select(dead_letters)
+        else:
+            cols = [c for c in dead_letters.c if c.name != "payload"]
+            q = select(
+                *cols,
+                func.substr(dead_letters.c.payload, 1, payload_chars).label("payload"),
+                func.length(dead_letters.c.payload).label("stored_size"),
+            )
+        q = q.order_by(dead_letters.c.id.desc()).limit(limit)
+        if before_id is not None:
+            q = q.where(dead_letters.c.id < before_id)
         if channel_id is not None:
             q = q.where(dead_letters.c.channel_id == channel_id)
         if pending_only:
             q = q.where(dead_letters.c.replayed_us.is_(None))
         return await self._fetch(q)
 
+    @translated
     async def dead_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """Dead letters by id, oldest first."""
         q = select(dead_letters).where(dead_letters.c.id.in_(ids)).order_by(dead_letters.c.id)
         return await self._fetch(q)
 
+    @translated
     async def feeds(self) -> dict[str, tuple[str | None, int | None, int | None]]:
         """Stored feed state per channel: adapter status, last event, last heartbeat."""
         async with self.engine.connect() as conn:
@@ -300,6 +489,7 @@ class Store:
             )
             return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
+    @translated
     async def windows(
         self, channel_id: str, lo: int, hi: int, rule: str | None = None
     ) -> list[StoredWindow]:
@@ -317,6 +507,7 @@ class Store:
             q = q.where(window_results.c.rule == rule)
         return [StoredWindow(**row) for row in await self._fetch(q)]
 
+    @translated
     async def _fetch(self, query: Select[Any]) -> list[dict[str, Any]]:
         """Run a read; rows as dicts keyed by column name."""
         async with self.engine.connect() as conn:
@@ -340,9 +531,38 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _reason(exc: BaseException) -> str:
-    if isinstance(exc, OperationalError | DBAPIError):
-        return str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-    return str(exc) or type(exc).__name__
+    if isinstance(exc, OperationalError | DBAPIError) and exc.orig:
+        text = str(exc.orig).strip()
+    else:
+        text = str(exc).strip()
+    lines = text.splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+def _clean(text: str) -> str:
+    """Text a database column can hold: no U+0000, no lone surrogates."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _fit(text: str | None, chars: int) -> str | None:
+    """``text`` cleaned and cut to a column of ``chars`` characters."""
+    return None if text is None else _clean(text)[:chars]
+
+
+def _bare(d: DeadLetter) -> DeadLetter:
+    """A letter the database refused as it was: its payload replaced by a note of size and hash."""
+    digest = hashlib.sha256(d.payload).hexdigest()
+    note = f"payload of {len(d.payload)} bytes, SHA-256 {digest}, not storable".encode()
+    return replace(
+        d,
+        topic=None,
+        channel_id=None,
+        code="unstorable",
+        reason=f"{_clean(d.reason)} (the letter itself was refused by the database)",
+        payload=note,
+    )
 
 
 def _row_dict(r: EventRow) -> dict[str, Any]:
@@ -359,14 +579,22 @@ def _row_dict(r: EventRow) -> dict[str, Any]:
 
 
 def _dead_dict(d: DeadLetter) -> dict[str, Any]:
+    """A letter's row, fitted to its columns; an oversized payload kept as a prefix."""
+    payload = d.payload
+    size, digest = d.size, None
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        size, digest = len(payload), hashlib.sha256(payload).hexdigest()
+        payload = payload[:DEAD_LETTER_PREFIX_BYTES]
     return {
         "received_us": d.received_us,
-        "source": d.source,
-        "topic": d.topic,
-        "channel_id": d.channel_id,
-        "code": d.code,
-        "reason": d.reason,
-        "payload": d.payload,
+        "source": _fit(d.source, 16),
+        "topic": _fit(d.topic, _TOPIC_CHARS),
+        "channel_id": _fit(d.channel_id, _CHANNEL_CHARS),
+        "code": _fit(d.code, _CODE_CHARS),
+        "reason": _clean(d.reason),
+        "payload": payload,
+        "payload_size": size,
+        "payload_sha256": digest,
     }
 
 

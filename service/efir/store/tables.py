@@ -77,8 +77,14 @@ dead_letters = Table(
     Column("channel_id", String(64), nullable=True),
     Column("code", String(32), nullable=False),
     Column("reason", Text, nullable=False),
+    # The payload as received, or its first DEAD_LETTER_PREFIX bytes when it
+    # was larger than an event may be (then its size and SHA-256 are kept).
     Column("payload", LargeBinary, nullable=False),
     Column("replayed_us", BigInteger, nullable=True),
+    Column("payload_size", BigInteger, nullable=True),
+    Column("payload_sha256", String(64), nullable=True),
+    Column("replay_attempts", Integer, nullable=True),
+    Column("last_replay_us", BigInteger, nullable=True),
     Index(None, "received_us"),
 )
 

@@ -32,14 +32,21 @@ async def test_post_needs_the_token_and_commits(client: tuple[httpx.AsyncClient,
     assert (body["accepted"], body["rejected"]) == (1, 1)
     assert "duration" in body["results"][1]["reasons"][0]
     assert await service.store.count_events() == 1
-    dead = (await http.get("/api/v1/dead-letters")).json()
+    # Dead letters hold raw payloads: they need a token to read.
+    assert (await http.get("/api/v1/dead-letters")).status_code == 401
+    dead = (await http.get("/api/v1/dead-letters", headers=auth)).json()
     assert len(dead) == 1
     assert dead[0]["source"] == "http"
-    # Fix the cause elsewhere, then replay: still invalid, so still rejected.
-    replay = await http.post(
-        "/api/v1/dead-letters/replay", json={"ids": [dead[0]["id"]]}, headers=auth
-    )
-    assert replay.json()["rejected"] == 1
+    assert dead[0]["replay_attempts"] == 0
+    # Fix the cause elsewhere, then replay: still invalid, so still rejected,
+    # and the letter says so instead of a second one being added.
+    for attempt in (1, 2):
+        replay = await http.post(
+            "/api/v1/dead-letters/replay", json={"ids": [dead[0]["id"]]}, headers=auth
+        )
+        assert replay.json()["rejected"] == 1
+        again = (await http.get("/api/v1/dead-letters", headers=auth)).json()
+        assert [(d["id"], d["replay_attempts"]) for d in again] == [(dead[0]["id"], attempt)]
 
 
 async def test_status_shape_and_metrics(client: tuple[httpx.AsyncClient, Service]) -> None:

@@ -36,12 +36,12 @@ class FlakyStore(Store):
         super().__init__(url)
         self.failures = failures
 
-    async def save(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> None:
+    async def save(self, rows: Sequence[EventRow], dead: Sequence[DeadLetter]) -> dict[int, str]:
         if self.failures:
             self.failures -= 1
             msg = "connection refused"
             raise StoreUnavailableError(msg)
-        await super().save(rows, dead)
+        return await super().save(rows, dead)
 
 
 async def test_acknowledged_only_after_the_commit(tmp_path: Path) -> None:
