@@ -6,7 +6,9 @@ Spec (DESIGN sections 2-3), restated naively:
   highest (phase rank, seq or -1, first arrival); cancel as winner = absent;
   fields absent from the winner come from the best other version giving them.
 * at instant t the item with the greatest (start, arrival of its winner) not
-  after t is on air iff t < its end (open items: t < now); otherwise a gap.
+  after t is on air iff t < its end (open items: t < now and t < their bound,
+  the planned end plus the grace, or start plus the cap without a planned
+  duration); otherwise a gap.
 * windows: local wall-clock boundaries, fold=0, real elapsed length.
 
 Everything is computed over elementary intervals between all breakpoints,
@@ -31,6 +33,9 @@ if TYPE_CHECKING:
     from efir.core.rules import Rule
 
 RANK = {"start": 0, "end": 1, "complete": 1, "correction": 2, "cancel": 2}
+#: Open-item bounds of a default channel profile (µs).
+GRACE_US = 300 * 1_000_000
+CAP_US = 3600 * 1_000_000
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class RefItem:
     order: int
     profile: Profile
     primary: bool
+    bound: int | None = None  # open items: the last instant they may count to
 
 
 def final_items(events: list[AsRunEvent]) -> list[RefItem]:
@@ -72,6 +78,10 @@ def final_items(events: list[AsRunEvent]) -> list[RefItem]:
                 fields[name] = getattr(winner, name)
         assert winner.start is not None
         end = None if winner.phase == Phase.START else winner.start + (winner.duration or 0)
+        bound = None
+        if end is None:
+            planned = winner.duration
+            bound = winner.start + planned + GRACE_US if planned else winner.start + CAP_US
         profile = Profile(
             fields["kind"],
             fields["layer"],
@@ -90,6 +100,7 @@ def final_items(events: list[AsRunEvent]) -> list[RefItem]:
                 position,
                 profile,
                 fields["layer"] == Layer.PRIMARY,
+                bound,
             )
         )
     return items
@@ -107,7 +118,9 @@ def on_air(items: list[RefItem], t: int, now: int | None) -> RefItem | None:
             top = item
     if top is None:
         return None
-    end = top.end if top.end is not None else now
+    end = top.end
+    if end is None:
+        end = None if now is None else min(now, top.bound or now)
     if end is None or t >= end:
         return None
     return top
@@ -120,6 +133,8 @@ def coverage(
     points = {lo, hi}
     for item in items:
         points.add(item.start)
+        if item.bound is not None:
+            points.add(item.bound)
         if item.end is not None:
             points.add(item.end)
     if now is not None:
@@ -136,7 +151,10 @@ def coverage(
 def aired_length(items: list[RefItem], item: RefItem, now: int | None) -> int:
     """Effective on-air microseconds of ``item`` (over all time)."""
     lo = item.start
-    hi = item.end if item.end is not None else (now if now is not None else item.start)
+    if item.end is not None:
+        hi = item.end
+    else:
+        hi = item.start if now is None else min(now, item.bound or now)
     return sum(b - a for a, b, it in coverage(items, lo, max(lo, hi), now) if it is item)
 
 

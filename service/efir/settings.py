@@ -69,6 +69,12 @@ class ChannelConfig(_Strict):
     #: "sat,sun 07:00-02:00"]``; empty: 24/7. Feed alerts (stale, gaps) only count
     #: on-air time; the quota accounting is unaffected.
     on_air: list[str] = []
+    #: An open item (a ``start`` whose ``end`` has not arrived) counts up to its
+    #: planned end plus this grace, or, with no planned duration, for
+    #: ``open_cap_s`` from its start; beyond that it is overdue (alert), and its
+    #: status never pages as locked in (docs/engine.md, "Open items").
+    open_grace_s: float = Field(default=300.0, ge=0, le=86_400)
+    open_cap_s: float = Field(default=3600.0, gt=0, le=86_400)
 
     @field_validator("flags")
     @classmethod
@@ -111,6 +117,8 @@ class ChannelConfig(_Strict):
             enable=self.enable,
             disable=self.disable,
             on_air=OnAirSchedule.parse(self.on_air),
+            open_grace_s=self.open_grace_s,
+            open_cap_s=self.open_cap_s,
         )
 
 

@@ -136,6 +136,10 @@ def write_config(path: Path, receiver_url: str) -> Path:
     return path
 
 
+#: Deliveries reveal bodies and receivers' errors: reading them takes a token.
+READ_TOKEN = "read-token"  # noqa: S105 - a test token
+
+
 def env_for(
     tmp: Path, config: Path, db_url: str, prefix: str, client: str, port: int
 ) -> dict[str, str]:
@@ -149,6 +153,7 @@ def env_for(
         "EFIR_HTTP_PORT": str(port),
         "EFIR_DATA_DIR": str(tmp / "data"),
         "EFIR_TICK_S": "0.5",
+        "EFIR_API_READ_TOKEN": READ_TOKEN,
     }
 
 
@@ -249,7 +254,10 @@ async def test_kill_9_with_pending_and_resolving_notifications_loses_none(
         daemon.start()
         await wait_ready(f"http://127.0.0.1:{port}")
         async with (
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http,
+            httpx.AsyncClient(
+                base_url=f"http://127.0.0.1:{port}",
+                headers={"authorization": f"Bearer {READ_TOKEN}"},
+            ) as http,
             asyncio.timeout(30),
         ):
             while (await http.get("/api/v1/deliveries", params={"status": "pending"})).json():

@@ -33,6 +33,8 @@ from tests.receiver import Receiver
 from tests.services import require_port, unique_prefix
 
 pytestmark = pytest.mark.integration
+#: The test daemon's token (tests/integration/live.py); it also reads receivers.
+AUTH = {"authorization": "Bearer test-token"}
 
 ALMATY = ZoneInfo("Asia/Almaty")
 FAST = {
@@ -199,7 +201,9 @@ async def test_a_gone_receiver_is_disabled_and_the_other_one_is_told(
             "EfirFeedOffline"
         ]
         async with api(service) as http:
-            listed = {r["name"]: r for r in (await http.get("/api/v1/receivers")).json()}
+            listed = {
+                r["name"]: r for r in (await http.get("/api/v1/receivers", headers=AUTH)).json()
+            }
             assert not listed["old-hook"]["enabled"]
             assert listed["ops"]["enabled"]
             # Fixed on the other side; an operator enables it again.
@@ -207,12 +211,14 @@ async def test_a_gone_receiver_is_disabled_and_the_other_one_is_told(
             resp = await http.post(
                 "/api/v1/receivers/old-hook/enable",
                 json={"by": "aigerim"},
-                headers={"authorization": "Bearer test-token"},
+                headers=AUTH,
             )
             assert resp.status_code == 200, resp.text
             await until(lambda: len(told(receiver, "EfirReceiverGone", "efir")) >= 2, timeout=30)
             assert told(receiver, "EfirReceiverGone", "efir")[1][0] == "resolved"
-            listed = {r["name"]: r for r in (await http.get("/api/v1/receivers")).json()}
+            listed = {
+                r["name"]: r for r in (await http.get("/api/v1/receivers", headers=AUTH)).json()
+            }
             assert listed["old-hook"]["enabled"]
             journal = (await http.get("/api/v1/alerts/journal")).json()
         assert any("old-hook" in json.dumps(e) and "aigerim" in json.dumps(e) for e in journal)

@@ -216,12 +216,18 @@ def _delivery_out(r: OutboxRow) -> DeliveryOut:
     )
 
 
-def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter:  # noqa: PLR0915 - one closure per endpoint
-    """The alert endpoints of ``service``."""
+def alert_router(  # noqa: PLR0915 - one closure per endpoint
+    service: Service, authorised: Callable[..., None], readable: Callable[..., None]
+) -> APIRouter:
+    """The alert endpoints of ``service``.
+
+    Deliveries (bodies, receivers' errors) and receivers need the read token.
+    """
     router = APIRouter(prefix="/api/v1", tags=["alerts"])
     alerter = service.alerter
     store = service.alert_store
     mutate = [Depends(authorised)]
+    reveal = [Depends(readable)]
 
     def standby(exc: NotLeaderError) -> HTTPException:
         return HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc))
@@ -346,7 +352,7 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
             raise HTTPException(status.HTTP_404_NOT_FOUND, f"no silence {silence_id!r}")
         return _silence_out(s, service.now_us())
 
-    @router.get("/deliveries")
+    @router.get("/deliveries", dependencies=reveal)
     async def deliveries(
         status_: Annotated[
             str | None, Query(alias="status", pattern="^(pending|delivered|failed)$")
@@ -358,7 +364,7 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
         rows = await store.outbox_rows(status=status_, receiver=receiver, limit=limit)
         return [_delivery_out(r) for r in rows]
 
-    @router.get("/deliveries/{outbox_id}", responses={404: {}})
+    @router.get("/deliveries/{outbox_id}", dependencies=reveal, responses={404: {}})
     async def delivery(outbox_id: str) -> DeliveryDetail:
         """One notification, its body and its attempts."""
         row = await store.outbox_row(outbox_id)
@@ -386,7 +392,7 @@ def alert_router(service: Service, authorised: Callable[..., None]) -> APIRouter
         service.delivery.wake()
         return _delivery_out(row)
 
-    @router.get("/receivers")
+    @router.get("/receivers", dependencies=reveal)
     async def receivers() -> list[ReceiverOut]:
         """Configured receivers, whether enabled, and their outbox counts."""
         counts = await store.counts()

@@ -323,7 +323,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         r = _results(outcomes)
         return ReplayResponse(accepted=r.accepted, rejected=r.rejected, results=r.results)
 
-    app.include_router(alert_router(service, authorised))
+    app.include_router(alert_router(service, authorised, readable))
     app.include_router(board_router(service))
     return app
 

@@ -69,6 +69,14 @@ class RuleStatus(BaseModel):
     deadline: str | None
     budget_s: float | None
     count: int | None
+    provisional: bool = Field(
+        default=False,
+        description="The status says the window is lost only through the airtime of items "
+        "whose end has not arrived; it does not page as locked in.",
+    )
+    settled_status: str | None = Field(
+        default=None, description="With `provisional`: the status from closed items alone."
+    )
     advice: str | None = Field(description="What to do, in one sentence (null when nothing).")
 
 

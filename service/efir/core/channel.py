@@ -33,6 +33,11 @@ class ChannelProfile:
         disable: rule ids to switch off for this channel.
         on_air: the local hours the channel should be on air (default: 24/7);
             feed alerts use it, the accounting does not.
+        open_grace_s: an open item (a ``start`` without its ``end``) counts up
+            to its planned end plus this many seconds at most.
+        open_cap_s: an open item with no planned duration counts this many
+            seconds from its start at most. Past either bound it is overdue:
+            flagged, and its further time is a gap until its ``end`` arrives.
     """
 
     id: str
@@ -44,9 +49,14 @@ class ChannelProfile:
     enable: frozenset[str] = frozenset()
     disable: frozenset[str] = frozenset()
     on_air: OnAirSchedule = field(default_factory=OnAirSchedule)
+    open_grace_s: float = 300.0
+    open_cap_s: float = 3600.0
 
     def __post_init__(self) -> None:
-        """Validate the id and flags."""
+        """Validate the id, flags and open-item bounds."""
+        if not (self.open_grace_s >= 0 and self.open_cap_s > 0):
+            msg = "open_grace_s must be 0 or more and open_cap_s more than 0"
+            raise ValueError(msg)
         if not CHANNEL_ID.match(self.id):
             msg = f"channel id {self.id!r} must match {CHANNEL_ID.pattern}"
             raise ValueError(msg)

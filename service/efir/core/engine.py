@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from efir.core.event import AsRunEvent
 
 ROLLING_US = 7 * 24 * 3600 * US_PER_S
+#: Statuses that say a window is lost (locked in): they page as critical.
+_LOCKED = frozenset({Status.UNAVOIDABLE, Status.EXHAUSTED, Status.VIOLATION})
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,12 @@ class ChannelEngine:
                 schemes.append(rule.scheme)
         self.calendar = Calendar(self.tz, schemes)
         self.book = EventBook()
-        self.ledger = Ledger(self.calendar, clip)
+        self.ledger = Ledger(
+            self.calendar,
+            clip,
+            open_grace_us=round(channel.open_grace_s * US_PER_S),
+            open_cap_us=round(channel.open_cap_s * US_PER_S),
+        )
         self.rules: dict[str, BoundRule] = {}
         for rule in active:
             dates = channel.mourning_dates if isinstance(rule.dates, str) else frozenset(rule.dates)
@@ -221,9 +228,62 @@ class ChannelEngine:
     def _evaluate(
         self, rt: BoundRule, ws: int, we: int, now: int | None, period: Period | None
     ) -> WindowResult:
+        """Evaluate one window, marking a lost status that unreported airtime could undo.
+
+        A live window is *locked in* (``unavoidable``, ``exhausted``) only if it
+        is lost even when every elapsed second not covered by a closed item
+        (an open item's time, a gap the feed has not reported yet) turns out to
+        be favourable; a closed window's ``violation`` only if it stands
+        without open items. Otherwise the status is ``provisional`` and
+        ``settled_status`` says what closed items alone show (docs/engine.md,
+        "Open items and provisional statuses").
+        """
+        result = self._evaluate_once(rt, ws, we, now, period, with_open=True)
+        if result.status not in _LOCKED or not rt.rule.is_share or now is None:
+            return result
+        if result.verdict is None:
+            settled = self._settled_live(rt, ws, we, now, result)
+        elif self.ledger.has_open:
+            settled = self._evaluate_once(rt, ws, we, now, period, with_open=False).status
+        else:
+            return result
+        if settled in _LOCKED:
+            return result
+        return replace(result, provisional=True, settled_status=settled)
+
+    def _settled_live(
+        self, rt: BoundRule, ws: int, we: int, now: int, result: WindowResult
+    ) -> Status:
+        """The live status if every elapsed second without a closed item were favourable."""
+        rule = rt.rule
+        q, b, _, air = self._share_sums(rt, self.ledger.seconds(rt.scheme, ws, None))
+        elapsed = round((result.gap_s + result.airtime_s) * US_PER_S)
+        unreported = max(elapsed - air, 0)
+        b += unreported
+        if rule.type is RuleType.MIN_SHARE:
+            q += unreported
+        live_from = max(ws, self.ledger.reported_until(we, now))
+        remaining = self._airtime_left(live_from, we) / US_PER_S
+        threshold = result.threshold
+        if threshold is None:
+            return result.status
+        qs, bs = q / US_PER_S, b / US_PER_S
+        if rule.type is RuleType.MIN_SHARE:
+            return min_share_outlook(qs, bs, remaining, threshold, rule.critical_ratio).status
+        return max_share_outlook(qs, bs, remaining, threshold, rule.margin_s)[0]
+
+    def _evaluate_once(  # noqa: PLR0917 - the one evaluation, called twice at most
+        self,
+        rt: BoundRule,
+        ws: int,
+        we: int,
+        now: int | None,
+        period: Period | None,
+        with_open: bool,
+    ) -> WindowResult:
         rule = rt.rule
         ledger = self.ledger
-        secs = ledger.seconds(rt.scheme, ws, now)
+        secs = ledger.seconds(rt.scheme, ws, now if with_open else None)
         q, b, u, air = self._share_sums(rt, secs) if rule.is_share else (0.0, 0.0, 0.0, 0)
         if not rule.is_share:
             air = sum(secs.values())

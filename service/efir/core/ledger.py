@@ -9,8 +9,10 @@ Accounting rules (DESIGN section 3):
   ``[start, min(end, start of the next item in (start, order) order))``.
   Reference model: at instant ``t`` the item with the greatest ``(start,
   order)`` not after ``t`` is on air if ``t < end``, else nothing is (a gap).
-* An open item (``start`` without ``end``) airs up to ``now``; it is added at
-  query time, never stored, so a status is right at any ``now``.
+* An open item (``start`` without ``end``) airs up to ``now``, but never past
+  its planned end plus a grace, nor (with no planned duration) past a cap
+  after its start (:meth:`Ledger.open_bound`); it is added at query time,
+  never stored, so a status is right at any ``now``.
 * A segment crossing atom boundaries is split to the microsecond.
 
 Each stored item remembers the effective end it was accounted with; a change
@@ -56,12 +58,23 @@ class Ledger:
         calendar: the channel's calendar (zone and schemes).
         clip: optional ``[lo, hi)`` in microseconds; airtime outside it and items
             starting outside it are not counted (audits of a period).
+        open_grace_us: an open item counts up to its planned end plus this (µs).
+        open_cap_us: an open item without a planned end counts this long (µs).
     """
 
-    def __init__(self, calendar: Calendar, clip: tuple[int, int] | None = None) -> None:
+    def __init__(
+        self,
+        calendar: Calendar,
+        clip: tuple[int, int] | None = None,
+        *,
+        open_grace_us: int = 300 * 1_000_000,
+        open_cap_us: int = 3600 * 1_000_000,
+    ) -> None:
         """Create an empty ledger."""
         self.calendar = calendar
         self.clip = clip
+        self.open_grace_us = open_grace_us
+        self.open_cap_us = open_cap_us
         n = len(calendar.schemes) + 1
         self.atom_scheme = n - 1
         self._starts: list[int] = []
@@ -401,10 +414,38 @@ class Ledger:
         """Yield ``(item, start, effective end)`` of open items at ``now``."""
         for item in self._open.values():
             i = bisect_left(self._keys, (item.start, item.order))
-            end = now
+            end = min(now, self.open_bound(item))
             if i + 1 < len(self._keys):
                 end = min(end, self._keys[i + 1][0])
             yield item, item.start, max(end, item.start)
+
+    def open_bound(self, item: Item) -> int:
+        """The latest instant an open item counts to: planned end + grace, or start + cap."""
+        if item.planned_end is not None:
+            return item.planned_end + self.open_grace_us
+        return item.start + self.open_cap_us
+
+    @property
+    def has_open(self) -> bool:
+        """Whether any primary item is open (its ``end`` not yet received)."""
+        return bool(self._open)
+
+    def overdue(self, now: int) -> list[Item]:
+        """Open primary items past their bound at ``now`` that no later item cut short.
+
+        Such an item stopped counting at :meth:`open_bound`: its ``end`` is late
+        (a stuck break, a lost message, an adapter that missed it).
+        """
+        out: list[Item] = []
+        for item in self._open.values():
+            bound = self.open_bound(item)
+            if bound >= now:
+                continue
+            i = bisect_left(self._keys, (item.start, item.order))
+            if i + 1 < len(self._keys) and self._keys[i + 1][0] <= bound:
+                continue
+            out.append(item)
+        return sorted(out, key=_TIMELINE_KEY)
 
     def span_seconds(self, lo: int, hi: int, now: int | None = None) -> Totals:
         """Airtime per profile inside an arbitrary ``[lo, hi)`` (scans the timeline)."""
@@ -433,7 +474,9 @@ class Ledger:
                 if now is None:
                     i += 1
                     continue
-                end = now if i + 1 == len(keys) else min(now, keys[i + 1][0])
+                end = min(now, self.open_bound(item))
+                if i + 1 < len(keys):
+                    end = min(end, keys[i + 1][0])
             else:
                 end = self._applied[item.event_id]
             if end > item.start and end > lo:

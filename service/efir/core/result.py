@@ -50,6 +50,10 @@ class WindowResult:
         budget_s: ``max_share``: seconds of numerator content still allowed.
         count: ``min_count``: matching items aired; ``forbidden``: occurrences.
         occurrences: matching items (count and forbidden rules).
+        provisional: the status says the window is lost (``unavoidable``,
+            ``exhausted``, ``violation``) only because of airtime of open items
+            (``start`` without ``end`` yet): it does not page as locked in.
+        settled_status: with ``provisional``, the status from closed items alone.
     """
 
     rule: str
@@ -71,3 +75,5 @@ class WindowResult:
     budget_s: float | None = None
     count: int | None = None
     occurrences: tuple[Occurrence, ...] = ()
+    provisional: bool = False
+    settled_status: Status | None = None

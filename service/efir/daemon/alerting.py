@@ -30,6 +30,7 @@ from efir.core.alerting.conditions import (
     closed_conditions,
     feed_conditions,
     gap_condition,
+    open_item_condition,
     receiver_condition,
     rule_conditions,
 )
@@ -99,6 +100,8 @@ class Alerter:
         self._violations: dict[tuple[str, str, int], tuple[Condition, int]] = {}
         #: One-shot conditions (all-clear texts of windows that just closed).
         self._closing: dict[str, list[Condition]] = {}
+        #: Closed windows held back while their channel's feed catches up.
+        self._held: dict[str, dict[tuple[str, int], int]] = {}
         self._refs: dict[str, ChannelRef] = {}
         self._names = {c.id: c.name or c.id for c in settings.channels}
         # Every channel, state and severity, zero included: "no alert" is a
@@ -187,7 +190,16 @@ class Alerter:
 
     # ------------------------------------------------------------ inputs
     def on_closed(self, ch: Channel, results: list[WindowResult], now: int) -> None:
-        """Closed (or revised) windows from the ticker: violations and all-clear texts."""
+        """Closed (or revised) windows from the ticker: violations and all-clear texts.
+
+        While the channel's feed catches up (:meth:`Channel.catching_up`) the
+        windows are judged later, on the figures the whole replay gives.
+        """
+        if ch.catching_up(now):
+            held = self._held.setdefault(ch.profile.id, {})
+            for w in results:
+                held[w.rule, w.window_start] = w.window_end
+            return
         ref = self._ref(ch)
         for w in results:
             bound = ch.engine.rules.get(w.rule)
@@ -206,8 +218,22 @@ class Alerter:
         self.kick((ch.profile.id,))
 
     # -------------------------------------------------------- evaluation
+    def _release(self, ch: Channel, now: int) -> None:
+        """Judge the closed windows held during a catch-up that is over."""
+        held = self._held.get(ch.profile.id)
+        if not held or ch.catching_up(now):
+            return
+        del self._held[ch.profile.id]
+        results: list[WindowResult] = []
+        for (rule, start), end in sorted(held.items()):
+            if rule in ch.engine.rules:
+                found = ch.engine.windows(start, end, now=now, rules=[rule])
+                results.extend(w for w in found if w.window_start == start)
+        self.on_closed(ch, results, now)
+
     def conditions(self, ch: Channel, now: int) -> list[Condition]:
         """Everything the alerts of ``ch`` depend on at ``now``."""
+        self._release(ch, now)
         ref = self._ref(ch)
         state = self.monitor.feed_state(ch, now)
         out = feed_conditions(ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s)
@@ -228,8 +254,12 @@ class Alerter:
                 or w.window_end - w.window_start < finest.window_end - finest.window_start
             ):
                 finest = w
-        if finest is not None:
+        if finest is not None and not ch.catching_up(now):
+            # While the feed catches up, the gap is the part not replayed yet.
             out.append(gap_condition(ref, finest, self.thresholds, ch.on_air_gap_s(finest, now)))
+        ledger = ch.engine.ledger
+        overdue = [(item, ledger.open_bound(item)) for item in ledger.overdue(now)]
+        out.append(open_item_condition(ref, overdue, now))
         out.extend(self._recorded(ref, now))
         return out
 

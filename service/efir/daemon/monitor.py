@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from efir.core.checkpoint import restore as restore_checkpoint
 from efir.core.engine import ROLLING_US, ChannelEngine
+from efir.core.event import Phase
 from efir.core.timebase import US_PER_S
 from efir.rulepacks import load_pack
 
@@ -35,6 +36,15 @@ HORIZON_US = ROLLING_US + 3 * DAY_US
 def live_since(now: int) -> int:
     """Windows starting at or after this instant are complete in the live state."""
     return now - HORIZON_US + DAY_US
+
+
+#: An event reporting an instant this long before its receipt is part of a
+#: catch-up (a live adapter reports within seconds).
+CATCH_UP_LAG_US = 120 * US_PER_S
+#: A catch-up is over once no such event arrived for this long.
+CATCH_UP_HOLD_US = 10 * US_PER_S
+#: Longest a catch-up holds closed windows and gap alerts back.
+CATCH_UP_MAX_US = 15 * 60 * US_PER_S
 
 
 class FeedState(StrEnum):
@@ -102,6 +112,39 @@ class Channel:
     #: where a restored id's versions are (live horizon start, highest row id
     #: the live state reflected then).
     history: tuple[int, int] = (0, 0)
+    #: Receipt of the first and the latest event of a catch-up (events for
+    #: instants long past, as an adapter re-sends after a lost session).
+    lagging_since: int | None = None
+    last_lagging_us: int | None = None
+
+    def catching_up(self, now: int) -> bool:
+        """Whether the feed is replaying the past (see :data:`CATCH_UP_LAG_US`).
+
+        While it does, closed windows are stored as usual but their violations
+        page only once it is done (their figures are half-replayed), and
+        feed-gap alerts wait: the gap is the part not replayed yet. A catch-up
+        is believed for :data:`CATCH_UP_MAX_US` at most, so a feed that always
+        lags still pages. Corrections and cancels are deliberate late fixes,
+        not a replay: they do not start one.
+        """
+        last, since = self.last_lagging_us, self.lagging_since
+        if last is None or since is None:
+            return False
+        return now - last <= CATCH_UP_HOLD_US and now - since <= CATCH_UP_MAX_US
+
+    def note_lag(self, event: AsRunEvent, received_us: int) -> None:
+        """Remember an event that reports an instant long before its receipt."""
+        if event.start is None or event.phase in (Phase.CORRECTION, Phase.CANCEL):
+            return
+        at = event.start
+        if event.phase is not Phase.START and event.duration is not None:
+            at += event.duration
+        if received_us - at <= CATCH_UP_LAG_US:
+            return
+        last = self.last_lagging_us
+        if last is None or received_us - last > CATCH_UP_HOLD_US:
+            self.lagging_since = received_us
+        self.last_lagging_us = received_us
 
     def status(self, now: int) -> list[WindowResult]:
         """Per active rule, the window holding ``now``."""
@@ -262,6 +305,7 @@ class Monitor:
         feed.last_event_us = max(feed.last_event_us or 0, received_us)
         if feed.adapter_status == "offline":
             feed.adapter_status = "online"  # an event proves the adapter is back
+        ch.note_lag(event, received_us)
         if event.start is not None and event.start < now - HORIZON_US:
             ch.beyond_horizon += 1
             return None

@@ -22,6 +22,8 @@ def window_object(ch: Channel, w: WindowResult) -> dict[str, Any]:
     out["slack_s"] = None if w.slack_s is None else round(w.slack_s, 6)
     out["deadline"] = None if w.deadline is None else format_local(w.deadline, ch.engine.tz)
     out["budget_s"] = None if w.budget_s is None else round(w.budget_s, 6)
+    out["provisional"] = w.provisional
+    out["settled_status"] = None if w.settled_status is None else str(w.settled_status)
     return out
 
 

@@ -44,8 +44,7 @@ async def in_process(
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
             mqtt_url="mqtt://127.0.0.1:1",
             channels=channels or [ChannelConfig(id="qaz-tv")],
-            api_token=TOKEN,
-            **settings,
+            **{"api_token": TOKEN, **settings},
         ),
         now_us=lambda: NOW,
     )

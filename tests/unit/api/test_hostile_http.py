@@ -172,3 +172,27 @@ async def test_a_window_range_within_the_limits_is_answered(
     )
     assert answer.status_code == 200
     assert any(w["numerator_s"] == 1800.0 for w in answer.json()["windows"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/dead-letters", "/api/v1/deliveries", "/api/v1/receivers"]
+)
+async def test_reads_that_reveal_payloads_or_settings_need_a_token(
+    tmp_path: Path, path: str
+) -> None:
+    async with in_process(tmp_path, api_read_token="reader") as (http, _):  # noqa: S106
+        assert (await http.get(path)).status_code == 401
+        bad = {"Authorization": "Bearer nope"}
+        assert (await http.get(path, headers=bad)).status_code == 401
+        for token in ("reader", "s3cret"):  # the read token, or the write token
+            answer = await http.get(path, headers={"Authorization": f"Bearer {token}"})
+            assert answer.status_code == 200, token
+        # The read token does not mutate.
+        replay = await http.post(
+            "/api/v1/dead-letters/replay",
+            json={"ids": [1]},
+            headers={"Authorization": "Bearer reader"},
+        )
+        assert replay.status_code == 401
+    async with in_process(tmp_path / "none", api_token=None) as (http, _):
+        assert (await http.get(path)).status_code == 403

@@ -19,6 +19,7 @@ from efir.core.alerting.inhibit import (
     FEED_OFFLINE,
     FEED_STALE,
     FORBIDDEN_ITEM,
+    OPEN_ITEM_OVERDUE,
     QUOTA_RISK,
     QUOTA_VIOLATION,
     UNKNOWN_CONTENT,
@@ -30,6 +31,7 @@ from efir.core.timebase import US_PER_S, format_local
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from efir.core.lifecycle import Item
     from efir.core.result import WindowResult
     from efir.core.rules import Rule
 
@@ -126,7 +128,11 @@ def rule_conditions(
     label = window_label(w, ch.tz)
     span = span_text(w, ch.tz)
     values = _values(w, ch.tz)
-    severity = SEVERITY_OF_STATUS.get(w.status)
+    # A window lost only through open items' airtime pages as its settled
+    # status says: an item whose end is late (a catch-up, a stuck break) has
+    # its own alert, and the window pages once closed items lock it in.
+    paging = w.settled_status if w.provisional and w.settled_status else w.status
+    severity = SEVERITY_OF_STATUS.get(paging)
     out: list[Condition] = []
     if severity is not None:
         summary, description = _risk_text(ch, rule, w, now, span)
@@ -198,7 +204,8 @@ def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condi
     span = span_text(w, ch.tz)
     values = _values(w, ch.tz)
     figures = _closed_figures(rule, w)
-    violated = w.verdict is Status.VIOLATION
+    # A verdict that rests on an open item is recorded, not paged, until it settles.
+    violated = w.verdict is Status.VIOLATION and not w.provisional
     out: list[Condition] = [
         # The live alert of the window ends with the window; this is its all-clear text.
         Condition(
@@ -325,6 +332,48 @@ def gap_condition(
         else "No action needed.",
         window_end=w.window_end,
         values={"gap_s": gap},
+    )
+
+
+def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: int) -> Condition:
+    """Items whose ``start`` came but whose ``end`` is late: ``(item, bound)`` pairs.
+
+    An open item counts up to its planned end plus a grace (or a cap when it
+    has no planned duration); past that ``bound`` it counts no more and its
+    windows' lost statuses do not page, so a stuck break or a lost ``end`` says
+    so here instead.
+    """
+    active = bool(overdue)
+    names = []
+    for item, bound in overdue[:5]:
+        what = item.event.title or item.event_id
+        kind = item.event.kind.value if item.event.kind is not None else "item"
+        began = format_local(item.start, ch.tz)[11:19]
+        late = duration((now - bound) / US_PER_S)
+        names.append(f"{what} ({kind}, started {began}, end {late} overdue)")
+    more = f" and {len(overdue) - 5} more" if len(overdue) > 5 else ""
+    first = overdue[0][0] if overdue else None
+    return Condition(
+        alertname=OPEN_ITEM_OVERDUE,
+        channel=ch.id,
+        rule="feed",
+        window="",
+        active=active,
+        severity=Severity.WARNING,
+        summary=f"{ch.name}: no end received for {', '.join(names)}{more}"
+        if active
+        else f"{ch.name}: every open item has its end",
+        description=(
+            "Efir received the start of these items but not their end, long after their "
+            "planned end (or, with no planned duration, the configured cap). Their airtime "
+            f"is counted only up to that bound: from {format_local(overdue[0][1], ch.tz)[11:19]}"
+            " on it is a gap, and quota statuses resting on them do not page as lost. "
+            "If the item is really still on air (a stuck break), take it off; otherwise check "
+            "that the playout adapter sends end events, and send the missing one."
+        )
+        if active and first is not None
+        else "No action needed.",
+        values={"overdue": len(overdue)},
     )
 
 

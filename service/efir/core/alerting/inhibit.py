@@ -33,6 +33,7 @@ QUOTA_VIOLATION = "EfirQuotaViolation"
 COUNT_RISK = "EfirCountRisk"
 FORBIDDEN_ITEM = "EfirForbiddenItem"
 RECEIVER_GONE = "EfirReceiverGone"
+OPEN_ITEM_OVERDUE = "EfirOpenItemOverdue"
 
 
 @dataclass(frozen=True, slots=True)
