@@ -1,7 +1,9 @@
 """The ``efir`` command line.
 
 Exit codes of ``efir audit`` (documented in docs/audit.md, as linters do):
-0 every window complies, 1 a violation was found, 2 unusable input or arguments.
+0 every window complies, 1 a violation was found, 2 unusable input or arguments
+(including an input of which more than ``--max-refused`` of the lines were
+refused: such a report would not describe the input).
 """
 
 from __future__ import annotations
@@ -9,25 +11,25 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
-import logging
 import os
 import sys
 import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
-from pathlib import Path  # noqa: TC003 - typer reads annotations at runtime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemainingColumn
 from rich.table import Table
 
 from efir import __version__
 from efir.audit.readers import FormatError
 from efir.audit.report import print_table, to_csv, to_json
-from efir.audit.run import AuditInputError, run_audit
+from efir.audit.run import AuditInputError, AuditResult, run_audit
 from efir.audit.split import SplitError
 from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
 from efir.core.rules import Media
@@ -53,7 +55,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True)
+# soft_wrap: a message is one line in a log or a pipe, never cut at 80 columns.
+err = Console(stderr=True, soft_wrap=True)
 
 
 class OutputFormat(StrEnum):
@@ -159,6 +162,14 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             "of 16 MB and more).",
         ),
     ] = False,
+    max_refused: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            max=1,
+            help="Share of refused lines above which the audit is unusable (exit 2).",
+        ),
+    ] = 0.1,
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
@@ -187,6 +198,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             violations_only=violations_only,
             output=output,
             split=not single_process,
+            max_refused=max_refused,
         )
     finally:
         gc.freeze()
@@ -211,25 +223,16 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     violations_only: bool,
     output: Path | None,
     split: bool,
+    max_refused: float,
 ) -> None:
     try:
         pack = load_pack(rules)
-        known = {r.id for r in pack.rules}
-        unknown = sorted(set(enable or []) | set(disable or []) - known)
-        if unknown:
-            _fail(f"unknown rule id(s) {', '.join(unknown)} in pack {pack.name}")
-        profile = ChannelProfile(
-            id=channel or "channel",
-            media=media,
-            timezone=timezone,
-            flags=frozenset(flag if flag is not None else ["domestic"]),
-            rule_pack=rules,
-            mourning_dates=frozenset(date.fromisoformat(d) for d in mourning or []),
-            enable=frozenset(enable or []),
-            disable=frozenset(disable or []),
-        )
-    except (PackError, ValueError) as exc:
-        _fail(str(exc))
+    except PackError as exc:
+        _fail(f"--rules: {exc}")
+    profile = _audit_profile(channel, media, timezone, rules, flag, mourning, enable, disable)
+    if output is not None and not output.parent.is_dir():
+        _fail(f"--output: the directory {output.parent} does not exist")
+    files = _stdin_as_file(files)
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         _fail(f"not a readable file: {', '.join(missing)}")
@@ -254,10 +257,98 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
         progress.close()
         _fail(f"{exc}\nThe audit can be read by one process: --single-process")
     progress.close()
-    for error in result.stats.errors[:20]:
-        err.print(f"[yellow]skipped[/yellow] {error}", highlight=False, markup=False)
-    if result.stats.rejected > 20:
-        err.print(f"... and {result.stats.rejected - 20} more rejected lines (see --format json)")
+    stats = result.stats
+    for error in stats.errors[:20]:
+        err.print(f"[yellow]skipped[/yellow] {escape(str(error))}", highlight=False)
+    if stats.rejected > 20:
+        err.print(f"... and {stats.rejected - 20} more rejected lines (see --format json)")
+    try:
+        _write_report(result, output_format, output, violations_only=violations_only)
+    except OSError as exc:
+        _fail(f"--output: cannot write the report: {exc.strerror or exc}")
+    _Exit.skip_teardown = True
+    read = stats.lines_ok + stats.rejected
+    if stats.rejected and stats.rejected > max_refused * read:
+        _fail(
+            f"{stats.rejected} of {read} lines were refused (over --max-refused "
+            f"{max_refused:.0%}): the report does not describe the input; fix the lines "
+            "listed above, or raise --max-refused to accept a partial audit"
+        )
+    raise typer.Exit(EXIT_VIOLATION if result.violations else EXIT_OK)
+
+
+#: Channel settings the audit's options stand for, by configuration field.
+_AUDIT_OPTIONS = {
+    "id": "--channel",
+    "media": "--media",
+    "timezone": "--timezone",
+    "rule_pack": "--rules",
+    "flags": "--flag",
+    "mourning_dates": "--mourning",
+    "enable": "--enable",
+    "disable": "--disable",
+}
+
+
+def _audit_profile(  # noqa: PLR0917 - the audit's channel options, passed through
+    channel: str | None,
+    media: Media,
+    timezone: str,
+    rules: str,
+    flag: list[str] | None,
+    mourning: list[str] | None,
+    enable: list[str] | None,
+    disable: list[str] | None,
+) -> ChannelProfile:
+    """The channel profile, through the one path the configuration file takes."""
+    from pydantic import ValidationError  # noqa: PLC0415 - see the imports
+
+    from efir.settings import ChannelConfig  # noqa: PLC0415
+
+    try:
+        config = ChannelConfig.model_validate(
+            {
+                "id": channel or "channel",
+                "media": media,
+                "timezone": timezone,
+                "rule_pack": rules,
+                "flags": flag if flag is not None else ["domestic"],
+                "mourning_dates": mourning or [],
+                "enable": enable or [],
+                "disable": disable or [],
+            }
+        )
+    except ValidationError as exc:
+        problems = []
+        for e in exc.errors(include_url=False):
+            field = str(e["loc"][0]) if e["loc"] else ""
+            option = _AUDIT_OPTIONS.get(field, "")
+            value = f" ({e['input']!r})" if field and not isinstance(e["input"], dict) else ""
+            problems.append(f"{option}{value}: {e['msg'].removeprefix('Value error, ')}")
+        _fail("; ".join(problems))
+        raise  # unreachable: _fail exits
+    return config.profile()
+
+
+def _stdin_as_file(files: list[Path]) -> list[Path]:
+    """``-`` names standard input: it is spooled to a temporary file the readers can seek."""
+    if not any(str(f) == "-" for f in files):
+        return files
+    import tempfile  # noqa: PLC0415 - only for standard input
+
+    spool = Path(tempfile.mkstemp(prefix="efir-audit-", suffix=".jsonl")[1])
+    with spool.open("wb") as out:
+        while chunk := sys.stdin.buffer.read(1 << 20):
+            out.write(chunk)
+    import atexit  # noqa: PLC0415
+
+    atexit.register(spool.unlink, missing_ok=True)
+    return [spool if str(f) == "-" else f for f in files]
+
+
+def _write_report(
+    result: AuditResult, output_format: OutputFormat, output: Path | None, *, violations_only: bool
+) -> None:
     if output_format is OutputFormat.TABLE and output:
         with output.open("w", encoding="utf-8") as handle:
             print_table(result, Console(file=handle), violations_only=violations_only)
@@ -265,16 +356,17 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
         print_table(result, Console(), violations_only=violations_only)
     else:
         text = (
-            json.dumps(to_json(result), ensure_ascii=False, indent=2) + "\n"
+            json.dumps(
+                to_json(result, violations_only=violations_only), ensure_ascii=False, indent=2
+            )
+            + "\n"
             if output_format is OutputFormat.JSON
-            else to_csv(result)
+            else to_csv(result, violations_only=violations_only)
         )
         if output:
             output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
-    _Exit.skip_teardown = True
-    raise typer.Exit(EXIT_VIOLATION if result.violations else EXIT_OK)
 
 
 @app.command("rules")
@@ -331,19 +423,14 @@ def _settings(config: Path | None) -> Settings:
         return load_settings(**({"config": config} if config else {}))
     except ConfigError as exc:
         for line in exc.errors:
-            err.print(f"[bold red]config:[/bold red] {line}", highlight=False)
+            err.print(f"[bold red]config:[/bold red] {escape(line)}", highlight=False)
         raise typer.Exit(EXIT_UNUSABLE) from None
 
 
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    # Our own lines are enough; the libraries' INFO lines are per connection.
-    for noisy in ("amqtt", "transitions", "uvicorn.access", "aiosqlite", "sqlalchemy", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+def _logging(settings: Settings) -> None:
+    from efir.logs import configure, secrets_of  # noqa: PLC0415 - see the imports
+
+    configure(settings.log_level, settings.log_format, secrets_of(settings))
 
 
 @app.command()
@@ -382,12 +469,23 @@ def run(
     from efir.store import StoreUnavailableError  # noqa: PLC0415
 
     settings = _settings(config)
-    _logging(settings.log_level)
+    _logging(settings)
     sim = SimOptions(scenario=scenario.value, speed=speed) if simulate else None
     if sim is not None:
         settings = with_sim_channels(settings, sim)
     if settings.embedded_broker and not port_free("127.0.0.1", settings.embedded_broker_port):
         _fail(port_in_use_message(settings.embedded_broker_port))
+    host, port = settings.http_host, settings.http_port
+    try:
+        http_taken = port != 0 and not port_free(host, port)
+    except OSError as exc:
+        _fail(f"EFIR_HTTP_HOST={host}: cannot listen there ({exc.strerror or exc})")
+    if http_taken:
+        _fail(
+            f"port {port} on {host} is already in use (another Efir, or another web "
+            f"server), so the status API cannot start. Stop it, or choose another port: "
+            f"EFIR_HTTP_PORT={port + 1} efir run"
+        )
     console = None
     if simulate:
         console = Console()
@@ -434,7 +532,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each parameter to one docume
     from efir.sim.publish import SimOptions, simulate  # noqa: PLC0415
 
     settings = _settings(None)
-    _logging(settings.log_level)
+    _logging(settings)
     try:
         target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
     except ValueError as exc:
@@ -513,7 +611,7 @@ def version() -> None:
 
 
 def _fail(message: str) -> None:
-    err.print(f"[bold red]efir:[/bold red] {message}", highlight=False)
+    err.print(f"[bold red]efir:[/bold red] {escape(message)}", highlight=False)
     raise typer.Exit(EXIT_UNUSABLE)
 
 

@@ -34,6 +34,7 @@ from efir.alertconfig import AlertsConfig
 from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, ChannelProfile
 from efir.core.rules import Media
 from efir.core.schedule import OnAirSchedule
+from efir.redact import redact
 from efir.rulepacks import PackError, load_pack
 
 #: The law keeps the on-air log one year (regulation.md); retention may not be shorter.
@@ -101,7 +102,7 @@ class ChannelConfig(_Strict):
         ids = {r.id for r in pack.rules}
         unknown = (self.enable | self.disable) - ids
         if unknown:
-            msg = f"rules {sorted(unknown)} are not in pack {self.rule_pack!r}"
+            msg = f"unknown rule id(s) {sorted(unknown)}: not in pack {self.rule_pack!r}"
             raise ValueError(msg)
         return self
 
@@ -229,6 +230,8 @@ class Settings(BaseSettings):
     #: Re-evaluation period, so slack and deadlines move without events.
     tick_s: float = Field(default=5.0, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    #: ``plain`` lines (time with its UTC offset) or ``json``, one object a line.
+    log_format: Literal["plain", "json"] = "plain"
     alerts: AlertsConfig = AlertsConfig()
 
     @field_validator("mqtt_url")
@@ -306,7 +309,33 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**values)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, path, marks, environ)) from None
+        problems = _describe(exc, path, marks, environ)
+        # Checks that pydantic runs only once every channel is valid, made on the
+        # raw values so that one pass names every problem.
+        for extra in _duplicate_channels(values.get("channels"), path, marks):
+            if extra not in problems:
+                problems.append(extra)
+        raise ConfigError(problems) from None
+
+
+def _duplicate_channels(
+    channels: Any, path: Path | None, marks: dict[tuple[str | int, ...], int]
+) -> list[str]:
+    """``channel 'x' is listed twice`` for each repeated id among raw channel entries."""
+    if not isinstance(channels, list):
+        return []
+    seen: set[str] = set()
+    out = []
+    for i, c in enumerate(channels):
+        cid = c.get("id") if isinstance(c, dict) else getattr(c, "id", None)
+        if not isinstance(cid, str):
+            continue
+        if cid in seen:
+            line = marks.get(("channels", i))
+            where = f"{path}:{line}: channels" if path is not None and line else "channels"
+            out.append(f"{where}: channel {cid!r} is listed twice")
+        seen.add(cid)
+    return out
 
 
 def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], int]]:
@@ -319,8 +348,7 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], 
         node = yaml.compose(text)
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        msg = f"{path}: not valid YAML: {exc}"
-        raise ConfigError([msg]) from None
+        raise ConfigError([_yaml_problem(path, exc)]) from None
     if data is None:
         return {}, {}
     if not isinstance(data, dict):
@@ -329,6 +357,16 @@ def _read_yaml(path: Path) -> tuple[dict[str, Any], dict[tuple[str | int, ...], 
     marks: dict[tuple[str | int, ...], int] = {}
     _collect_marks(node, (), marks)
     return data, marks
+
+
+def _yaml_problem(path: Path, exc: yaml.YAMLError) -> str:
+    """Where and why the YAML is broken, without quoting the file (it may hold passwords)."""
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return f"{path}: not valid YAML"
+    mark = exc.problem_mark or exc.context_mark
+    where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+    why = "; ".join(p for p in (exc.context, exc.problem) if p)
+    return f"{where}: not valid YAML: {why or 'syntax error'}"
 
 
 def _collect_marks(
@@ -391,4 +429,18 @@ def describe(settings: Settings) -> dict[str, Any]:
         data["database_url"] = f"(default) {settings.db_url}"
     data["mqtt_broker"] = "(built-in) " if settings.embedded_broker else ""
     data["mqtt_broker"] += str(settings.mqtt_target)
-    return data
+    from efir.logs import secrets_of  # noqa: PLC0415 - logs imports pydantic models only
+
+    masked: dict[str, Any] = _masked(data, secrets_of(settings))
+    return masked
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
+    """``value`` with every string passed through :func:`efir.redact.redact`."""
+    if isinstance(value, str):
+        return redact(value, secrets)
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    return value

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from efir import __version__
 from efir.core.rules import RuleType
+from efir.core.status import Status
 from efir.core.timebase import format_local
 
 if TYPE_CHECKING:
@@ -33,6 +34,7 @@ WINDOW_FIELDS = (
     "base_s",
     "unknown_s",
     "gap_s",
+    "airtime_s",
     "share",
     "threshold",
     "verdict",
@@ -78,8 +80,11 @@ def window_dict(w: WindowResult, tz: ZoneInfo, rule_type: RuleType) -> dict[str,
     return out
 
 
-def to_json(result: AuditResult) -> dict[str, Any]:
-    """Build the ``efir.audit/1`` document."""
+def to_json(result: AuditResult, *, violations_only: bool = False) -> dict[str, Any]:
+    """Build the ``efir.audit/1`` document (``violations_only``: list only violating windows).
+
+    The verdict, the rules' counts and the input figures always cover every window.
+    """
     tz = result.engine.tz
     active = result.engine.rules
     types = {rule_id: rt.rule.type for rule_id, rt in active.items()}
@@ -131,11 +136,24 @@ def to_json(result: AuditResult) -> dict[str, Any]:
             }
             for rule_id, rt in active.items()
         ],
-        "windows": [window_dict(w, tz, types[w.rule]) for w in result.windows],
+        "windows": [
+            window_dict(w, tz, types[w.rule])
+            for w in result.windows
+            if not violations_only or w.verdict is Status.VIOLATION
+        ],
     }
 
 
-def to_csv(result: AuditResult) -> str:
+def _cell(value: Any) -> Any:
+    """A CSV cell: empty for null, ``true``/``false`` as in the JSON report."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value
+
+
+def to_csv(result: AuditResult, *, violations_only: bool = False) -> str:
     """Render windows as CSV (one row per rule and window; occurrences as ids)."""
     tz = result.engine.tz
     types = {rule_id: rt.rule.type for rule_id, rt in result.engine.rules.items()}
@@ -143,9 +161,11 @@ def to_csv(result: AuditResult) -> str:
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow([*WINDOW_FIELDS, "occurrences"])
     for w in result.windows:
+        if violations_only and w.verdict is not Status.VIOLATION:
+            continue
         row = window_dict(w, tz, types[w.rule])
         ids = " ".join(o["event_id"] for o in row.get("occurrences", []))
-        writer.writerow(["" if row.get(f) is None else row.get(f) for f in WINDOW_FIELDS] + [ids])
+        writer.writerow([_cell(row.get(f)) for f in WINDOW_FIELDS] + [ids])
     return buffer.getvalue()
 
 

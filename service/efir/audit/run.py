@@ -12,6 +12,7 @@ from efir.audit.recording import InputStats, Recorder
 from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period
 from efir.core.timebase import from_us, local_wall_to_us, to_us
+from efir.schema.asrun import EARLIEST_START_US
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -46,6 +47,10 @@ class AuditResult:
         return sum(1 for w in self.windows if w.verdict == "violation")
 
 
+#: ``--to`` at most a year ahead (plans); earlier than 1990 nothing is read either.
+MAX_PERIOD_AHEAD_US = 366 * 86_400 * 1_000_000
+
+
 def parse_instant(text: str, tz: ZoneInfo, *, end: bool) -> int:
     """Parse ``--from``/``--to``: RFC 3339, or a local date (``--to`` date is inclusive)."""
     try:
@@ -53,17 +58,19 @@ def parse_instant(text: str, tz: ZoneInfo, *, end: bool) -> int:
     except ValueError:
         pass
     else:
-        if end:
-            day += timedelta(days=1)
-        return local_wall_to_us(datetime.combine(day, time()), tz)
+        try:
+            return local_wall_to_us(datetime.combine(day + timedelta(days=int(end)), time()), tz)
+        except OverflowError:
+            msg = f"{text!r} is not a date Efir can read (1990-01-01 or later)"
+            raise AuditInputError(msg) from None
     try:
         instant = datetime.fromisoformat(text)
-    except ValueError:
+        if instant.tzinfo is None:
+            instant = instant.replace(tzinfo=tz)
+        return to_us(instant)
+    except (ValueError, OverflowError):
         msg = f"{text!r} is neither a date (YYYY-MM-DD) nor an RFC 3339 date-time"
         raise AuditInputError(msg) from None
-    if instant.tzinfo is None:
-        instant = instant.replace(tzinfo=tz)
-    return to_us(instant)
 
 
 def run_audit(
@@ -94,6 +101,10 @@ def run_audit(
     if lo is not None and hi is not None and hi <= lo:
         msg = "--to must be after --from"
         raise AuditInputError(msg)
+    for name, bound in (("--from", lo), ("--to", hi)):
+        if bound is not None and not EARLIEST_START_US <= bound <= now_us + MAX_PERIOD_AHEAD_US:
+            msg = f"{name} must lie between 1990-01-01 and a year from now"
+            raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
     return _audit(
         paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip, split

@@ -11,7 +11,14 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -20,6 +27,10 @@ from efir.core.calendar import Grid
 from efir.core.status import LIVE_ORDER, Status
 from efir.core.timebase import US_PER_S, from_us, local_date, local_midnight_us
 from efir.daemon.monitor import FeedState
+
+# The text format's ``*_created`` series (one per counter and histogram child)
+# double what Prometheus stores and no dashboard or rule of Efir reads them.
+disable_created_metrics()  # type: ignore[no-untyped-call] # prometheus-client leaves it unannotated
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

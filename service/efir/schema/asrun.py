@@ -50,6 +50,10 @@ MAX_PAYLOAD_BYTES = 64 * 1024
 #: and a payload nested a thousand deep would exhaust the interpreter's stack.
 MAX_DEPTH = 32
 MAX_FUTURE_US = 24 * 3600 * US_PER_S
+#: Starts before 1990-01-01T00:00:00Z are refused: no as-run export goes back
+#: that far, and a year-0001 start (a zeroed date field) would stretch an audit
+#: over two thousand years of empty windows.
+EARLIEST_START_US = 631_152_000 * US_PER_S
 #: Longest accepted free-text field, in characters.
 MAX_TEXT = 4096
 
@@ -299,6 +303,7 @@ def _event(wire: _Wire, now_us: int, expect_channel: str | None) -> AsRunEvent:
         or duration_us is None
         or kind_value is None
         or start_us - now_us > MAX_FUTURE_US
+        or start_us < EARLIEST_START_US
     ):
         _check_phase_fields(wire.phase, start_us, duration_us, kind_value, now_us, start)
     absent = (
@@ -362,6 +367,8 @@ def _check_phase_fields(  # noqa: PLR0917 - private helper of _event
         problems.append(f"field 'kind': required for phase '{phase}' (no catalogue supplies it)")
     if start is not None and start_us is not None and start_us - now_us > MAX_FUTURE_US:
         problems.append(f"field 'start': {start.isoformat()} is more than 1 day in the future")
+    if start is not None and start_us is not None and start_us < EARLIEST_START_US:
+        problems.append(f"field 'start': {start.isoformat()} is before 1990-01-01")
     if problems:
         raise EventError(problems)
 

@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from efir.core.alerting.alert import Alert, Severity, alert_from_dict, alert_to_dict
 from efir.core.alerting.dispatch import GroupState, Sent
 from efir.core.alerting.silence import Matcher, MatchOp, Silence
+from efir.redact import redact
 from efir.store.database import StoreUnavailableError, unavailable
 from efir.store.tables import (
     alert_groups,
@@ -339,7 +340,7 @@ class AlertStore:
                         at_us=now,
                         outcome=attempt.outcome,
                         status_code=attempt.status_code,
-                        error=attempt.error,
+                        error=_masked(attempt.error),
                         duration_ms=attempt.duration_ms,
                     )
                 )
@@ -350,7 +351,7 @@ class AlertStore:
                         status=status,
                         attempts=row.attempts + 1,
                         next_attempt_us=next_attempt_us,
-                        last_error=attempt.error,
+                        last_error=_masked(attempt.error),
                         delivered_us=now if status == DELIVERED else None,
                         updated_us=now,
                     )
@@ -466,6 +467,11 @@ class AlertStore:
                 )
                 await conn.execute(delete(alert_journal).where(alert_journal.c.at_us < cutoff_us))
         return int(result.rowcount or 0)
+
+
+def _masked(text: str | None) -> str | None:
+    """A receiver's error text with URL credentials and tokens masked (it is served by the API)."""
+    return None if text is None else redact(text)
 
 
 async def _journal(conn: AsyncConnection, entries: list[JournalEntry]) -> None:

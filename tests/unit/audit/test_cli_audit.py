@@ -222,3 +222,71 @@ def test_installed_entry_point_on_a_simulated_week(tmp_path: Path) -> None:
     assert week[0]["gap_s"] == 0
     assert week[1]["verdict"] == "partial"
     assert doc["input"]["lines_rejected"] == 0
+
+
+def test_enable_takes_a_rule_of_the_pack(tmp_path: Path) -> None:
+    """--enable of an unverified rule: it is evaluated (it used to exit 2 for any rule id)."""
+    result = runner.invoke(
+        app, ["audit", str(_day(tmp_path)), "--enable", "age18_daytime", "--format", "json"]
+    )
+    assert result.exit_code in (0, 1), result.output
+    assert "age18_daytime" in {r["id"] for r in json.loads(result.stdout)["rules"]}
+
+
+def test_an_input_mostly_refused_is_not_reported_as_complying(tmp_path: Path) -> None:
+    good = _line(event_id="ok", start="2026-03-02T10:00:00+05:00", duration=60)
+    path = tmp_path / "bad.jsonl"
+    path.write_text(good + "\n" + "{broken\n" * 7)
+    result = runner.invoke(app, ["audit", str(path)])
+    assert result.exit_code == 2
+    assert "7 of 8 lines were refused" in result.stderr
+    assert "COMPLIES" in result.stdout  # the report is still there to read...
+    accepted = runner.invoke(app, ["audit", str(path), "--max-refused", "0.9"])
+    assert accepted.exit_code == 0  # ...and a partial audit can be asked for
+
+
+def test_a_year_0001_line_is_a_line_error_and_bad_output_exits_2(tmp_path: Path) -> None:
+    path = _day(
+        tmp_path, extra=[_line(event_id="z", start="0001-01-01T00:00:00+05:00", duration=9)]
+    )
+    result = runner.invoke(app, ["audit", str(path), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    errors = json.loads(result.stdout)["input"]["errors"]
+    assert "before 1990-01-01" in errors[0]["reasons"][0]
+    missing = runner.invoke(app, ["audit", str(path), "-o", str(tmp_path / "no" / "r.json")])
+    assert missing.exit_code == 2
+    assert "--output: the directory" in missing.stderr
+    assert "Traceback" not in missing.output
+
+
+def test_csv_and_json_follow_violations_only_and_csv_writes_json_booleans(tmp_path: Path) -> None:
+    path = _day(tmp_path)
+    rows = list(
+        csv.DictReader(
+            io.StringIO(runner.invoke(app, ["audit", str(path), "--format", "csv"]).stdout)
+        )
+    )
+    assert {r["transitional"] for r in rows} == {"false"}
+    assert all(r["airtime_s"] for r in rows)
+    only = runner.invoke(app, ["audit", str(path), "--format", "csv", "--violations-only"])
+    kept = list(csv.DictReader(io.StringIO(only.stdout)))
+    assert all(r["verdict"] == "violation" for r in kept)
+    assert len(kept) == sum(1 for r in rows if r["verdict"] == "violation")
+    doc = json.loads(
+        runner.invoke(app, ["audit", str(path), "--format", "json", "--violations-only"]).stdout
+    )
+    assert all(w["verdict"] == "violation" for w in doc["windows"])
+
+
+def test_standard_input_is_read_with_a_dash(tmp_path: Path) -> None:
+    text = _day(tmp_path).read_text()
+    piped = runner.invoke(app, ["audit", "-", "--format", "json"], input=text)
+    direct = runner.invoke(app, ["audit", str(_day(tmp_path)), "--format", "json"])
+    assert piped.exit_code == direct.exit_code
+    assert json.loads(piped.stdout)["windows"] == json.loads(direct.stdout)["windows"]
+
+
+def test_a_bad_mourning_date_names_its_option(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["audit", str(_day(tmp_path)), "--mourning", "2026-13-01"])
+    assert result.exit_code == 2
+    assert "--mourning ('2026-13-01')" in result.stderr
