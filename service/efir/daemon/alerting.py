@@ -41,7 +41,7 @@ from efir.core.timebase import US_PER_S
 from efir.daemon.monitor import FeedState
 from efir.notify.render import Context, render
 from efir.store.alerts import AlertState, FencedError, JournalEntry
-from efir.store.database import StoreUnavailableError
+from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
@@ -175,7 +175,7 @@ class Alerter:
             started = loop.time()
             try:
                 await self.evaluate(only)
-            except StoreUnavailableError as exc:
+            except StoreError as exc:
                 log.warning("alerts: store unavailable, retrying: %s", exc)
                 await asyncio.sleep(1.0)
             except NotLeaderError:

@@ -39,8 +39,8 @@ from efir.core.checkpoint import FORMAT, CheckpointError, capture
 from efir.core.timebase import US_PER_S
 from efir.daemon.monitor import HORIZON_US
 from efir.schema.asrun import EventError, parse_event
-from efir.store import StoreUnavailableError
 from efir.store.checkpoints import CheckpointStore, StoredCheckpoint
+from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
@@ -238,7 +238,7 @@ class Checkpointer:
                 continue
             try:
                 await self.take(channels[0])
-            except StoreUnavailableError as exc:
+            except StoreError as exc:
                 log.warning("checkpoint or compaction of %s not done: %s", channels[0], exc)
 
     async def take_all(self, budget_s: float = SHUTDOWN_CHECKPOINT_S) -> int:
@@ -255,7 +255,7 @@ class Checkpointer:
                 break
             try:
                 await self.take(cid, compact=False)
-            except StoreUnavailableError as exc:
+            except StoreError as exc:
                 log.warning("checkpoints at shutdown stopped: %s", exc)
                 break
             done += 1

@@ -34,8 +34,9 @@ from efir.daemon.windows import stored_window
 from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
-from efir.store import Store, StoreUnavailableError
+from efir.store import Store
 from efir.store.alerts import AlertStore
+from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -310,11 +311,15 @@ class Service:
                 await self.alerter.evaluate()
                 if self.leadership.is_leader:
                     await self.delivery.deliver_due()
-        except (TimeoutError, StoreUnavailableError) as exc:
+        except (TimeoutError, StoreError) as exc:
             log.warning("pending notifications stay in the outbox for the next start: %r", exc)
-        lease.cancel()
-        with contextlib.suppress(Exception):
-            await self.leadership.release()
+        except Exception:
+            log.exception("the last alert evaluation failed; notifications stay in the outbox")
+        finally:
+            # Always: a standby must not wait out a lease its holder no longer uses.
+            lease.cancel()
+            with contextlib.suppress(Exception):
+                await self.leadership.release()
 
     def stop(self) -> None:
         """Ask the service to shut down gracefully."""
@@ -353,10 +358,11 @@ class Service:
                 "shutdown took longer than %.0f s; unacknowledged events will be redelivered",
                 SHUTDOWN_BUDGET_S,
             )
-        except StoreUnavailableError as exc:
+        except StoreError as exc:
             log.error("could not store final figures: %s", exc)
-        for task in (writer, ticker, consumer, http):
-            task.cancel()
+        finally:
+            for task in (writer, ticker, consumer, http):
+                task.cancel()
 
     # ------------------------------------------------------------ ticker
     async def _ticker(self) -> None:
@@ -366,8 +372,8 @@ class Service:
             await asyncio.sleep(self._next_wake(now) / US_PER_S)
             try:
                 await self._tick()
-            except StoreUnavailableError as exc:
-                log.warning("ticker: store unavailable: %s", exc)
+            except StoreError as exc:
+                log.warning("ticker: store error: %s", exc)
             except Exception:
                 log.exception("ticker failed; retrying at the next tick")
 

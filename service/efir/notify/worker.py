@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from efir.core.timebase import US_PER_S
 from efir.store.alerts import DELIVERED, FAILED, PENDING, Attempt
-from efir.store.database import StoreUnavailableError
+from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -89,7 +89,7 @@ class DeliveryWorker:
                     nxt = await self.store.next_due(self.disabled())
                     if nxt is not None:
                         delay = min(delay, max(0.0, (nxt - self.now_us()) / US_PER_S))
-                except StoreUnavailableError as exc:
+                except StoreError as exc:
                     log.warning("delivery: store unavailable: %s", exc)
                     delay = 2.0
             with contextlib.suppress(TimeoutError):
@@ -129,7 +129,7 @@ class DeliveryWorker:
                 result = await self.sender.send(row, receiver)
                 ms = round((time.perf_counter() - t0) * 1000)
             await self._record(row, result, ms)
-        except StoreUnavailableError as exc:
+        except StoreError as exc:
             log.warning("delivery of %s not recorded (store unavailable): %s", row.id, exc)
         finally:
             self._inflight.discard(row.id)

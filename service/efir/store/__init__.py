@@ -1,5 +1,5 @@
 """Durable storage (SQLAlchemy 2, async): PostgreSQL in production, SQLite embedded."""
 
-from efir.store.database import Store, StoreUnavailableError
+from efir.store.database import Store, StoreDataError, StoreError, StoreUnavailableError
 
-__all__ = ["Store", "StoreUnavailableError"]
+__all__ = ["Store", "StoreDataError", "StoreError", "StoreUnavailableError"]
