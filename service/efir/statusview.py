@@ -6,7 +6,6 @@ needed or the ad budget, and what to do.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from rich.table import Table
@@ -14,7 +13,8 @@ from rich.text import Text
 
 from efir.core.advice import advice
 from efir.core.status import Status
-from efir.core.timebase import US_PER_S, format_local, from_us
+from efir.core.timebase import format_local
+from efir.core.wording import duration, span
 
 if TYPE_CHECKING:
     from efir.core.engine import ChannelEngine
@@ -32,17 +32,7 @@ STYLE = {
 
 
 def _minutes(seconds: float | None) -> str:
-    return "" if seconds is None else f"{seconds / 60:.0f} min"
-
-
-def window_label(start: int, end: int, engine: ChannelEngine) -> str:
-    """``18:00-19:00`` within a day, ``Mon 02.03-Mon 09.03`` across days."""
-    a, b = from_us(start, engine.tz), from_us(end, engine.tz)
-    if end - start < 24 * 3600 * US_PER_S and a.date() == (b - timedelta(microseconds=1)).date():
-        return f"{a:%H:%M}-{b:%H:%M}"
-    if end - start <= 25 * 3600 * US_PER_S:
-        return f"{a:%a %d.%m}"
-    return f"{a:%a %d.%m}-{b:%a %d.%m}"
+    return "" if seconds is None else duration(seconds)
 
 
 def status_table(engine: ChannelEngine, now: int) -> Table:
@@ -72,7 +62,7 @@ def status_table(engine: ChannelEngine, now: int) -> Table:
         if w.count is not None and rule.type.value == "min_count":
             share = str(w.count)
         figure = _minutes(w.needed_s) if w.needed_s is not None else _minutes(w.budget_s)
-        window = window_label(w.window_start, w.window_end, engine)
+        window = span(w.window_start, w.window_end, engine.tz)
         table.add_row(
             w.rule,
             window,
@@ -80,6 +70,6 @@ def status_table(engine: ChannelEngine, now: int) -> Table:
             threshold,
             Text(str(w.status), style=STYLE.get(w.status, "")),
             figure,
-            advice(w, engine.tz),
+            advice(w, engine.tz, now),
         )
     return table

@@ -163,7 +163,7 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
                         "type": str(rule.type),
                         "severity": str(rule.severity),
                         "count": w.count,
-                        "advice": advice(w, tz) or None,
+                        "advice": advice(w, tz, now) or None,
                     }
                 )
             )

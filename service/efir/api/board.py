@@ -27,6 +27,7 @@ from efir.api.views import feed_info, on_air_now
 from efir.core.advice import advice
 from efir.core.status import worst
 from efir.core.timebase import US_PER_S, format_local
+from efir.core.wording import instant
 
 if TYPE_CHECKING:
     from efir.core.result import WindowResult
@@ -56,6 +57,9 @@ class LanguageTile(BaseModel):
     needed_s: float | None
     slack_s: float | None
     deadline: str | None = Field(description="Latest start of qualifying content (local).")
+    deadline_text: str | None = Field(
+        description="The deadline as people read it: HH:MM today, else with weekday and date."
+    )
     advice: str | None
 
 
@@ -79,6 +83,9 @@ class Tile(BaseModel):
     name: str | None
     media: str
     worst_status: str | None
+    worst_rule: str | None = Field(description="The rule whose window has the worst status.")
+    worst_title: str | None = Field(description="That rule's title.")
+    now: str = Field(description="The channel's local time of these figures (RFC 3339).")
     feed: FeedInfo
     on_air: OnAir | None
     language: LanguageTile | None
@@ -160,11 +167,17 @@ def board_router(service: Service) -> APIRouter:
 
 def _tile(service: Service, ch: Channel, name: str | None, now: int) -> Tile:
     results = {w.rule: w for w in ch.status(now)}
+    status = worst([w.status for w in results.values()]) if results else None
+    # The first rule (pack order) in the worst status: the badge names it.
+    behind = next((w.rule for w in results.values() if w.status is status), None)
     return Tile(
         channel=ch.profile.id,
         name=name,
         media=str(ch.profile.media),
-        worst_status=str(worst([w.status for w in results.values()])) if results else None,
+        worst_status=None if status is None else str(status),
+        worst_rule=behind,
+        worst_title=None if behind is None else ch.engine.rules[behind].rule.title,
+        now=format_local(now, ch.engine.tz),
         feed=feed_info(service, ch, now),
         on_air=on_air_now(ch, now),
         language=_language(ch, results.get(LANGUAGE_RULE), now),
@@ -189,7 +202,8 @@ def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | N
         needed_s=w.needed_s,
         slack_s=w.slack_s,
         deadline=None if w.deadline is None else format_local(w.deadline, tz),
-        advice=advice(w, tz) or None,
+        deadline_text=None if w.deadline is None else instant(w.deadline, tz, now),
+        advice=advice(w, tz, now) or None,
     )
 
 

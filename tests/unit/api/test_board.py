@@ -87,3 +87,42 @@ async def test_stream_sends_the_board_as_an_event(client: httpx.AsyncClient) -> 
     assert fields["event"] == "board"
     assert fields["retry"] == "3000"
     assert {t["channel"] for t in json.loads(fields["data"])["tiles"]} == {"qaz-tv", "qaz-radio"}
+
+
+async def test_a_tile_names_the_rule_behind_its_worst_status(client: httpx.AsyncClient) -> None:
+    """A radio tile showed a green bar beside 'at risk' from a weekly rule it does not show."""
+    await client.post(
+        "/api/v1/events",
+        json=[
+            event(
+                f"r{i}",
+                channel="qaz-radio",
+                kind="music",
+                language="ru",
+                start=f"2025-11-16T{10 + i}:00:00+05:00",
+                duration=3600,
+                origin="foreign",
+            )
+            for i in range(3)
+        ],
+        headers=AUTH,
+    )
+    tiles = {t["channel"]: t for t in (await client.get("/api/v1/board")).json()["tiles"]}
+    radio = tiles["qaz-radio"]
+    status = (await client.get("/api/v1/channels/qaz-radio/status")).json()
+    worst = [r for r in status["rules"] if r["status"] == radio["worst_status"]]
+    assert radio["worst_rule"] == worst[0]["rule"]
+    assert radio["worst_title"] == worst[0]["title"]
+    assert radio["now"].startswith("2025-11-16T13:00:00+05:00")
+    page = (await client.get("/")).text
+    assert "legendNow" in page  # the threshold marks have a legend
+    assert "worstBy" in page
+
+
+async def test_the_deadline_is_written_for_people(client: httpx.AsyncClient) -> None:
+    await client.post("/api/v1/events", json=event("p1", language="ru"), headers=AUTH)
+    language = {t["channel"]: t for t in (await client.get("/api/v1/board")).json()["tiles"]}[
+        "qaz-tv"
+    ]["language"]
+    assert language["deadline"] is not None  # 30 min of Russian: at risk, a deadline today
+    assert language["deadline_text"] == language["deadline"][11:16]  # today: HH:MM

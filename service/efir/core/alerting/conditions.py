@@ -27,6 +27,7 @@ from efir.core.alerting.inhibit import (
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import US_PER_S, format_local
+from efir.core.wording import duration, instant, span
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -69,27 +70,8 @@ def window_label(w: WindowResult, tz: ZoneInfo) -> str:
 
 
 def span_text(w: WindowResult, tz: ZoneInfo) -> str:
-    """``12:00-18:00 on 2026-11-22``, ``the day 2026-11-22``, or ``2026-11-16 to 2026-11-22``."""
-    start = format_local(w.window_start, tz)
-    last = format_local(w.window_end - 1, tz)  # the window's last instant (ends are exclusive)
-    end = format_local(w.window_end, tz)
-    if start[:10] != last[:10]:
-        return f"{start[:10]} to {last[:10]}"
-    if start[11:16] == "00:00" and end[11:16] == "00:00":
-        return f"the day {start[:10]}"
-    until = "24:00" if end[:10] != start[:10] else end[11:16]
-    return f"{start[11:16]}-{until} on {start[:10]}"
-
-
-def duration(seconds: float) -> str:
-    """``47 min``, ``2 h 10 min``, ``45 s`` (rounded to the minute above a minute)."""
-    s = max(0, round(seconds))
-    if s < 60:
-        return f"{s} s"
-    minutes = round(s / 60)
-    if minutes < 60:
-        return f"{minutes} min"
-    return f"{minutes // 60} h {minutes % 60:02d} min"
+    """The window in words (:func:`efir.core.wording.span`)."""
+    return span(w.window_start, w.window_end, tz)
 
 
 def _pct(x: float | None) -> str:
@@ -432,7 +414,7 @@ def _risk_text(ch: ChannelRef, rule: Rule, w: WindowResult, now: int, span: str)
             ),
         )
     figures = f"{_pct(w.share)} against {_pct(w.threshold)}"
-    todo = advice(w, ch.tz)
+    todo = advice(w, ch.tz, now)
     todo = todo[:1].upper() + todo[1:] if todo else f"{rule.title} is {words}"
     if rule.type is RuleType.MAX_SHARE:
         budget = max(w.budget_s or 0.0, 0.0)
@@ -443,7 +425,7 @@ def _risk_text(ch: ChannelRef, rule: Rule, w: WindowResult, now: int, span: str)
         )
         return summary, detail
     needed = duration(w.needed_s or 0.0)
-    deadline = "" if w.deadline is None else f", by {format_local(w.deadline, ch.tz)[11:16]}"
+    deadline = "" if w.deadline is None else f", by {instant(w.deadline, ch.tz, now)}"
     summary = f"{ch.name}: {rule.title}, {span}: {words} (need {needed} more{deadline})"
     detail = (
         f"{todo}. So far {figures}; {left} of the window remain. Legal basis: {rule.legal_ref}."
