@@ -10,6 +10,7 @@ Reads that can reveal raw payloads, delivery errors or receivers' settings
 from __future__ import annotations
 
 import asyncio
+import json
 import secrets
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -17,16 +18,21 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, status
+from fastapi.openapi.utils import get_openapi
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import TypeAdapter
 
 from efir import __version__
 from efir.api.alerts import alert_router
 from efir.api.board import board_router
 from efir.api.models import (
+    MAX_ROW_ID,
     ChannelStatus,
     ChannelSummary,
     DeadLetterOut,
+    ErrorOut,
     EventResult,
     EventsResponse,
     Health,
@@ -44,9 +50,11 @@ from efir.core.timebase import US_PER_S, format_local, to_us
 from efir.daemon.ingest import Inbound
 from efir.daemon.monitor import Channel, live_since
 from efir.daemon.windows import window_object
-from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, EventError, check_depth
+from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, AsRunPayload, EventError, check_depth
 
 if TYPE_CHECKING:
+    from fastapi.routing import APIRoute
+
     from efir.daemon.ingest import Outcome
     from efir.daemon.service import Service
 
@@ -69,10 +77,13 @@ _bearer = HTTPBearer(auto_error=False)
 
 def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per endpoint
     """Build the API for ``service``."""
-    app = FastAPI(
+    # Swagger UI and ReDoc from files in the package: broadcast networks are
+    # often air-gapped, and a CDN-loaded /docs is a blank page there.
+    app = FastAPIOffline(
         title="Efir",
         version=__version__,
         summary="Real-time broadcast compliance monitor: live airtime quotas per channel.",
+        generate_unique_id_function=_operation_id,
     )
     token = service.settings.api_token
     read_token = service.settings.api_read_token
@@ -138,13 +149,13 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
                     media=str(ch.profile.media),
                     timezone=ch.profile.timezone,
                     rule_pack=ch.profile.rule_pack,
-                    worst_status=str(worst([w.status for w in results])) if results else None,
+                    worst_status=worst([w.status for w in results]) if results else None,
                     feed=feed_info(service, ch, now),
                 )
             )
         return out
 
-    @app.get("/api/v1/channels/{channel_id}/status", tags=["status"])
+    @app.get("/api/v1/channels/{channel_id}/status", tags=["status"], responses=_NOT_FOUND)
     def channel_status(channel_id: str) -> ChannelStatus:
         """Per enabled rule, the current window's figures and status; the feed; what is on air."""
         ch = channel_or_404(channel_id)
@@ -176,11 +187,18 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             now=format_local(now, tz),
             feed=feed_info(service, ch, now),
             on_air=on_air,
-            worst_status=str(worst([w.status for w in results])) if results else None,
+            worst_status=worst([w.status for w in results]) if results else None,
             rules=rules,
         )
 
-    @app.get("/api/v1/channels/{channel_id}/windows", tags=["status"])
+    @app.get(
+        "/api/v1/channels/{channel_id}/windows",
+        tags=["status"],
+        responses={
+            **_NOT_FOUND,
+            422: {"model": ErrorOut, "description": "A range Efir does not answer"},
+        },
+    )
     async def channel_windows(
         channel_id: str,
         rule: Annotated[str | None, Query(description="Rule id (all rules when absent).")] = None,
@@ -237,7 +255,11 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         "/api/v1/events",
         tags=["ingest"],
         dependencies=[Depends(authorised)],
-        responses={413: {"description": "Body too large"}},
+        responses={
+            413: {"model": ErrorOut, "description": "Body over 8 MiB or 10,000 events"},
+            422: {"model": EventsResponse, "description": "Some events were dead-lettered"},
+        },
+        openapi_extra={"requestBody": _EVENTS_BODY},
     )
     async def post_events(request: Request, response: Response) -> EventsResponse:
         """Take one ``efir.asrun/1`` event or a JSON array of them.
@@ -270,7 +292,8 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         pending: bool = False,
         limit: Annotated[int, Query(ge=1, le=MAX_DEAD_LETTERS_PAGE)] = 50,
         before: Annotated[
-            int | None, Query(ge=1, description="Page on: letters with a smaller id.")
+            int | None,
+            Query(ge=1, le=MAX_ROW_ID, description="Page on: letters with a smaller id."),
         ] = None,
         payload_chars: Annotated[
             int, Query(ge=0, le=MAX_PAYLOAD_BYTES, description="Bytes of each payload shown.")
@@ -325,7 +348,89 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
 
     app.include_router(alert_router(service, authorised, readable))
     app.include_router(board_router(service))
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Operation ids are the route functions' names (stable, readable, unique)."""
+    return route.name
+
+
+#: Errors of a token-protected endpoint.
+_AUTH_ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorOut, "description": "No bearer token, or not the right one"},
+    403: {"model": ErrorOut, "description": "The endpoint's token is not configured"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No such channel (or rule)"},
+}
+_EVENT_SCHEMA = TypeAdapter(AsRunPayload).json_schema()
+_EVENT_SCHEMA.update(
+    title="AsRunEvent",
+    description="One `efir.asrun/1` event (docs/daemon.md); unknown fields are kept, ignored.",
+)
+_EVENTS_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    _EVENT_SCHEMA,
+                    {"type": "array", "items": _EVENT_SCHEMA, "maxItems": MAX_EVENTS_PER_POST},
+                ]
+            }
+        }
+    },
+}
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The generated schema, made valid OpenAPI 3.1 and complete about errors.
+
+    FastAPI describes a server-sent-events response with OpenAPI 3.2's
+    ``itemSchema``, which a 3.1 document may not hold: it becomes a string
+    schema with the event shape in its description. Every token-protected
+    operation documents its 401 and 403.
+    """
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        routes=app.routes,
+        separate_input_output_schemas=app.separate_input_output_schemas,
+    )
+    for path in schema["paths"].values():
+        for operation in path.values():
+            for response in operation.get("responses", {}).values():
+                for media in response.get("content", {}).values():
+                    item = media.pop("itemSchema", None)
+                    if item is not None:
+                        media["schema"] = {
+                            "type": "string",
+                            "description": "A stream of server-sent events, each "
+                            + json.dumps(item, sort_keys=True),
+                        }
+            if operation.get("security"):
+                for code, spec in _AUTH_ERRORS.items():
+                    operation["responses"].setdefault(
+                        str(code),
+                        {
+                            "description": spec["description"],
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorOut"}
+                                }
+                            },
+                        },
+                    )
+    schema.setdefault("components", {}).setdefault("schemas", {}).setdefault(
+        "ErrorOut", ErrorOut.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    app.openapi_schema = schema
+    return schema
 
 
 #: Dead letters per page at most.

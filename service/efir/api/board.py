@@ -25,7 +25,7 @@ from pydantic import BaseModel, Field
 from efir.api.models import FeedInfo, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.advice import advice
-from efir.core.status import worst
+from efir.core.status import Status, worst
 from efir.core.timebase import US_PER_S, format_local
 from efir.core.wording import instant
 
@@ -47,7 +47,7 @@ class LanguageTile(BaseModel):
     """The six-hour Kazakh-language share of the current interval."""
 
     rule: str
-    status: str
+    status: Status
     share: float | None = Field(description="0..1 so far; null while the base is empty.")
     threshold: float | None
     next_threshold: float | None = Field(description="The next scheduled threshold, if any.")
@@ -67,7 +67,7 @@ class AdsTile(BaseModel):
     """Paid advertising in the current (or next) evening hour."""
 
     rule: str
-    status: str
+    status: Status
     open: bool = Field(description="True while the hour is on; false for the next one today.")
     used_s: float | None
     budget_s: float | None = Field(description="Seconds still allowed.")
@@ -82,7 +82,7 @@ class Tile(BaseModel):
     channel: str
     name: str | None
     media: str
-    worst_status: str | None
+    worst_status: Status | None
     worst_rule: str | None = Field(description="The rule whose window has the worst status.")
     worst_title: str | None = Field(description="That rule's title.")
     now: str = Field(description="The channel's local time of these figures (RFC 3339).")
@@ -174,7 +174,7 @@ def _tile(service: Service, ch: Channel, name: str | None, now: int) -> Tile:
         channel=ch.profile.id,
         name=name,
         media=str(ch.profile.media),
-        worst_status=None if status is None else str(status),
+        worst_status=status,
         worst_rule=behind,
         worst_title=None if behind is None else ch.engine.rules[behind].rule.title,
         now=format_local(now, ch.engine.tz),
@@ -192,7 +192,7 @@ def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | N
     ahead = ch.engine.next_threshold(w.rule, now)
     return LanguageTile(
         rule=w.rule,
-        status=str(w.status),
+        status=w.status,
         share=w.share,
         threshold=w.threshold,
         next_threshold=None if ahead is None else ahead[0],
@@ -214,7 +214,7 @@ def _ads(ch: Channel, w: WindowResult | None, now: int) -> AdsTile | None:
     length_s = (w.window_end - w.window_start) / US_PER_S
     return AdsTile(
         rule=w.rule,
-        status=str(w.status),
+        status=w.status,
         open=w.window_start <= now < w.window_end,
         used_s=w.numerator_s,
         budget_s=w.budget_s,

@@ -6,9 +6,23 @@ seconds; shares and thresholds are fractions (0.55 = 55 %).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
+
+from efir.core.status import Status
+from efir.daemon.monitor import FeedState
+
+#: Largest row id a database holds (a signed 64-bit integer).
+MAX_ROW_ID = 2**63 - 1
+
+
+class ErrorOut(BaseModel):
+    """An error: what was wrong and, where one helps, what to do."""
+
+    detail: str | list[dict[str, Any]] = Field(
+        description="One sentence (or, for a malformed request, FastAPI's list of problems)."
+    )
 
 
 class Health(BaseModel):
@@ -27,7 +41,7 @@ class Readiness(BaseModel):
 class FeedInfo(BaseModel):
     """A channel's playout feed."""
 
-    state: str = Field(
+    state: FeedState = Field(
         description="`online`, `stale`, `offline`, `off_air` (silent outside its on-air "
         "hours) or `unknown`."
     )
@@ -63,7 +77,7 @@ class RuleStatus(BaseModel):
     share: float | None
     threshold: float | None
     transitional: bool
-    status: str
+    status: Status
     needed_s: float | None
     slack_s: float | None
     deadline: str | None
@@ -74,7 +88,7 @@ class RuleStatus(BaseModel):
         description="The status says the window is lost only through the airtime of items "
         "whose end has not arrived; it does not page as locked in.",
     )
-    settled_status: str | None = Field(
+    settled_status: Status | None = Field(
         default=None, description="With `provisional`: the status from closed items alone."
     )
     advice: str | None = Field(description="What to do, in one sentence (null when nothing).")
@@ -88,7 +102,7 @@ class ChannelSummary(BaseModel):
     media: str
     timezone: str
     rule_pack: str
-    worst_status: str | None
+    worst_status: Status | None
     feed: FeedInfo
 
 
@@ -102,7 +116,7 @@ class ChannelStatus(BaseModel):
     now: str
     feed: FeedInfo
     on_air: OnAir | None
-    worst_status: str | None
+    worst_status: Status | None
     rules: list[RuleStatus]
 
 
@@ -159,7 +173,7 @@ class DeadLetterOut(BaseModel):
 class ReplayRequest(BaseModel):
     """Dead letters to feed through ingest again (after fixing the cause)."""
 
-    ids: list[int] = Field(min_length=1, max_length=10_000)
+    ids: list[Annotated[int, Field(ge=1, le=MAX_ROW_ID)]] = Field(min_length=1, max_length=10_000)
 
 
 class ReplayResponse(BaseModel):

@@ -17,7 +17,7 @@ def feed_info(service: Service, ch: Channel, now: int) -> FeedInfo:
     tz = ch.engine.tz
     f = ch.feed
     return FeedInfo(
-        state=str(service.monitor.feed_state(ch, now)),
+        state=service.monitor.feed_state(ch, now),
         adapter_status=f.adapter_status,
         last_event=None if f.last_event_us is None else format_local(f.last_event_us, tz),
         last_heartbeat=None

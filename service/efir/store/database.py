@@ -105,6 +105,8 @@ def unavailable() -> Iterator[None]:
         yield
     except (OSError, StatementError, sqlite3.Error) as exc:
         raise translate(exc) from exc
+    except OverflowError as exc:  # a Python int wider than the column (SQLite's driver)
+        raise StoreDataError(str(exc)) from exc
 
 
 _P = ParamSpec("_P")
