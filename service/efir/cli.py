@@ -605,6 +605,35 @@ def migrate(
 
 
 @app.command()
+def healthcheck(
+    ready: Annotated[
+        bool, typer.Option("--ready", help="Check /readyz (state, store, broker) instead.")
+    ] = False,
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait.")] = 2.0,
+) -> None:
+    """Exit 0 when the local Efir answers /healthz (container and service health checks).
+
+    Reads EFIR_HTTP_HOST and EFIR_HTTP_PORT as ``efir run`` does (a host of
+    0.0.0.0 or :: is asked on the loopback address).
+    """
+    import urllib.error  # noqa: PLC0415 - only this command needs them
+    import urllib.request  # noqa: PLC0415
+
+    host = os.environ.get("EFIR_HTTP_HOST", "127.0.0.1")
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)  # noqa: S104 - a bind-all address, mapped to loopback
+    port = os.environ.get("EFIR_HTTP_PORT", "8080")
+    host = f"[{host}]" if ":" in host else host
+    url = f"http://{host}:{port}/{'readyz' if ready else 'healthz'}"
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:
+            ok = answer.status == 200
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        err.print(f"efir: {url}: {escape(str(exc))}", highlight=False)
+        raise typer.Exit(1) from None
+    raise typer.Exit(0 if ok else 1)
+
+
+@app.command()
 def version() -> None:
     """Print the version."""
     typer.echo(f"efir {__version__}")
