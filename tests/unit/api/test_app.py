@@ -77,6 +77,7 @@ async def test_status_shape_and_metrics(client: tuple[httpx.AsyncClient, Service
     assert ready.status_code == 503  # no broker in this test
     assert ready.json()["checks"]["mqtt"].startswith("disconnected")
     metrics = (await http.get("/metrics")).text
+    assert "_created" not in metrics  # no creation-time series per counter child
     for name in (
         "efir_rule_share",
         "efir_rule_needed_seconds",
