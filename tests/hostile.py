@@ -24,7 +24,8 @@ def _json(event: Event, **change: Any) -> bytes:
     return json.dumps({**event, **change}).encode()
 
 
-def _nest(event: Event, depth: int) -> bytes:
+def nest(event: Event, depth: int) -> bytes:
+    """``event`` with an unknown field holding arrays ``depth`` deep."""
     body = json.dumps(event)[:-1]
     return f'{body}, "vendor": {"[" * depth}{"]" * depth}}}'.encode()
 
@@ -36,7 +37,7 @@ FAMILIES: list[Family] = [
     ("channel_mismatch", lambda _, e: ("qaz-tv", _json(e, channel="other-tv"))),
     ("unknown_channel", lambda _, e: ("unknown-ch", _json(e, channel="unknown-ch"))),
     ("deep_arrays", lambda r, _: ("qaz-tv", b"[" * (n := r.randrange(1000, 20_000)) + b"]" * n)),
-    ("deep_unknown_field", lambda r, e: ("qaz-tv", _nest(e, r.choice([974, 1000, 5000])))),
+    ("deep_unknown_field", lambda r, e: ("qaz-tv", nest(e, r.choice([974, 1000, 5000])))),
     ("far_future", lambda _, e: ("qaz-tv", _json(e, start="2999-01-01T00:00:00Z"))),
     ("bad_duration", lambda r, e: ("qaz-tv", _json(e, duration=r.choice([-5, 0, 1e9, "NaN"])))),
     ("invalid_utf8", lambda _, e: ("qaz-tv", _json(e)[:-1] + b', "title": "\xff\xfe"}')),
@@ -99,7 +100,7 @@ def payloads(good: Event) -> st.SearchStrategy[bytes]:
     return st.one_of(
         st.binary(max_size=2_000),
         st.binary(min_size=60_000, max_size=100_000),
-        st.integers(1, 10_000).map(lambda n: _nest(good, n)),
+        st.integers(1, 10_000).map(lambda n: nest(good, n)),
         st.integers(1, 10_000).map(lambda n: b"[" * n + b"]" * n),
         st.integers(1, 50_000).map(lambda n: b"{" * n),
         fields,

@@ -9,14 +9,39 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
 import httpx
 
+from efir.audit.report import to_json
+from efir.audit.run import run_audit
+from efir.core.channel import ChannelProfile
 from efir.daemon.service import Service
+from efir.rulepacks import load_pack
 from efir.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
+
+
+def audit_day(
+    events: list[dict[str, Any]], tmp_path: Path, *, day: str, now_us: int
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``efir audit`` of ``events`` for qaz-tv over the local day ``day`` (YYYY-MM-DD), by window."""
+    path = tmp_path / f"audit-{day}.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    following = (date.fromisoformat(day) + timedelta(days=1)).isoformat()
+    result = run_audit(
+        [path],
+        channel=ChannelProfile("qaz-tv"),
+        channel_given=True,
+        pack=load_pack("kz"),
+        start=f"{day}T00:00",
+        end=f"{following}T00:00",
+        input_format=None,
+        now_us=now_us,
+    )
+    return {(w["rule"], w["window_start"]): w for w in to_json(result)["windows"]}
 
 
 def settings_for(

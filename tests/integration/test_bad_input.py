@@ -19,14 +19,10 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from efir.audit.report import to_json
-from efir.audit.run import run_audit
-from efir.core.channel import ChannelProfile
 from efir.core.timebase import to_us
-from efir.rulepacks import load_pack
 from efir.sim.feed import FeedSpec, generate
 from tests.hostile import FAMILIES, hostile
-from tests.integration.live import api, publish, running, settings_for, until
+from tests.integration.live import api, audit_day, publish, running, settings_for, until
 from tests.services import MQTT_HOST, MQTT_PORT, require_port, unique_prefix
 
 pytestmark = pytest.mark.integration
@@ -44,19 +40,7 @@ FIGURES = ("numerator_s", "base_s", "unknown_s", "gap_s", "share", "threshold", 
 def _audit(
     events: list[dict[str, object]], tmp_path: Path
 ) -> dict[tuple[str, str], dict[str, object]]:
-    path = tmp_path / "valid.jsonl"
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    result = run_audit(
-        [path],
-        channel=ChannelProfile("qaz-tv"),
-        channel_given=True,
-        pack=load_pack("kz"),
-        start="2026-11-16T00:00",
-        end="2026-11-17T00:00",
-        input_format=None,
-        now_us=NOW,
-    )
-    return {(w["rule"], w["window_start"]): w for w in to_json(result)["windows"]}
+    return audit_day(events, tmp_path, day="2026-11-16", now_us=NOW)
 
 
 async def test_attack_run(db_url: str, tmp_path: Path) -> None:

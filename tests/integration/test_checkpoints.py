@@ -11,7 +11,6 @@ replays every stored version: all three agree window by window.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from efir.daemon.service import Service
 from efir.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 from efir.store.tables import checkpoints
+from tests.unit.api.inprocess import writing
 
 pytestmark = pytest.mark.integration
 
@@ -65,14 +65,8 @@ async def _service(
 ) -> AsyncIterator[Service]:
     """Open (restore or replay), run the ingest writer; on exit stop as a crash would."""
     settings = _settings(db_url, checkpoints=checkpoints, compact_every_s=compact_every_s)
-    service = Service(settings, now_us=clock)
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    try:
+    async with writing(Service(settings, now_us=clock)) as service:
         yield service
-    finally:
-        writer.cancel()
-        await service.store.close()
 
 
 async def _send(service: Service, events: list[dict[str, Any]]) -> None:

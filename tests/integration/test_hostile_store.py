@@ -25,7 +25,7 @@ from efir.store import Store
 from efir.store.database import DeadLetter, EventRow
 from efir.store.tables import dead_letters
 from tests.hostile import payloads, samples
-from tests.unit.api.inprocess import NOW, event
+from tests.unit.api.inprocess import NOW, event, writing
 
 pytestmark = pytest.mark.integration
 
@@ -41,15 +41,8 @@ async def _service(db_url: str) -> AsyncIterator[Service]:
         ),
         now_us=lambda: NOW,
     )
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    try:
+    async with writing(service):
         yield service
-    finally:
-        writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await writer
-        await service.store.close()
 
 
 def _row(event_id: str, n: int) -> EventRow:
@@ -139,3 +132,28 @@ async def test_any_bytes_through_ingest_commit_an_event_or_a_dead_letter(db_url:
         assert accepted + letters == len(drawn)
         assert letters >= len(drawn) // 2
         assert await service.store.count_events() >= 1
+
+
+async def test_a_stored_row_that_no_longer_parses_is_skipped_at_restart(db_url: str) -> None:
+    """A row nested 974 deep was accepted by the old schema; every later start crashed on it."""
+    deep = b'{"schema": "efir.asrun/1", "channel": "qaz-tv", "event_id": "deep", ' + (
+        b'"start": "2025-11-16T12:00:00+05:00", "duration": 60, "kind": "program", "x": '
+        + b"[" * 974
+        + b"]" * 974
+        + b"}"
+    )
+    good = json.dumps(event("good")).encode()
+    store = Store(db_url)
+    await store.open()
+    try:
+        rows = [
+            EventRow("qaz-tv", "deep", "complete", NOW, "d" * 64, NOW, "mqtt", deep),
+            EventRow("qaz-tv", "good", "complete", NOW, "g" * 64, NOW, "mqtt", good),
+        ]
+        assert await store.save(rows, []) == {}
+    finally:
+        await store.close()
+    async with _service(db_url) as service:  # opening replays the stored rows
+        book = service.monitor.channels["qaz-tv"].engine.book
+        assert book.item("good") is not None
+        assert book.item("deep") is None

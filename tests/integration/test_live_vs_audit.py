@@ -7,7 +7,6 @@ says so (revision, revised_from, metric).
 
 from __future__ import annotations
 
-import json
 import random
 from datetime import datetime
 from pathlib import Path
@@ -15,13 +14,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from efir.audit.report import to_json
-from efir.audit.run import run_audit
-from efir.core.channel import ChannelProfile
 from efir.core.timebase import to_us
-from efir.rulepacks import load_pack
 from efir.sim.feed import FeedSpec, generate
-from tests.integration.live import api, payloads, publish, running, settings_for, until
+from tests.integration.live import api, audit_day, payloads, publish, running, settings_for, until
 from tests.services import (
     MQTT_HOST,
     MQTT_PORT,
@@ -45,19 +40,7 @@ def _day() -> list[dict[str, object]]:
 def _audit(
     events: list[dict[str, object]], tmp_path: Path
 ) -> dict[tuple[str, str], dict[str, object]]:
-    path = tmp_path / "day.jsonl"
-    path.write_text("".join(json.dumps(e) + "\n" for e in events))
-    result = run_audit(
-        [path],
-        channel=ChannelProfile("qaz-tv"),
-        channel_given=True,
-        pack=load_pack("kz"),
-        start="2026-11-16T00:00",
-        end="2026-11-17T00:00",
-        input_format=None,
-        now_us=NOW,
-    )
-    return {(w["rule"], w["window_start"]): w for w in to_json(result)["windows"]}
+    return audit_day(events, tmp_path, day="2026-11-16", now_us=NOW)
 
 
 def _figures(windows: list[dict[str, object]]) -> list[dict[str, object]]:

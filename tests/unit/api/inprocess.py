@@ -35,6 +35,20 @@ def event(event_id: str = "p1", **fields: Any) -> dict[str, Any]:
 
 
 @contextlib.asynccontextmanager
+async def writing(service: Service) -> AsyncIterator[Service]:
+    """Open ``service`` (restore or replay) and run its ingest writer; close the store after."""
+    await service.open()
+    writer = asyncio.create_task(service.ingest.run())
+    try:
+        yield service
+    finally:
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+        await service.store.close()
+
+
+@contextlib.asynccontextmanager
 async def in_process(
     tmp_path: Path, channels: list[ChannelConfig] | None = None, **settings: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
@@ -48,12 +62,7 @@ async def in_process(
         ),
         now_us=lambda: NOW,
     )
-    await service.open()
-    writer = asyncio.create_task(service.ingest.run())
-    try:
+    async with writing(service):
         transport = httpx.ASGITransport(app=create_app(service))
         async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
             yield http, service
-    finally:
-        writer.cancel()
-        await service.store.close()

@@ -10,24 +10,13 @@ import pytest
 from hypothesis import given, settings
 
 from efir.schema.asrun import MAX_DEPTH, EventError, check_depth, nesting, parse_event
-from tests.helpers import at
-from tests.hostile import json_values, payloads
-
-NOW = at(2026, 3, 2, 12, 0)
-GOOD: dict[str, Any] = {
-    "schema": "efir.asrun/1",
-    "channel": "qaz-tv",
-    "event_id": "E1",
-    "start": "2026-03-02T10:00:00+05:00",
-    "duration": 30.5,
-    "kind": "advertising",
-}
+from tests.hostile import json_values, nest, payloads
+from tests.unit.schema.test_asrun import GOOD, NOW
 
 
 def _nested(depth: int) -> bytes:
     """GOOD with an unknown field holding arrays ``depth`` deep (the object is one more level)."""
-    body = json.dumps(GOOD)[:-1]
-    return f'{body}, "vendor": {"[" * depth}{"]" * depth}}}'.encode()
+    return nest(GOOD, depth)
 
 
 @pytest.mark.parametrize("depth", [974, 1000, 20_000])
@@ -47,7 +36,7 @@ def test_nesting_up_to_the_limit_is_accepted() -> None:
 
 def test_nesting_ignores_brackets_inside_strings() -> None:
     payload = json.dumps({**GOOD, "title": "[" * 500 + "{" * 500, "x": '\\"[[['}).encode()
-    assert nesting(payload) == 1
+    assert nesting(payload) == 2  # the object, and GOOD's extra_vendor_field
     assert parse_event(payload, now_us=NOW).event_id == "E1"
     assert nesting("[[[") == 3  # unclosed brackets still count
     assert nesting(b'["\\"]", [1]]') == 2
