@@ -35,7 +35,7 @@ from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
-from efir.rulepacks import PackError, available_packs, load_pack
+from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
     from efir.settings import Settings
@@ -170,6 +170,18 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             help="Share of refused lines above which the audit is unusable (exit 2).",
         ),
     ] = 0.1,
+    as_of: Annotated[
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Judge every window under the thresholds in force on this date (YYYY-MM-DD), "
+            "e.g. 2027-01-01 for the 60 % thresholds.",
+        ),
+    ] = None,
+    threshold: Annotated[
+        list[str] | None,
+        typer.Option(help="Override one rule's threshold: RULE=VALUE (repeatable)."),
+    ] = None,
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
@@ -199,6 +211,8 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             output=output,
             split=not single_process,
             max_refused=max_refused,
+            as_of=as_of,
+            threshold=threshold,
         )
     finally:
         gc.freeze()
@@ -224,11 +238,14 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     output: Path | None,
     split: bool,
     max_refused: float,
+    as_of: str | None = None,
+    threshold: list[str] | None = None,
 ) -> None:
     try:
         pack = load_pack(rules)
     except PackError as exc:
         _fail(f"--rules: {exc}")
+    pack = _what_if(pack, as_of, threshold)
     profile = _audit_profile(channel, media, timezone, rules, flag, mourning, enable, disable)
     if output is not None and not output.parent.is_dir():
         _fail(f"--output: the directory {output.parent} does not exist")
@@ -328,6 +345,33 @@ def _audit_profile(  # noqa: PLR0917 - the audit's channel options, passed throu
         _fail("; ".join(problems))
         raise  # unreachable: _fail exits
     return config.profile()
+
+
+def _what_if(pack: RulePack, as_of: str | None, threshold: list[str] | None) -> RulePack:
+    """``pack`` under ``--as-of`` and ``--threshold RULE=VALUE`` (one sentence on a bad value)."""
+    day = None
+    if as_of is not None:
+        try:
+            day = date.fromisoformat(as_of)
+        except ValueError:
+            _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    overrides: dict[str, float] = {}
+    known = {r.id: r for r in pack.rules}
+    for item in threshold or []:
+        rule_id, sep, text = item.partition("=")
+        if not sep or rule_id.strip() not in known:
+            _fail(f"--threshold {item!r}: give RULE=VALUE with a rule of pack {pack.name}")
+        rule = known[rule_id.strip()]
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        shares = rule.is_share
+        if not (0 <= value <= 1 if shares else value >= 0) or value != value:  # noqa: PLR0124 - NaN
+            what = "a share from 0 to 1 (0.6 = 60 %)" if shares else "a count of 0 or more"
+            _fail(f"--threshold {item!r}: {rule.id} takes {what}")
+        overrides[rule.id] = value
+    return pack.under(as_of=day, overrides=overrides)
 
 
 def _stdin_as_file(files: list[Path]) -> list[Path]:

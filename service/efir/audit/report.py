@@ -102,7 +102,11 @@ def to_json(result: AuditResult, *, violations_only: bool = False) -> dict[str, 
             "timezone": result.channel.timezone,
             "flags": sorted(result.channel.flags),
         },
-        "rule_pack": {"name": result.pack.name, "version": result.pack.version},
+        "rule_pack": {
+            "name": result.pack.name,
+            "version": result.pack.version,
+            **({"what_if": result.pack.what_if} if result.pack.what_if else {}),
+        },
         "period": {
             "from": format_local(result.period.start, tz),
             "to": format_local(result.period.end, tz),
@@ -243,6 +247,14 @@ def rule_table(
     return table
 
 
+def _what_if(what: dict[str, Any]) -> str:
+    parts = []
+    if what.get("as_of"):
+        parts.append(f"every threshold as in force on {what['as_of']}")
+    parts.extend(f"{rule} = {value:g}" for rule, value in sorted(what.get("overrides", {}).items()))
+    return "; ".join(parts) + " (not the thresholds of the audited period)"
+
+
 def print_table(result: AuditResult, console: Console, *, violations_only: bool = False) -> None:
     """Print one table per rule: a line per window, violations highlighted, totals."""
     tz = result.engine.tz
@@ -255,6 +267,8 @@ def print_table(result: AuditResult, console: Console, *, violations_only: bool 
         f"({result.channel.media}, {result.channel.timezone})  pack {result.pack.name} "
         f"{result.pack.version}\nperiod {period}"
     )
+    if result.pack.what_if:
+        console.print(f"[bold yellow]what-if[/bold yellow]: {_what_if(result.pack.what_if)}")
     for rule_id, windows in by_rule.items():
         rule = result.engine.rules[rule_id].rule
         console.print(rule_table(rule, windows, tz, violations_only=violations_only))

@@ -17,14 +17,14 @@ the window (default), the value at its start, or at its end.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from efir.core.selector import ANY, Selector, Weight, weight_of
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterable, Mapping
     from datetime import date
 
     from efir.core.calendar import Scheme
@@ -204,3 +204,39 @@ class Rule:
             return in_force[-1], transitional
         strict = min(in_force) if self.type is RuleType.MAX_SHARE else max(in_force)
         return strict, transitional
+
+
+def threshold_on(rule: Rule, day: date) -> float | None:
+    """The threshold of ``rule`` in force on the local date ``day`` (``None``: none yet)."""
+    value = None
+    for t in rule.thresholds:
+        if t.effective_from is None or t.effective_from <= day:
+            value = t.value
+    return value
+
+
+def what_if(
+    rules: Iterable[Rule],
+    *,
+    as_of: date | None = None,
+    overrides: Mapping[str, float] | None = None,
+) -> tuple[Rule, ...]:
+    """``rules`` judged under other thresholds: the what-if of a change in the law.
+
+    ``as_of``: every rule keeps the one threshold in force on that date, for
+    every window (``efir audit --as-of 2027-01-01``: last month under the
+    2027 thresholds); a rule with no threshold in force yet on that date is
+    left out (it was not law then). ``overrides``: rule id to threshold,
+    applied instead. Rules without thresholds (item rules) are unchanged.
+    """
+    out = []
+    for rule in rules:
+        if overrides and rule.id in overrides:
+            rule = replace(rule, thresholds=(Threshold(overrides[rule.id]),))  # noqa: PLW2901 - the rule, revised
+        elif as_of is not None and rule.thresholds:
+            value = threshold_on(rule, as_of)
+            if value is None:
+                continue
+            rule = replace(rule, thresholds=(Threshold(value),))  # noqa: PLW2901
+        out.append(rule)
+    return tuple(out)

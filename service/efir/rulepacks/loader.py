@@ -9,7 +9,7 @@ rules (``verified: false``) are disabled unless the rule sets ``enabled: true``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -27,6 +27,7 @@ from efir.core.rules import (
     Severity,
     Threshold,
     TransitionalPolicy,
+    what_if,
 )
 from efir.core.selector import Selector, Weight
 
@@ -198,6 +199,24 @@ class RulePack:
     version: str
     title: str
     rules: tuple[Rule, ...]
+    #: The thresholds are not the pack's own: ``as_of`` (ISO date) and/or
+    #: ``overrides`` (rule id to value), see :func:`efir.core.rules.what_if`.
+    what_if: dict[str, Any] | None = None
+
+    def under(
+        self, *, as_of: date | None = None, overrides: dict[str, float] | None = None
+    ) -> RulePack:
+        """This pack judged under the thresholds in force on ``as_of`` and/or ``overrides``."""
+        if as_of is None and not overrides:
+            return self
+        return replace(
+            self,
+            rules=what_if(self.rules, as_of=as_of, overrides=overrides),
+            what_if={
+                "as_of": None if as_of is None else as_of.isoformat(),
+                "overrides": dict(overrides or {}),
+            },
+        )
 
     def rule(self, rule_id: str) -> Rule:
         """Return the rule with ``rule_id`` (``KeyError`` if absent)."""

@@ -290,3 +290,42 @@ def test_a_bad_mourning_date_names_its_option(tmp_path: Path) -> None:
     result = runner.invoke(app, ["audit", str(_day(tmp_path)), "--mourning", "2026-13-01"])
     assert result.exit_code == 2
     assert "--mourning ('2026-13-01')" in result.stderr
+
+
+def test_as_of_judges_the_period_under_the_2027_thresholds(tmp_path: Path) -> None:
+    """A day at 58 % Kazakh: complies at 55 %, fails under the 60 % in force from 2027."""
+    lines = [  # ten-minute items, 21 of each six-hour interval's 36 in Kazakh: 58.3 %
+        _line(
+            event_id=f"p{i}",
+            start=f"2026-03-02T{i // 6:02d}:{i % 6 * 10:02d}:00+05:00",
+            duration=600,
+            language="kk" if i % 36 < 21 else "ru",
+        )
+        for i in range(144)
+    ]
+    path = tmp_path / "day.jsonl"
+    path.write_text("\n".join(lines) + "\n")
+    today = runner.invoke(app, ["audit", str(path), "--format", "json"])
+    then = runner.invoke(app, ["audit", str(path), "--format", "json", "--as-of", "2027-01-01"])
+    six = [w for w in json.loads(today.stdout)["windows"] if w["rule"] == "lang_6h"]
+    six_then = [w for w in json.loads(then.stdout)["windows"] if w["rule"] == "lang_6h"]
+    assert {w["threshold"] for w in six} == {0.55}
+    assert {w["threshold"] for w in six_then} == {0.6}
+    assert json.loads(then.stdout)["rule_pack"]["what_if"] == {
+        "as_of": "2027-01-01",
+        "overrides": {},
+    }
+    assert [w["verdict"] for w in six] == ["complies"] * 4
+    assert [w["verdict"] for w in six_then] == ["violation"] * 4
+    assert then.exit_code == 1
+    table = runner.invoke(app, ["audit", str(path), "--as-of", "2027-01-01"])
+    assert "what-if: every threshold as in force on 2027-01-01" in table.stdout
+    override = runner.invoke(
+        app, ["audit", str(path), "--format", "json", "--threshold", "lang_6h=0.5"]
+    )
+    assert {
+        w["threshold"] for w in json.loads(override.stdout)["windows"] if w["rule"] == "lang_6h"
+    } == {0.5}
+    bad = runner.invoke(app, ["audit", str(path), "--threshold", "lang_6h=60"])
+    assert bad.exit_code == 2
+    assert "takes a share from 0 to 1" in bad.stderr
