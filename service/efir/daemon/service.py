@@ -252,6 +252,8 @@ class Service:
                 host=self.settings.http_host,
                 port=self.settings.http_port,
                 log_level="warning",
+                # uvicorn's lines go through Efir's handler (JSON or plain, secrets masked).
+                log_config=None,
                 lifespan="off",
                 timeout_graceful_shutdown=2,
             )
