@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -35,18 +36,38 @@ async def test_the_lease_is_released_whatever_the_last_evaluation_raises(
         assert all(t.cancelled() for t in idle[:3])
 
 
+class _GoneEngine:
+    """An engine whose database went away: every connection fails as the driver says."""
+
+    def _fail(self) -> None:
+        msg = "SELECT"
+        raise OperationalError(msg, {}, sqlite3.OperationalError("disk I/O error"))
+
+    def begin(self) -> None:
+        self._fail()
+
+    def connect(self) -> None:
+        self._fail()
+
+
 async def test_store_methods_raise_store_errors_only(tmp_path: Path) -> None:
     """save_windows and prune used to leak OperationalError once the database was gone."""
     async with in_process(tmp_path) as (_, service):
         store = service.store
-        (tmp_path / "e.db").unlink()
-        for p in tmp_path.glob("e.db-*"):  # noqa: ASYNC240 - test set-up
-            p.unlink()
-        await store.engine.dispose()
-        (tmp_path / "e.db").mkdir()  # the database path is now a directory: unusable
-        for call in (store.prune(0), store.save_windows([]), store.count_events(), store.feeds()):
-            with pytest.raises(StoreError):
-                await call
+        engine = store.engine
+        store.engine = _GoneEngine()  # type: ignore[assignment]
+        try:
+            for call in (
+                store.prune(0),
+                store.save_windows([]),
+                store.count_events(),
+                store.feeds(),
+                store.dead(),
+            ):
+                with pytest.raises(StoreError):
+                    await call
+        finally:
+            store.engine = engine
 
 
 def test_driver_errors_are_translated_by_what_they_concern() -> None:
