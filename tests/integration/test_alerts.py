@@ -125,7 +125,9 @@ async def test_risky_feed_warns_while_there_is_still_time(
 
 def write_config(path: Path, receiver_url: str) -> Path:
     path.write_text(
-        "channels:\n  - {id: qaz-tv, media: tv}\n"
+        # The count rules (idents per day, the signed newscast 16:00-22:00) alert by
+        # the time of day the test runs at; these tests follow lang_6h alone.
+        "channels:\n  - {id: qaz-tv, media: tv, disable: [channel_id_day, sign_news_day]}\n"
         "alerts:\n"
         "  for_s: {warning: 0, error: 0, critical: 0}\n"
         "  keep_firing_s: 0\n  group_wait_s: 0\n  group_interval_s: 0\n"
