@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -44,7 +44,8 @@ from efir.api.models import (
 )
 from efir.api.views import feed_info, on_air_now
 from efir.core.advice import advice
-from efir.core.engine import ROLLING_US
+from efir.core.engine import ROLLING_US, judge_closed
+from efir.core.rules import Rule, RuleType, what_if
 from efir.core.status import worst
 from efir.core.timebase import US_PER_S, format_local, to_us
 from efir.daemon.ingest import Inbound
@@ -55,6 +56,7 @@ from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, AsRunPayload, EventE
 if TYPE_CHECKING:
     from fastapi.routing import APIRoute
 
+    from efir.core.result import WindowResult
     from efir.daemon.ingest import Outcome
     from efir.daemon.service import Service
 
@@ -206,12 +208,20 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
             str | None, Query(alias="from", description="RFC 3339 (default: 7 days ago).")
         ] = None,
         to: Annotated[str | None, Query(description="RFC 3339 (default: now).")] = None,
+        as_of: Annotated[
+            date | None,
+            Query(
+                description="What-if: judge every window under the thresholds in force on "
+                "this date (2027-01-01: the 60 % thresholds)."
+            ),
+        ] = None,
     ) -> WindowList:
         """Windows intersecting ``[from, to)``, shaped like ``efir audit`` JSON.
 
         Recent windows come from the live state (open ones carry a live status),
         older ones from the store; stored windows changed by late events carry
-        ``revision`` and ``revised_from``.
+        ``revision`` and ``revised_from``. With ``as_of`` every window is judged
+        under the thresholds in force on that date (``what_if`` says so).
         """
         ch = channel_or_404(channel_id)
         if rule is not None and rule not in ch.engine.rules:
@@ -223,22 +233,37 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
         lo = _instant(from_, ch.engine.tz, "from") if from_ else min(hi, now) - ROLLING_US
         _check_span(lo, hi, now)
         live_from = live_since(now)
+        under = None
+        if as_of is not None:
+            active = [rt.rule for rt in ch.engine.rules.values() if rule in (None, rt.rule.id)]
+            under = {r.id: r for r in what_if(active, as_of=as_of)}
         merged: dict[tuple[str, int], dict[str, Any]] = {}
         for sw in await service.store.windows(channel_id, lo, hi, rule):
+            figures = sw.figures
+            if under is not None:
+                judged = _rejudged(under, sw.rule, figures)
+                if judged is None:
+                    continue
+                figures = judged
             merged[sw.rule, sw.window_start_us] = {
-                **sw.figures,
-                "status": sw.verdict,
+                **figures,
+                "status": figures["verdict"] if under is not None else sw.verdict,
                 "revision": sw.revision,
                 "revised_from": sw.revised_from,
             }
         if hi > live_from:
             rules = [rule] if rule else None
+            start = max(lo, live_from)
+
+            def evaluate() -> list[WindowResult]:
+                if under is not None:
+                    return ch.engine.windows_under(under.values(), start, hi, now=now)
+                return ch.engine.windows(start, hi, now=now, rules=rules)
+
             # Off the event loop (MQTT and HTTP go on), under the writer's lock
             # (no event is applied while the live state is read).
             async with service.ingest.lock:
-                live = await asyncio.to_thread(
-                    lambda: list(ch.engine.windows(max(lo, live_from), hi, now=now, rules=rules))
-                )
+                live = await asyncio.to_thread(evaluate)
             for w in live:
                 key = (w.rule, w.window_start)
                 old = merged.get(key, {})
@@ -248,7 +273,8 @@ def create_app(service: Service) -> FastAPI:  # noqa: PLR0915 - one closure per 
                     "revised_from": old.get("revised_from"),
                 }
         ordered = [merged[k] for k in sorted(merged)]
-        return WindowList(channel=channel_id, windows=ordered)
+        what = None if as_of is None else {"as_of": as_of.isoformat(), "overrides": {}}
+        return WindowList(channel=channel_id, windows=ordered, what_if=what)
 
     # ------------------------------------------------------------ events
     @app.post(
@@ -462,6 +488,30 @@ def _instant(text: str, tz: ZoneInfo, name: str) -> int:
             status.HTTP_422_UNPROCESSABLE_CONTENT,
             f"`{name}` must be an RFC 3339 time, not {text[:64]!r}",
         ) from None
+
+
+def _rejudged(
+    under: dict[str, Rule], rule_id: str, figures: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A stored window's figures judged under a what-if rule (``None``: the rule was not law)."""
+    rule = under.get(rule_id)
+    if rule is None:
+        return None
+    if rule.type is RuleType.FORBIDDEN:
+        return figures
+    threshold = rule.thresholds[0].value if rule.thresholds else None
+    verdict = figures.get("verdict")
+    if verdict != "partial":
+        verdict = str(
+            judge_closed(
+                rule,
+                threshold,
+                figures.get("numerator_s"),
+                figures.get("base_s"),
+                figures.get("count"),
+            )
+        )
+    return {**figures, "threshold": threshold, "verdict": verdict, "transitional": False}
 
 
 def _check_span(lo: int, hi: int, now: int) -> None:

@@ -125,6 +125,10 @@ class WindowList(BaseModel):
 
     channel: str
     windows: list[dict[str, Any]]
+    what_if: dict[str, Any] | None = Field(
+        default=None,
+        description="Set when the windows are judged under other thresholds (`as_of`).",
+    )
 
 
 class EventResult(BaseModel):

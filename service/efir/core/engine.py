@@ -157,6 +157,27 @@ class ChannelEngine:
                 out.append(self._evaluate(rt, ws, we, now, period))
         return out
 
+    def windows_under(
+        self, rules: Iterable[Rule], lo: int, hi: int, *, now: int | None = None
+    ) -> list[WindowResult]:
+        """Windows intersecting ``[lo, hi)`` judged under ``rules``: the what-if.
+
+        ``rules`` carry the ids of active rules with other thresholds
+        (:func:`efir.core.rules.what_if`); an id that is not active here, or
+        an active rule left out of ``rules``, gives no window.
+        """
+        out: list[WindowResult] = []
+        for rule in rules:
+            active = self.rules.get(rule.id)
+            if active is None:
+                continue
+            rt = BoundRule(rule, active.scheme, active.dates)
+            for ws, we in self.ledger.windows(rt.scheme, lo, hi):
+                if now is not None and ws > now:
+                    continue
+                out.append(self._evaluate(rt, ws, we, now, None))
+        return out
+
     def status(self, now: int) -> list[WindowResult]:
         """Evaluate, per active rule, the window holding ``now`` (or the next one today)."""
         out: list[WindowResult] = []
@@ -436,6 +457,28 @@ def _blank_result(  # noqa: PLR0917 - a constructor shorthand
     )
 
 
+def judge_closed(
+    rule: Rule,
+    threshold: float | None,
+    numerator_s: float | None,
+    base_s: float | None,
+    count: int | None,
+) -> Status:
+    """The verdict of a closed window from its stored figures under ``threshold`` (seconds).
+
+    What a stored window would have been under other thresholds; item rules
+    (``forbidden``) do not depend on a threshold and are not judged here.
+    """
+    if threshold is None:
+        return Status.NOT_APPLICABLE
+    if rule.type is RuleType.MIN_COUNT:
+        return Status.COMPLIES if (count or 0) >= threshold else Status.VIOLATION
+    if not base_s:
+        return Status.NOT_APPLICABLE
+    q, b = (numerator_s or 0.0) * US_PER_S, base_s * US_PER_S
+    return Status.COMPLIES if _meets(rule, q, b, threshold) else Status.VIOLATION
+
+
 def _meets(rule: Rule, q: float, b: float, threshold: float) -> bool:
     """Closed-window comparison with a sub-microsecond tolerance."""
     tolerance = EPSILON_S * US_PER_S
@@ -444,4 +487,4 @@ def _meets(rule: Rule, q: float, b: float, threshold: float) -> bool:
     return q <= threshold * b + tolerance
 
 
-__all__ = ["ROLLING_US", "ChannelEngine", "Period", "is_active"]
+__all__ = ["ROLLING_US", "ChannelEngine", "Period", "is_active", "judge_closed"]
