@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import yaml
@@ -36,6 +36,9 @@ from efir.core.rules import Media
 from efir.core.schedule import OnAirSchedule
 from efir.redact import redact
 from efir.rulepacks import PackError, load_pack
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 #: The law keeps the on-air log one year (regulation.md); retention may not be shorter.
 MIN_RETENTION_DAYS = 366
@@ -244,12 +247,9 @@ class Settings(BaseSettings):
     @field_validator("channels")
     @classmethod
     def _unique_channels(cls, channels: list[ChannelConfig]) -> list[ChannelConfig]:
-        seen: set[str] = set()
-        for c in channels:
-            if c.id in seen:
-                msg = f"channel {c.id!r} is listed twice"
-                raise ValueError(msg)
-            seen.add(c.id)
+        for _, cid in _repeated(c.id for c in channels):
+            msg = f"channel {cid!r} is listed twice"
+            raise ValueError(msg)
         return channels
 
     @classmethod
@@ -324,17 +324,24 @@ def _duplicate_channels(
     """``channel 'x' is listed twice`` for each repeated id among raw channel entries."""
     if not isinstance(channels, list):
         return []
+    ids = (c.get("id") if isinstance(c, dict) else getattr(c, "id", None) for c in channels)
+    out = []
+    for i, cid in _repeated(ids):
+        line = marks.get(("channels", i))
+        where = f"{path}:{line}: channels" if path is not None and line else "channels"
+        out.append(f"{where}: channel {cid!r} is listed twice")
+    return out
+
+
+def _repeated(ids: Iterable[object]) -> list[tuple[int, str]]:
+    """``(position, id)`` of each channel id that an earlier entry already gave."""
     seen: set[str] = set()
     out = []
-    for i, c in enumerate(channels):
-        cid = c.get("id") if isinstance(c, dict) else getattr(c, "id", None)
-        if not isinstance(cid, str):
-            continue
-        if cid in seen:
-            line = marks.get(("channels", i))
-            where = f"{path}:{line}: channels" if path is not None and line else "channels"
-            out.append(f"{where}: channel {cid!r} is listed twice")
-        seen.add(cid)
+    for i, cid in enumerate(ids):
+        if isinstance(cid, str):
+            if cid in seen:
+                out.append((i, cid))
+            seen.add(cid)
     return out
 
 

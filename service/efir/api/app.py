@@ -72,6 +72,8 @@ _DAY_US = 86_400 * US_PER_S
 MAX_WINDOW_SPAN_US = 366 * _DAY_US
 #: ``to`` at most this far ahead of now (windows further on hold nothing yet).
 MAX_WINDOW_AHEAD_US = 8 * _DAY_US
+#: Dead letters per page at most.
+MAX_DEAD_LETTERS_PAGE = 100
 #: Earliest ``from`` (2000-01-01T00:00:00Z), long before any as-run Efir keeps.
 EARLIEST_US = 946_684_800 * US_PER_S
 _bearer = HTTPBearer(auto_error=False)
@@ -459,10 +461,6 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-#: Dead letters per page at most.
-MAX_DEAD_LETTERS_PAGE = 100
-
-
 # ------------------------------------------------------------------ helpers
 def _check_token(
     credentials: HTTPAuthorizationCredentials | None, tokens: list[bytes], off: str
@@ -470,8 +468,9 @@ def _check_token(
     if not tokens:
         raise HTTPException(status.HTTP_403_FORBIDDEN, off)
     given = credentials.credentials.encode() if credentials is not None else b""
-    # Compare with every token (no early exit) so timing tells nothing.
-    if not sum(secrets.compare_digest(given, t) for t in tokens) or credentials is None:
+    # Compared with every token (a list, no early exit) so timing tells nothing.
+    matches = [secrets.compare_digest(given, t) for t in tokens]
+    if credentials is None or not any(matches):
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,
             "a valid bearer token is required",

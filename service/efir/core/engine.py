@@ -148,9 +148,20 @@ class ChannelEngine:
         not inside the period are ``partial``; open items air up to ``now``
         (the audit passes the period end).
         """
+        ids = rules if rules is not None else list(self.rules)
+        return self._windows_of([self.rules[rule_id] for rule_id in ids], lo, hi, now, period)
+
+    def _windows_of(
+        self,
+        bound: Iterable[BoundRule],
+        lo: int,
+        hi: int,
+        now: int | None,
+        period: Period | None,
+    ) -> list[WindowResult]:
+        """Evaluate the windows of ``bound`` rules intersecting ``[lo, hi)`` (see ``windows``)."""
         out: list[WindowResult] = []
-        for rule_id in rules if rules is not None else list(self.rules):
-            rt = self.rules[rule_id]
+        for rt in bound:
             for ws, we in self.ledger.windows(rt.scheme, lo, hi):
                 if now is not None and ws > now and period is None:
                     continue
@@ -166,17 +177,12 @@ class ChannelEngine:
         (:func:`efir.core.rules.what_if`); an id that is not active here, or
         an active rule left out of ``rules``, gives no window.
         """
-        out: list[WindowResult] = []
-        for rule in rules:
-            active = self.rules.get(rule.id)
-            if active is None:
-                continue
-            rt = BoundRule(rule, active.scheme, active.dates)
-            for ws, we in self.ledger.windows(rt.scheme, lo, hi):
-                if now is not None and ws > now:
-                    continue
-                out.append(self._evaluate(rt, ws, we, now, None))
-        return out
+        bound = [
+            BoundRule(rule, active.scheme, active.dates)
+            for rule in rules
+            if (active := self.rules.get(rule.id)) is not None
+        ]
+        return self._windows_of(bound, lo, hi, now, None)
 
     def status(self, now: int) -> list[WindowResult]:
         """Evaluate, per active rule, the window holding ``now`` (or the next one today)."""

@@ -414,10 +414,18 @@ class Ledger:
         """Yield ``(item, start, effective end)`` of open items at ``now``."""
         for item in self._open.values():
             i = bisect_left(self._keys, (item.start, item.order))
-            end = min(now, self.open_bound(item))
-            if i + 1 < len(self._keys):
-                end = min(end, self._keys[i + 1][0])
-            yield item, item.start, max(end, item.start)
+            yield item, item.start, max(self._open_end(i, item, now), item.start)
+
+    def _open_end(self, i: int, item: Item, now: int) -> int:
+        """Where open item ``i`` of the timeline stops counting at ``now``.
+
+        At ``now``, at its bound (:meth:`open_bound`) or where its successor
+        starts, whichever comes first.
+        """
+        end = min(now, self.open_bound(item))
+        if i + 1 < len(self._keys):
+            end = min(end, self._keys[i + 1][0])
+        return end
 
     def open_bound(self, item: Item) -> int:
         """The latest instant an open item counts to: planned end + grace, or start + cap."""
@@ -474,9 +482,7 @@ class Ledger:
                 if now is None:
                     i += 1
                     continue
-                end = min(now, self.open_bound(item))
-                if i + 1 < len(keys):
-                    end = min(end, keys[i + 1][0])
+                end = self._open_end(i, item, now)
             else:
                 end = self._applied[item.event_id]
             if end > item.start and end > lo:

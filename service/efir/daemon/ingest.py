@@ -183,7 +183,7 @@ class Ingest:
         async with self.lock:
             refused = await self._commit(rows, dead)
             if refused:
-                accepted = _refuse(accepted, rows, refused)
+                accepted = _refuse(accepted, refused)
                 rows = [r for i, r in enumerate(rows) if i not in refused]
             hydrate = self.hydrate
             events = [e for _, e, _ in accepted if e is not None]
@@ -300,27 +300,25 @@ class Ingest:
 
 
 def _refuse(
-    accepted: list[tuple[Inbound, AsRunEvent | None, Outcome]],
-    rows: list[EventRow],
-    refused: dict[int, str],
+    accepted: list[tuple[Inbound, AsRunEvent | None, Outcome]], refused: dict[int, str]
 ) -> list[tuple[Inbound, AsRunEvent | None, Outcome]]:
-    """Turn the outcomes of rows the database refused into refusals (they are dead letters)."""
-    gone = {id(rows[i]): reason for i, reason in refused.items()}
+    """Turn the outcomes of rows the database refused into refusals (they are dead letters).
+
+    ``refused`` is indexed like the batch's rows: one per accepted event, in order.
+    """
     out: list[tuple[Inbound, AsRunEvent | None, Outcome]] = []
-    row_of = iter(rows)
+    row = -1
     for item, event, outcome in accepted:
-        if event is None:
-            out.append((item, event, outcome))
-            continue
-        reason = gone.get(id(next(row_of)))
-        if reason is None:
-            out.append((item, event, outcome))
-        else:
-            why = (f"the database refused the event: {reason}",)
-            refusal = Outcome(
-                accepted=False, event_id=event.event_id, code="unstorable", reasons=why
-            )
-            out.append((item, None, refusal))
+        if event is not None:
+            row += 1
+            reason = refused.get(row)
+            if reason is not None:
+                why = (f"the database refused the event: {reason}",)
+                outcome = Outcome(  # noqa: PLW2901 - the entry's outcome, revised
+                    accepted=False, event_id=event.event_id, code="unstorable", reasons=why
+                )
+                event = None  # noqa: PLW2901
+        out.append((item, event, outcome))
     return out
 
 

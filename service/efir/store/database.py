@@ -248,8 +248,7 @@ class Store:
             reason = await self._refusal([row], [])
             if reason is not None:
                 refused[i] = reason
-        letters = [d if await self._refusal([], [d]) is None else _bare(d) for d in dead]
-        letters += [
+        unstorable = [
             DeadLetter(
                 rows[i].received_us,
                 rows[i].source,
@@ -261,7 +260,9 @@ class Store:
             )
             for i, reason in refused.items()
         ]
-        letters = [d if await self._refusal([], [d]) is None else _bare(d) for d in letters]
+        letters = [
+            d if await self._refusal([], [d]) is None else _bare(d) for d in [*dead, *unstorable]
+        ]
         kept = [r for i, r in enumerate(rows) if i not in refused]
         await self._write(kept, letters)
         return refused
@@ -438,7 +439,6 @@ class Store:
         async with self.engine.connect() as conn:
             return int((await conn.execute(select(func.count()).select_from(events))).scalar_one())
 
-    @translated
     async def dead(
         self,
         *,
@@ -471,7 +471,6 @@ class Store:
             q = q.where(dead_letters.c.replayed_us.is_(None))
         return await self._fetch(q)
 
-    @translated
     async def dead_by_id(self, ids: Sequence[int]) -> list[dict[str, Any]]:
         """Dead letters by id, oldest first."""
         q = select(dead_letters).where(dead_letters.c.id.in_(ids)).order_by(dead_letters.c.id)
@@ -491,7 +490,6 @@ class Store:
             )
             return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
-    @translated
     async def windows(
         self, channel_id: str, lo: int, hi: int, rule: str | None = None
     ) -> list[StoredWindow]:
@@ -511,7 +509,7 @@ class Store:
 
     @translated
     async def _fetch(self, query: Select[Any]) -> list[dict[str, Any]]:
-        """Run a read; rows as dicts keyed by column name."""
+        """Run a read; rows as dicts by column name (the reads built on it raise StoreError)."""
         async with self.engine.connect() as conn:
             return [dict(r._mapping) for r in await conn.execute(query)]  # noqa: SLF001 - SQLAlchemy's public row API
 

@@ -334,7 +334,6 @@ def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: in
         late = duration((now - bound) / US_PER_S)
         names.append(f"{what} ({kind}, started {began}, end {late} overdue)")
     more = f" and {len(overdue) - 5} more" if len(overdue) > 5 else ""
-    first = overdue[0][0] if overdue else None
     return Condition(
         alertname=OPEN_ITEM_OVERDUE,
         channel=ch.id,
@@ -353,7 +352,7 @@ def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: in
             "If the item is really still on air (a stuck break), take it off; otherwise check "
             "that the playout adapter sends end events, and send the missing one."
         )
-        if active and first is not None
+        if active
         else "No action needed.",
         values={"overdue": len(overdue)},
     )
