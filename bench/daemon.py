@@ -36,7 +36,7 @@ import httpx
 from tests.services import Mosquitto, create_database, drop_database, free_port
 
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, MqttConfig, Settings
+from efir.config.settings import ChannelConfig, MqttConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
 

@@ -45,7 +45,7 @@ from efir.daemon.ingest import digest
 from efir.daemon.monitor import HORIZON_US
 from efir.daemon.service import Service
 from efir.schema.asrun import parse_event
-from efir.settings import ChannelConfig, Settings
+from efir.config.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
 ALMATY = ZoneInfo("Asia/Almaty")

@@ -33,7 +33,7 @@ from efir.core.checkpoint import capture
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.monitor import HORIZON_US, Monitor
 from efir.schema.asrun import parse_event
-from efir.settings import ChannelConfig, Settings
+from efir.config.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
 ALMATY = ZoneInfo("Asia/Almaty")

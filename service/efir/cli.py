@@ -27,18 +27,18 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TaskID, TimeRemai
 from rich.table import Table
 
 from efir import __version__
-from efir.audit.readers import FormatError
 from efir.audit.report import print_table, to_csv, to_json
-from efir.audit.run import AuditInputError, AuditResult, run_audit
+from efir.audit.run import AuditResult, run_audit
 from efir.audit.split import SplitError
 from efir.core.channel import DEFAULT_TIMEZONE, ChannelProfile
+from efir.core.errors import EfirError, InputError
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
 from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
-    from efir.settings import Settings
+    from efir.config.settings import Settings
 
 # The daemon's modules (MQTT, SQLAlchemy, Alembic, FastAPI, the notifiers) are
 # imported by the commands that use them: importing them all took 1.5 s of
@@ -65,6 +65,12 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     JSON = "json"
     CSV = "csv"
+
+
+#: ``--config``, as every command that reads the configuration takes it.
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="YAML configuration file (or EFIR_CONFIG).")
+]
 
 
 def _now_us() -> int:
@@ -267,7 +273,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
             progress=progress,
             split=split,
         )
-    except (AuditInputError, FormatError) as exc:
+    except InputError as exc:
         progress.close()
         _fail(str(exc))
     except SplitError as exc:
@@ -320,7 +326,7 @@ def _audit_profile(  # noqa: PLR0917 - the audit's channel options, passed throu
     """The channel profile, through the one path the configuration file takes."""
     from pydantic import ValidationError  # noqa: PLC0415 - see the imports
 
-    from efir.settings import ChannelConfig  # noqa: PLC0415
+    from efir.config.settings import ChannelConfig  # noqa: PLC0415
 
     try:
         config = ChannelConfig.model_validate(
@@ -461,7 +467,7 @@ class Scenario(StrEnum):
 
 
 def _settings(config: Path | None) -> Settings:
-    from efir.settings import ConfigError, load_settings  # noqa: PLC0415 - see the imports
+    from efir.config.settings import ConfigError, load_settings  # noqa: PLC0415 - see the imports
 
     try:
         return load_settings(**({"config": config} if config else {}))
@@ -479,9 +485,7 @@ def _logging(settings: Settings) -> None:
 
 @app.command()
 def run(
-    config: Annotated[
-        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
-    ] = None,
+    config: ConfigOption = None,
     simulate: Annotated[
         bool,
         typer.Option(
@@ -572,7 +576,7 @@ def simulate_command(  # noqa: PLR0917 - typer maps each parameter to one docume
     """Publish a realistic playout feed for a TV and a radio channel to an MQTT broker."""
     import aiomqtt  # noqa: PLC0415 - see the imports
 
-    from efir.settings import parse_mqtt_url  # noqa: PLC0415
+    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415
     from efir.sim.publish import SimOptions, simulate  # noqa: PLC0415
 
     settings = _settings(None)
@@ -611,12 +615,10 @@ def simulate_command(  # noqa: PLR0917 - typer maps each parameter to one docume
 
 @app.command("check-config")
 def check_config(
-    config: Annotated[
-        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Validate the configuration; print every error with its location (exit 2), or the settings."""
-    from efir.settings import describe  # noqa: PLC0415 - see the imports
+    from efir.config.settings import describe  # noqa: PLC0415 - see the imports
 
     settings = _settings(config)
     typer.echo(json.dumps(describe(settings), indent=2, ensure_ascii=False))
@@ -624,9 +626,7 @@ def check_config(
 
 @app.command()
 def migrate(
-    config: Annotated[
-        Path | None, typer.Option(help="YAML configuration file (or EFIR_CONFIG).")
-    ] = None,
+    config: ConfigOption = None,
 ) -> None:
     """Bring the database schema to the newest migration (``efir run`` does it too)."""
     from efir.store import Store, StoreUnavailableError  # noqa: PLC0415 - see the imports
@@ -701,6 +701,10 @@ def main() -> None:
     """Entry point of the ``efir`` script."""
     try:
         app()
+    except EfirError as exc:
+        # Whatever a command did not word itself: one line, no traceback.
+        err.print(f"[bold red]efir:[/bold red] {escape(str(exc))}", highlight=False)
+        sys.exit(EXIT_UNUSABLE)
     except SystemExit as done:
         if not _Exit.skip_teardown:
             raise

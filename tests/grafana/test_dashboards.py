@@ -14,7 +14,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import prometheus
 from prometheus_client.parser import text_string_to_metric_families
 
-from efir.alertconfig import AlertsConfig, WebhookReceiver
+from efir.config.alerts import AlertsConfig, WebhookReceiver
 from tests.dashboards import DASHBOARDS, GRAFANA, METRIC, generator, load, targets, variable_queries
 from tests.unit.api.inprocess import AUTH, event, in_process
 

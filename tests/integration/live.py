@@ -18,10 +18,10 @@ import httpx
 
 from efir.audit.report import to_json
 from efir.audit.run import run_audit
+from efir.config.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
 from efir.core.channel import ChannelProfile
 from efir.daemon.service import Service
 from efir.rulepacks import load_pack
-from efir.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
 
 
 def audit_day(

@@ -26,9 +26,9 @@ import httpx
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from efir.alertconfig import AlertsConfig, WebhookReceiver
+from efir.config.alerts import AlertsConfig, WebhookReceiver
+from efir.config.settings import parse_mqtt_url
 from efir.core.timebase import US_PER_S, to_us
-from efir.settings import parse_mqtt_url
 from efir.sim.publish import SimOptions, simulate
 from tests.integration.live import Daemon, running, settings_for, wait_ready
 from tests.receiver import Receiver

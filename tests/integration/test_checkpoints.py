@@ -21,10 +21,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from efir.config.settings import ChannelConfig, Settings
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.monitor import HORIZON_US, live_since
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 from efir.store.tables import checkpoints
 from tests.unit.api.inprocess import writing

@@ -25,9 +25,9 @@ from zoneinfo import ZoneInfo
 import aiomqtt
 import pytest
 
-from efir.alertconfig import AlertsConfig, WebhookReceiver
+from efir.config.alerts import AlertsConfig, WebhookReceiver
+from efir.config.settings import ChannelConfig
 from efir.core.timebase import US_PER_S, to_us
-from efir.settings import ChannelConfig
 from tests.integration.live import api, running, settings_for, until
 from tests.receiver import Receiver
 from tests.services import require_port, unique_prefix

@@ -18,9 +18,9 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from efir.config.settings import ChannelConfig, Settings
 from efir.daemon.ingest import Inbound
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
 from efir.store import Store
 from efir.store.database import DeadLetter, EventRow
 from efir.store.tables import dead_letters

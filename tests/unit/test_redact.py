@@ -11,9 +11,9 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from efir.config.settings import describe, load_settings
 from efir.logs import configure, secrets_of
 from efir.redact import MASK, redact
-from efir.settings import describe, load_settings
 
 BOT = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 

@@ -43,11 +43,11 @@ from efir.api.models import (
     WindowList,
 )
 from efir.api.views import feed_info, on_air_now
-from efir.core.advice import advice
 from efir.core.engine import ROLLING_US, judge_closed
 from efir.core.rules import Rule, RuleType, what_if
 from efir.core.status import worst
 from efir.core.timebase import US_PER_S, format_local, to_us
+from efir.core.wording import advice
 from efir.daemon.ingest import Inbound
 from efir.daemon.monitor import Channel, live_since
 from efir.daemon.windows import window_object

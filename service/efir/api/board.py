@@ -24,10 +24,9 @@ from pydantic import BaseModel, Field
 
 from efir.api.models import FeedInfo, OnAir
 from efir.api.views import feed_info, on_air_now
-from efir.core.advice import advice
 from efir.core.status import Status, worst
 from efir.core.timebase import US_PER_S, format_local
-from efir.core.wording import instant
+from efir.core.wording import advice, instant
 
 if TYPE_CHECKING:
     from efir.core.result import WindowResult

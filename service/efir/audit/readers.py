@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
+from efir.core.errors import InputError
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
@@ -132,7 +133,7 @@ READERS: dict[str, Reader] = {"jsonl": JsonLinesReader()}
 PLANNED_FORMATS = ("bxf", "itx", "nielsen-nl", "csv")
 
 
-class FormatError(ValueError):
+class FormatError(InputError):
     """The input format is unknown, not yet supported, or cannot be detected."""
 
 

@@ -11,8 +11,8 @@ from efir.audit.readers import LineError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
+    from efir.core.book import EventBook
     from efir.core.event import AsRunEvent
-    from efir.core.lifecycle import EventBook
 
 #: Line errors kept in the report (all are counted).
 MAX_ERRORS_KEPT = 1000
@@ -66,7 +66,7 @@ class Recorder:
         """Record every event of ``stream`` in its channel's book; count what was read.
 
         ``arrival`` numbers the versions explicitly from the number after it
-        (see :meth:`~efir.core.lifecycle.EventBook.record`); returns the last
+        (see :meth:`~efir.core.book.EventBook.record`); returns the last
         number used.
         """
         stats, books, only = self.stats, self.books, self.only

@@ -15,6 +15,7 @@ from efir import __version__
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import format_local
+from efir.core.wording import percent
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -180,10 +181,6 @@ def _hms(seconds: float | None) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def _pct(value: float | None) -> str:
-    return "" if value is None else f"{value * 100:.2f} %"
-
-
 _STYLE = {
     "violation": "bold red",
     "partial": "yellow",
@@ -213,8 +210,8 @@ def _cells(rule_type: RuleType, w: WindowResult) -> list[str]:
     if rule_type is RuleType.FORBIDDEN:
         return [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
     return [
-        _pct(w.share),
-        _pct(w.threshold),
+        percent(w.share, 2, ""),
+        percent(w.threshold, 2, ""),
         _hms(w.numerator_s),
         _hms(w.base_s),
         _hms(w.unknown_s),

@@ -11,6 +11,7 @@ from efir.audit.readers import reader_for
 from efir.audit.recording import InputStats, Recorder
 from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period
+from efir.core.errors import InputError
 from efir.core.timebase import from_us, local_wall_to_us, to_us
 from efir.schema.asrun import EARLIEST_START_US
 
@@ -18,15 +19,15 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
+    from efir.core.book import EventBook
     from efir.core.channel import ChannelProfile
-    from efir.core.lifecycle import EventBook
     from efir.core.result import WindowResult
     from efir.rulepacks import RulePack
 
 _HOUR = timedelta(hours=1)
 
 
-class AuditInputError(ValueError):
+class AuditInputError(InputError):
     """The input cannot be audited (no usable event, several channels, bad period)."""
 
 

@@ -36,8 +36,9 @@ import msgspec
 
 from efir.audit.readers import Part, read_lines
 from efir.audit.recording import InputStats, Recorder
+from efir.core.book import EventBook
 from efir.core.checkpoint import decode_items, encode_items
-from efir.core.lifecycle import EventBook
+from efir.core.errors import ServiceError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -64,7 +65,7 @@ Encoded = tuple[list[list[Any]], list[list[Any]]]
 Parts = list[tuple["Path", Part]]
 
 
-class SplitError(RuntimeError):
+class SplitError(ServiceError):
     """The worker process failed or went away."""
 
 

@@ -6,7 +6,7 @@ items again in one sweep (:meth:`~efir.core.ledger.Ledger.load`), so a
 checkpoint stays valid when rules, rule packs or the time zone change. It does
 not hold versions: an id restored from a checkpoint is *hydrated* with its
 stored versions when a new version of it arrives
-(:meth:`~efir.core.lifecycle.EventBook.hydrate`).
+(:meth:`~efir.core.book.EventBook.hydrate`).
 
 The data is JSON-compatible (lists, strings, numbers, ``null``); the caller
 serialises it. Layout of :data:`FORMAT`::
@@ -28,8 +28,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from efir.core.book import Item, Restored
+from efir.core.errors import StateError
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
-from efir.core.lifecycle import Item, Restored
 from efir.core.profile import Profile, ProfileTable
 
 if TYPE_CHECKING:
@@ -49,7 +50,7 @@ _ProfileFields = tuple[
 ]
 
 
-class CheckpointError(ValueError):
+class CheckpointError(StateError):
     """A checkpoint that cannot be restored (other format, other channel, damaged)."""
 
 

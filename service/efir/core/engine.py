@@ -12,11 +12,11 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
+from efir.core.book import Change, EventBook
 from efir.core.bound_rule import BoundRule
 from efir.core.calendar import Calendar, Scheme
 from efir.core.item_rules import ItemRuleScanner
 from efir.core.ledger import Ledger, Totals
-from efir.core.lifecycle import Change, EventBook
 from efir.core.result import WindowResult
 from efir.core.rules import Rule, RuleType
 from efir.core.status import (

@@ -17,10 +17,10 @@ from efir.core.timebase import local_date
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
+    from efir.core.book import Item
     from efir.core.bound_rule import BoundRule
     from efir.core.calendar import Calendar
     from efir.core.ledger import Ledger
-    from efir.core.lifecycle import Item
     from efir.core.profile import Profile
 
 PROGRAMME_KINDS = frozenset({"program", "music"})

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
     from datetime import date, datetime
 
-    from efir.core.lifecycle import Change, Item
+    from efir.core.book import Change, Item
 
 Totals = dict[int, int]
 """Microseconds (or item counts) per profile id."""
@@ -189,7 +189,7 @@ class Ledger:
 
     # -------------------------------------------------------------- timeline
     def apply(self, change: Change) -> None:
-        """Apply one item change from :class:`~efir.core.lifecycle.EventBook`."""
+        """Apply one item change from :class:`~efir.core.book.EventBook`."""
         if change.before is not None:
             self._remove(change.before)
         if change.after is not None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from efir.core.errors import ConfigurationError
 from efir.core.timebase import from_us
 
 REFERENCE_ZONE = "Asia/Almaty"
 EXPECTED_OFFSET = timedelta(hours=5)
 
 
-class TzDataError(RuntimeError):
+class TzDataError(ConfigurationError):
     """The zone database is too old (or broken) to be trusted."""
 
 

@@ -37,6 +37,7 @@ from efir.core.alerting.conditions import (
 from efir.core.alerting.dispatch import owed, plan
 from efir.core.alerting.lifecycle import apply, step
 from efir.core.alerting.silence import Matcher, Silence
+from efir.core.errors import ServiceError
 from efir.core.timebase import US_PER_S
 from efir.daemon.monitor import FeedState
 from efir.notify.render import Context, render
@@ -46,12 +47,12 @@ from efir.store.database import StoreError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
 
+    from efir.config.settings import Settings
     from efir.core.alerting.alert import Alert, Condition
     from efir.core.alerting.lifecycle import Changes
     from efir.core.result import WindowResult
-    from efir.daemon.metrics import Metrics
     from efir.daemon.monitor import Channel, Monitor
-    from efir.settings import Settings
+    from efir.metrics import Metrics
     from efir.store.alerts import AlertStore, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ SYSTEM_SCOPE = "efir"
 MIN_GAP_S = 0.02
 
 
-class NotLeaderError(RuntimeError):
+class NotLeaderError(ServiceError):
     """This instance is the standby: alert changes go to the active instance."""
 
 

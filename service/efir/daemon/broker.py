@@ -14,10 +14,12 @@ from typing import Any
 
 from amqtt.broker import Broker
 
+from efir.core.errors import ServiceError
+
 log = logging.getLogger(__name__)
 
 
-class BrokerPortInUseError(RuntimeError):
+class BrokerPortInUseError(ServiceError):
     """The built-in broker's port is taken; the message names both fixes."""
 
 

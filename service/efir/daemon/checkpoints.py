@@ -47,8 +47,8 @@ if TYPE_CHECKING:
 
     from efir.core.event import AsRunEvent
     from efir.daemon.ingest import Ingest
-    from efir.daemon.metrics import Metrics
     from efir.daemon.monitor import Monitor
+    from efir.metrics import Metrics
     from efir.store import Store
     from efir.store.checkpoints import StoredVersion
 

@@ -36,8 +36,8 @@ from efir.store.database import DeadLetter, EventRow, StoreUnavailableError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
-    from efir.daemon.metrics import Metrics
     from efir.daemon.monitor import Monitor
+    from efir.metrics import Metrics
     from efir.store import Store
 
 log = logging.getLogger(__name__)

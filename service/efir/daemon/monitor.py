@@ -18,9 +18,9 @@ from efir.rulepacks import load_pack
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
+    from efir.core.book import Change, Item
     from efir.core.channel import ChannelProfile
     from efir.core.event import AsRunEvent
-    from efir.core.lifecycle import Change, Item
     from efir.core.result import WindowResult
     from efir.rulepacks import RulePack
 

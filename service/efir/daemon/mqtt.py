@@ -33,10 +33,10 @@ from efir.daemon.ingest import Inbound
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from efir.config.settings import MqttConfig, MqttTarget
     from efir.daemon.ingest import Ingest
-    from efir.daemon.metrics import Metrics
     from efir.daemon.monitor import Monitor
-    from efir.settings import MqttConfig, MqttTarget
+    from efir.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 from rich.live import Live
 
+from efir.config.settings import ChannelConfig, Settings
+from efir.console import status_table
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
 from efir.sim.publish import SimOptions, simulate
-from efir.statusview import status_table
 
 if TYPE_CHECKING:
     from rich.console import Console

@@ -27,10 +27,10 @@ from efir.daemon.broker import EmbeddedBroker
 from efir.daemon.checkpoints import Checkpointer, parse_stored
 from efir.daemon.ingest import Ingest
 from efir.daemon.leader import Leadership
-from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor, live_since
 from efir.daemon.mqtt import MqttConsumer
 from efir.daemon.windows import stored_window
+from efir.metrics import Metrics
 from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
@@ -41,7 +41,7 @@ from efir.store.database import StoreError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
-    from efir.settings import Settings
+    from efir.config.settings import Settings
     from efir.store.database import StoredWindow
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
-from efir.alertconfig import AlertmanagerReceiver
+from efir.config.alerts import AlertmanagerReceiver
 from efir.core.alerting.dispatch import Change, Notified
 from efir.notify.render import am_alert
 from efir.store.alerts import OutboxRow
@@ -27,8 +27,8 @@ from efir.store.alerts import OutboxRow
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from efir.alertconfig import AlertsConfig
-    from efir.daemon.metrics import Metrics
+    from efir.config.alerts import AlertsConfig
+    from efir.metrics import Metrics
     from efir.notify.render import Context
     from efir.notify.send import Sender
     from efir.store.alerts import AlertState

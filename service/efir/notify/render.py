@@ -20,7 +20,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from efir.alertconfig import (
+from efir.config.alerts import (
     AlertmanagerReceiver,
     MqttReceiver,
     PagerDutyReceiver,
@@ -35,7 +35,7 @@ from efir.store.alerts import OutboxRow
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from efir.alertconfig import Receiver
+    from efir.config.alerts import Receiver
     from efir.core.alerting.alert import Alert
     from efir.core.alerting.dispatch import Notification, Notified
 

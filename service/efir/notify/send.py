@@ -28,7 +28,7 @@ import telegram.error
 import telegram.request
 
 from efir import __version__
-from efir.alertconfig import (
+from efir.config.alerts import (
     AlertmanagerReceiver,
     EmailReceiver,
     MqttReceiver,
@@ -42,7 +42,7 @@ from efir.notify.signing import headers as signed_headers
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from efir.alertconfig import Receiver
+    from efir.config.alerts import Receiver
     from efir.store.alerts import OutboxRow
 
 USER_AGENT = f"efir/{__version__}"

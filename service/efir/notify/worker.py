@@ -28,8 +28,8 @@ from efir.store.database import StoreError
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from efir.alertconfig import AlertsConfig
-    from efir.daemon.metrics import Metrics
+    from efir.config.alerts import AlertsConfig
+    from efir.metrics import Metrics
     from efir.notify.send import Result, Sender
     from efir.store.alerts import AlertStore, OutboxRow
 

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from efir.core.calendar import WEEKDAYS, Daypart, Grid, Scheme, parse_clock
+from efir.core.errors import ConfigurationError
 from efir.core.rules import (
     Applicability,
     Media,
@@ -34,7 +35,7 @@ from efir.core.selector import Selector, Weight
 _MAX_EXTENDS_DEPTH = 4
 
 
-class PackError(ValueError):
+class PackError(ConfigurationError):
     """A rule pack could not be loaded; the message names the file and the field."""
 
 

@@ -39,6 +39,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 from typing_extensions import TypedDict
 
+from efir.core.errors import InputError
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Layer, Phase
 from efir.core.timebase import EPOCH, ONE_US, US_PER_S
 from efir.schema.languages import ISO_639_1, NO_LANGUAGE, language_problem
@@ -172,7 +173,7 @@ class AsRunPayload(TypedDict):
 _ADAPTER: TypeAdapter[AsRunPayload] = TypeAdapter(AsRunPayload)
 
 
-class EventError(ValueError):
+class EventError(InputError):
     """An event could not be accepted. ``reasons`` holds one sentence per problem."""
 
     def __init__(self, reasons: list[str], code: str = "invalid") -> None:

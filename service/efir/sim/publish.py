@@ -28,7 +28,7 @@ from efir.sim.feed import FeedSpec, generate
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
-    from efir.settings import MqttTarget
+    from efir.config.settings import MqttTarget
 
 log = logging.getLogger(__name__)
 

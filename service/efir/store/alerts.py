@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from efir.core.alerting.alert import Alert, Severity, alert_from_dict, alert_to_dict
 from efir.core.alerting.dispatch import GroupState, Sent
 from efir.core.alerting.silence import Matcher, MatchOp, Silence
+from efir.core.errors import ServiceError
 from efir.redact import redact
 from efir.store.database import StoreUnavailableError, unavailable
 from efir.store.tables import (
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 
-class FencedError(RuntimeError):
+class FencedError(ServiceError):
     """Another instance took the sender lease: this one's plan was not committed."""
 
 

@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from efir.core.errors import ServiceError
 from efir.schema.asrun import MAX_PAYLOAD_BYTES
 from efir.store.tables import channels, dead_letters, events, window_results
 
@@ -47,7 +48,7 @@ _CHANNEL_CHARS = 64
 _CODE_CHARS = 32
 
 
-class StoreError(RuntimeError):
+class StoreError(ServiceError):
     """A database operation failed."""
 
 

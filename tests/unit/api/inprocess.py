@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 
 from efir.api.app import create_app
+from efir.config.settings import ChannelConfig, Settings
 from efir.daemon.service import Service
-from efir.settings import ChannelConfig, Settings
 
 NOW = 1_763_280_000_000_000  # 2025-11-16T13:00:00+05:00 (a Sunday)
 TOKEN = "s3cret"  # noqa: S105 - a test token

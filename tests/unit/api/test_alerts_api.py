@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from efir.alertconfig import AlertsConfig, WebhookReceiver
+from efir.config.alerts import AlertsConfig, WebhookReceiver
 from efir.daemon.service import Service
 from tests.unit.api.inprocess import AUTH, event, in_process
 

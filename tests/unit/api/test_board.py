@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from efir.settings import ChannelConfig
+from efir.config.settings import ChannelConfig
 from tests.unit.api.inprocess import AUTH, event, in_process
 
 

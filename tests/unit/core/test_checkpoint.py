@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from efir.core.book import HistoryNeededError, Item
 from efir.core.channel import ChannelProfile
 from efir.core.checkpoint import CheckpointError, capture, restore
 from efir.core.engine import ChannelEngine, Period
 from efir.core.event import AsRunEvent, Kind, Layer, Phase
-from efir.core.lifecycle import HistoryNeededError, Item
 from efir.core.profile import Profile
 from efir.core.rules import Media
 from efir.core.timebase import US_PER_S, to_us

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from efir.core.advice import advice
-from efir.core.alerting.conditions import span_text
 from efir.core.result import WindowResult
 from efir.core.status import Status
-from efir.core.wording import duration, instant, span
+from efir.core.wording import advice, duration, instant, span, window_words
 from tests.helpers import ALMATY, at
 
 
@@ -69,6 +67,6 @@ def test_advice_and_alert_texts_name_the_day_of_a_later_deadline() -> None:
         "air 3 d 18 h 09 min more of qualifying content, starting by Fri 2026-11-20 05:50, "
         "or the week 2026-11-16 to 2026-11-22 is lost"
     )
-    assert span_text(w, ALMATY) == "the week 2026-11-16 to 2026-11-22"
+    assert window_words(w, ALMATY) == "the week 2026-11-16 to 2026-11-22"
     today = replace(w, deadline=at(2026, 11, 18, 17, 12), needed_s=2820.0)
     assert "starting by 17:12, or" in advice(today, ALMATY, now)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, cast
 
+from efir.config.settings import ChannelConfig, Settings
 from efir.daemon.alerting import Alerter
-from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import Monitor
-from efir.settings import ChannelConfig, Settings
+from efir.metrics import Metrics
 from tests.helpers import at
 
 CHANNELS = ["busy", "quiet-1", "quiet-2"]

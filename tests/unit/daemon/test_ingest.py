@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from efir.core.channel import ChannelProfile
 from efir.daemon.ingest import Inbound, Ingest
-from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import Monitor
+from efir.metrics import Metrics
 from efir.store import Store, StoreUnavailableError
 from efir.store.database import DeadLetter, EventRow
 

@@ -15,16 +15,16 @@ from typing import Any, cast
 import msgspec
 import pytest
 
+from efir.config.settings import ChannelConfig, Settings
 from efir.core.alerting.alert import Alert, Condition, Severity, State
 from efir.core.alerting.inhibit import OPEN_ITEM_OVERDUE
 from efir.core.alerting.lifecycle import Timing, apply, step
 from efir.core.status import Status
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.alerting import Alerter
-from efir.daemon.metrics import Metrics
 from efir.daemon.monitor import Monitor
+from efir.metrics import Metrics
 from efir.schema.asrun import parse_event
-from efir.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 from tests.helpers import ALMATY
 

@@ -7,10 +7,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from efir.alertconfig import AlertsConfig
+from efir.config.alerts import AlertsConfig
 from efir.core.alerting.alert import Alert, Severity, State
 from efir.core.alerting.dispatch import Sent
-from efir.daemon.metrics import Metrics
+from efir.metrics import Metrics
 from efir.notify.refresh import AlertmanagerRefresh
 from efir.notify.render import Context
 from efir.notify.send import Sender

@@ -12,7 +12,7 @@ from dataclasses import replace
 import pytest
 from aiosmtpd.controller import Controller
 
-from efir.alertconfig import (
+from efir.config.alerts import (
     AlertmanagerReceiver,
     EmailReceiver,
     PagerDutyReceiver,

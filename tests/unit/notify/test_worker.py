@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from efir.alertconfig import AlertsConfig, WebhookReceiver
-from efir.daemon.metrics import Metrics
+from efir.config.alerts import AlertsConfig, WebhookReceiver
+from efir.metrics import Metrics
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
 from efir.store import Store

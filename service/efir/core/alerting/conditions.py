@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from efir.core.advice import advice
 from efir.core.alerting.alert import Condition, Severity
 from efir.core.alerting.inhibit import (
     COUNT_RISK,
@@ -27,12 +26,12 @@ from efir.core.alerting.inhibit import (
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import US_PER_S, format_local
-from efir.core.wording import duration, instant, span
+from efir.core.wording import advice, duration, instant, percent, window_label, window_words
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from efir.core.lifecycle import Item
+    from efir.core.book import Item
     from efir.core.result import WindowResult
     from efir.core.rules import Rule
 
@@ -62,20 +61,6 @@ class ChannelRef:
     id: str
     name: str
     tz: ZoneInfo
-
-
-def window_label(w: WindowResult, tz: ZoneInfo) -> str:
-    """The ``window`` label: the ISO 8601 interval in local time (stable, unique per rule)."""
-    return f"{format_local(w.window_start, tz)}/{format_local(w.window_end, tz)}"
-
-
-def span_text(w: WindowResult, tz: ZoneInfo) -> str:
-    """The window in words (:func:`efir.core.wording.span`)."""
-    return span(w.window_start, w.window_end, tz)
-
-
-def _pct(x: float | None) -> str:
-    return "-" if x is None else f"{100 * x:.1f} %"
 
 
 def _values(w: WindowResult, tz: ZoneInfo) -> dict[str, Any]:
@@ -108,7 +93,7 @@ def rule_conditions(
         RuleType.FORBIDDEN: FORBIDDEN_ITEM,
     }[rule.type]
     label = window_label(w, ch.tz)
-    span = span_text(w, ch.tz)
+    span = window_words(w, ch.tz)
     values = _values(w, ch.tz)
     # A window lost only through open items' airtime pages as its settled
     # status says: an item whose end is late (a catch-up, a stuck break) has
@@ -183,7 +168,7 @@ def rule_conditions(
 def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condition]:
     """Conditions for a *closed* window (just closed, or revised by a late event)."""
     label = window_label(w, ch.tz)
-    span = span_text(w, ch.tz)
+    span = window_words(w, ch.tz)
     values = _values(w, ch.tz)
     figures = _closed_figures(rule, w)
     # A verdict that rests on an open item is recorded, not paged, until it settles.
@@ -294,7 +279,7 @@ def gap_condition(
     """
     gap = w.gap_s if gap_s is None else gap_s
     active = gap >= limits.gap_s
-    span = span_text(w, ch.tz)
+    span = window_words(w, ch.tz)
     return Condition(
         alertname=FEED_GAP,
         channel=ch.id,
@@ -412,7 +397,7 @@ def _risk_text(ch: ChannelRef, rule: Rule, w: WindowResult, now: int, span: str)
                 f"{left} left. Schedule the missing item(s) before the window ends."
             ),
         )
-    figures = f"{_pct(w.share)} against {_pct(w.threshold)}"
+    figures = f"{percent(w.share)} against {percent(w.threshold)}"
     todo = advice(w, ch.tz, now)
     todo = todo[:1].upper() + todo[1:] if todo else f"{rule.title} is {words}"
     if rule.type is RuleType.MAX_SHARE:
@@ -437,7 +422,7 @@ def _fine_figures(rule: Rule, w: WindowResult) -> str:
         return f"{w.count} aired"
     if rule.type is RuleType.FORBIDDEN:
         return "nothing aired"
-    return f"{_pct(w.share)} against {_pct(w.threshold)}"
+    return f"{percent(w.share)} against {percent(w.threshold)}"
 
 
 def _closed_figures(rule: Rule, w: WindowResult) -> str:
@@ -446,4 +431,4 @@ def _closed_figures(rule: Rule, w: WindowResult) -> str:
     if rule.type is RuleType.FORBIDDEN:
         return f"{w.count or 0} forbidden item(s) aired"
     word = "cap" if rule.type is RuleType.MAX_SHARE else "required"
-    return f"{_pct(w.share)}, {_pct(w.threshold)} {word}"
+    return f"{percent(w.share)}, {percent(w.threshold)} {word}"

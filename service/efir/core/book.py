@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from efir.core.errors import StateError
 from efir.core.event import INHERITABLE, AsRunEvent, Layer, Phase
 from efir.core.profile import ProfileTable
 
@@ -83,7 +84,7 @@ _Version = list[Any]
 _RANK_AT, _SEQ_AT, _RECEIVED_AT, _EVENT_AT, _PID_AT = range(5)
 
 
-class HistoryNeededError(LookupError):
+class HistoryNeededError(StateError):
     """A version arrived for an id restored without its versions: hydrate it first."""
 
     def __init__(self, event_id: str) -> None:

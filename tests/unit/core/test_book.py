@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from efir.core.book import EventBook
 from efir.core.event import AsRunEvent, Phase
-from efir.core.lifecycle import EventBook
 from tests.helpers import at, ev
 
 T = at(2026, 3, 2, 10, 0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from efir.alertconfig import AlertsConfig
+from efir.config.alerts import AlertsConfig
 from efir.core.alerting.alert import Alert, Condition, Severity
 from efir.core.alerting.dispatch import Change, plan
 from efir.core.alerting.inhibit import DEFAULT_INHIBITIONS, FEED_STALE, QUOTA_RISK

@@ -30,8 +30,10 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from efir.alertconfig import AlertsConfig
+from efir.config.alerts import AlertsConfig
+from efir.config.base import Strict
 from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, ChannelProfile
+from efir.core.errors import ConfigurationError
 from efir.core.rules import Media
 from efir.core.schedule import OnAirSchedule
 from efir.redact import redact
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 MIN_RETENTION_DAYS = 366
 
 
-class ConfigError(ValueError):
+class ConfigError(ConfigurationError):
     """The configuration is invalid. ``errors`` holds one ``location: message`` per problem."""
 
     def __init__(self, errors: list[str]) -> None:
@@ -53,11 +55,7 @@ class ConfigError(ValueError):
         self.errors = errors
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ChannelConfig(_Strict):
+class ChannelConfig(Strict):
     """One monitored channel (the YAML ``channels:`` list)."""
 
     id: str = Field(pattern=CHANNEL_ID.pattern)
@@ -126,7 +124,7 @@ class ChannelConfig(_Strict):
         )
 
 
-class MqttConfig(_Strict):
+class MqttConfig(Strict):
     """MQTT connection options (besides ``EFIR_MQTT_URL``)."""
 
     topic_prefix: str = Field(default="asrun", pattern=r"^[^#+]+$")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from efir.settings import ConfigError, describe, load_settings, parse_mqtt_url
+from efir.config.settings import ConfigError, describe, load_settings, parse_mqtt_url
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 from rich.table import Table
 from rich.text import Text
 
-from efir.core.advice import advice
 from efir.core.status import Status
 from efir.core.timebase import format_local
-from efir.core.wording import duration, span
+from efir.core.wording import advice, duration, span
 
 if TYPE_CHECKING:
     from efir.core.engine import ChannelEngine

@@ -12,8 +12,9 @@ import binascii
 import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from efir.config.base import Strict
 from efir.core.alerting.alert import Severity
 from efir.core.alerting.conditions import Thresholds
 from efir.core.alerting.dispatch import Grouping, Policy
@@ -26,11 +27,7 @@ _S = 1_000_000
 _NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class _Receiver(_Strict):
+class _Receiver(Strict):
     name: str = Field(pattern=_NAME)
     #: Requests to this receiver in flight at most.
     max_concurrency: int = Field(default=4, ge=1, le=64)
@@ -124,7 +121,7 @@ class EmailReceiver(_Receiver):
     sender: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$")
     to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    model_config = ConfigDict(**Strict.model_config, populate_by_name=True)
 
 
 Receiver = Annotated[
@@ -138,7 +135,7 @@ Receiver = Annotated[
 ]
 
 
-class RouteConfig(_Strict):
+class RouteConfig(Strict):
     """Send alerts matching every given criterion to ``receiver`` (empty = any)."""
 
     receiver: str
@@ -152,7 +149,7 @@ class RouteConfig(_Strict):
 _MATCHER = re.compile(r'^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(=~|!~|!=|=)\s*(?:"(.*)"|(.*?))\s*$')
 
 
-class MatcherConfig(_Strict):
+class MatcherConfig(Strict):
     """``{name, value, op}``, or a string ``alertname=~"EfirFeed.*"`` as in Alertmanager."""
 
     name: str = Field(min_length=1, max_length=64)
@@ -186,7 +183,7 @@ class MatcherConfig(_Strict):
         return Matcher(self.name, self.value, self.op)
 
 
-class InhibitRuleConfig(_Strict):
+class InhibitRuleConfig(Strict):
     """Firing alerts matching ``source_matchers`` mute those matching ``target_matchers``.
 
     Only where every label in ``equal`` has the same value on both (Alertmanager's
@@ -208,7 +205,7 @@ class InhibitRuleConfig(_Strict):
         )
 
 
-class DeliveryConfig(_Strict):
+class DeliveryConfig(Strict):
     """Retries: exponential backoff with full jitter, capped; give up after ``max_age_s``."""
 
     backoff_min_s: float = Field(default=1.0, gt=0)
@@ -218,7 +215,7 @@ class DeliveryConfig(_Strict):
     retry_after_max_s: float = Field(default=3600.0, gt=0)
 
 
-class AlertsConfig(_Strict):
+class AlertsConfig(Strict):
     """Alert timing, thresholds, receivers and routes."""
 
     #: A status must hold this long (seconds, per severity) before it fires.
