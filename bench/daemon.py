@@ -35,7 +35,7 @@ import aiomqtt
 import httpx
 from tests.services import Mosquitto, create_database, drop_database, free_port
 
-from efir.daemon.service import Service
+from efir.compose import build
 from efir.config.settings import ChannelConfig, MqttConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
@@ -109,7 +109,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         channels = [f"ch{i:03d}" for i in range(args.channels)]
         items = events(args.events, ["qaz-tv", "qaz-radio"])
         report["broker_loopback_events_per_s"] = round(await loopback(broker.port, items))
-        svc = Service(settings(db, broker.port, ["qaz-tv", "qaz-radio", *channels], tmp))
+        svc = build(settings(db, broker.port, ["qaz-tv", "qaz-radio", *channels], tmp))
         task = asyncio.create_task(svc.run(install_signals=False))
         await svc.consumer.connected.wait()
         t0 = time.perf_counter()
@@ -136,7 +136,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         await task
         restart_ids = ["qaz-tv", "qaz-radio"][: args.restart_channels]
         t = time.perf_counter()
-        again = Service(settings(db, broker.port, restart_ids, tmp))
+        again = build(settings(db, broker.port, restart_ids, tmp))
         await again.open()
         report["restart_open_s"] = round(time.perf_counter() - t, 2)
         report["restart_events_loaded"] = sum(c.events for c in again.monitor.channels.values())

@@ -39,13 +39,14 @@ import pydantic_core
 from sqlalchemy import text
 from tests.services import create_database, drop_database
 
+from efir.compose import build
+from efir.config.settings import ChannelConfig, Settings
 from efir.core.timebase import to_us
 from efir.daemon.checkpoints import parse_stored
 from efir.daemon.ingest import digest
 from efir.daemon.monitor import HORIZON_US
-from efir.daemon.service import Service
+from efir.daemon.service import Service  # noqa: TC001 - a benchmark script, not a typed module
 from efir.schema.asrun import parse_event
-from efir.config.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -144,7 +145,7 @@ async def count_rows(dsn: str) -> int:
 
 async def steps(db: str, channels: list[str]) -> dict[str, float]:
     """The work of a restart from checkpoints, step by step."""
-    svc = Service(settings(db, channels), now_us=lambda: to_us(NOW))
+    svc = build(settings(db, channels), now_us=lambda: to_us(NOW))
     await svc.store.open()
     now = to_us(NOW)
     since = now - HORIZON_US
@@ -218,7 +219,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     channels = [f"tv{i:03d}" for i in range(args.channels)]
     name, db = await create_database(keep=args.keep)
     try:
-        first = Service(settings(db, channels))
+        first = build(settings(db, channels))
         await first.store.open()  # migrate
         async with first.store.engine.begin() as conn:
             await conn.execute(text("DELETE FROM checkpoints"))
@@ -228,7 +229,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         # The previous run: rebuilt from events (no checkpoint yet), then it checkpoints.
         gc.collect()
         before = rss_mb()
-        prev = Service(settings(db, channels), now_us=lambda: to_us(NOW))
+        prev = build(settings(db, channels), now_us=lambda: to_us(NOW))
         t = time.perf_counter()
         await prev.open()
         report["ready_s_replaying_events"] = round(time.perf_counter() - t, 2)
@@ -248,7 +249,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         times, same = [], True
         for _ in range(args.runs):
             gc.collect()
-            svc = Service(settings(db, channels), now_us=lambda: to_us(NOW))
+            svc = build(settings(db, channels), now_us=lambda: to_us(NOW))
             t = time.perf_counter()
             await svc.open()
             times.append(time.perf_counter() - t)

@@ -29,11 +29,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from efir.config.settings import ChannelConfig, Settings
 from efir.core.checkpoint import capture
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.monitor import HORIZON_US, Monitor
 from efir.schema.asrun import parse_event
-from efir.config.settings import ChannelConfig, Settings
 from efir.sim.feed import FeedSpec, generate
 
 ALMATY = ZoneInfo("Asia/Almaty")

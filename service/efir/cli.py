@@ -511,8 +511,8 @@ def run(
         port_free,
         port_in_use_message,
     )
-    from efir.daemon.runner import run as run_service  # noqa: PLC0415
-    from efir.daemon.runner import with_sim_channels  # noqa: PLC0415
+    from efir.runner import run as run_service  # noqa: PLC0415
+    from efir.runner import with_sim_channels  # noqa: PLC0415
     from efir.sim.publish import SimOptions  # noqa: PLC0415
     from efir.store import StoreUnavailableError  # noqa: PLC0415
 

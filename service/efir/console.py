@@ -37,7 +37,7 @@ def _minutes(seconds: float | None) -> str:
 def status_table(engine: ChannelEngine, now: int) -> Table:
     """The live status of every active rule at ``now``."""
     tz = engine.tz
-    on_air = engine.ledger.on_air(now)
+    on_air = engine.on_air(now)
     title = f"{engine.channel.id}  {format_local(now, tz)[:19]}  on air: "
     title += (on_air.event.title or on_air.event_id) if on_air else "(gap)"
     table = Table(title=title, title_justify="left")

@@ -18,6 +18,7 @@ import httpx
 
 from efir.audit.report import to_json
 from efir.audit.run import run_audit
+from efir.compose import build
 from efir.config.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
 from efir.core.channel import ChannelProfile
 from efir.daemon.service import Service
@@ -72,7 +73,7 @@ def settings_for(
 async def running(
     settings: Settings, now_us: Callable[[], int] | None = None
 ) -> AsyncIterator[Service]:
-    service = Service(settings, now_us=now_us) if now_us else Service(settings)
+    service = build(settings, now_us=now_us) if now_us else build(settings)
     task = asyncio.create_task(service.run(install_signals=False))
     try:
         async with asyncio.timeout(30):

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
+from efir.compose import build
 from efir.config.settings import ChannelConfig, Settings
 from efir.core.timebase import US_PER_S, to_us
 from efir.daemon.monitor import HORIZON_US, live_since
@@ -65,7 +66,7 @@ async def _service(
 ) -> AsyncIterator[Service]:
     """Open (restore or replay), run the ingest writer; on exit stop as a crash would."""
     settings = _settings(db_url, checkpoints=checkpoints, compact_every_s=compact_every_s)
-    async with writing(Service(settings, now_us=clock)) as service:
+    async with writing(build(settings, now_us=clock)) as service:
         yield service
 
 

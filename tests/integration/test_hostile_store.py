@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator
 import pytest
 from sqlalchemy import func, select
 
+from efir.compose import build
 from efir.config.settings import ChannelConfig, Settings
 from efir.daemon.ingest import Inbound
 from efir.daemon.service import Service
@@ -32,7 +33,7 @@ pytestmark = pytest.mark.integration
 
 @contextlib.asynccontextmanager
 async def _service(db_url: str) -> AsyncIterator[Service]:
-    service = Service(
+    service = build(
         Settings(
             database_url=db_url,
             mqtt_url="mqtt://127.0.0.1:1",

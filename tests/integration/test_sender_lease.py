@@ -17,7 +17,8 @@ from sqlalchemy import func, select
 
 from efir.daemon.leader import Leadership
 from efir.store import Store
-from efir.store.alerts import AlertStore, FencedError
+from efir.store.alerts import AlertStore
+from efir.store.lease import FencedError
 from efir.store.tables import alerts as alerts_table
 from efir.store.tables import sender_lease
 from tests.helpers import firing_alert

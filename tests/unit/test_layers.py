@@ -1,13 +1,22 @@
-"""The core is pure: standard library only, no asyncio, no I/O libraries, no adapters."""
+"""The package's layers: the contract holds, catches an import that runs back up, covers all.
+
+And the core is pure: standard library only, no asyncio, no I/O libraries, no adapters.
+"""
 
 from __future__ import annotations
 
 import ast
+import os
+import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
-CORE = Path(__file__).resolve().parents[2] / "service" / "efir" / "core"
+ROOT = Path(__file__).resolve().parents[2]
+PACKAGE = ROOT / "service" / "efir"
+CORE = PACKAGE / "core"
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 FORBIDDEN_STDLIB = {
     "asyncio",
     "socket",
@@ -62,3 +71,58 @@ def test_importing_the_core_loads_no_adapter_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def _layers() -> list[str]:
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    return [name.strip() for layer in contract["layers"] for name in layer.split("|")]
+
+
+def _lint_imports(
+    root: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(LINT_IMPORTS), "--no-cache", "--config", str(root / "pyproject.toml")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=root,
+        env=env,
+    )
+
+
+def test_the_layers_contract_holds() -> None:
+    """import-linter finds every contract kept on the package as it is."""
+    out = _lint_imports(ROOT)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert "0 broken" in out.stdout
+
+
+def test_every_module_of_the_package_is_in_a_layer() -> None:
+    """A new top-level module or package must be placed in the picture, not left out of it."""
+    layered = {name.removeprefix("efir.") for name in _layers()}
+    present = {
+        p.stem if p.is_file() else p.name
+        for p in PACKAGE.iterdir()
+        if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()
+    }
+    assert present - layered == set(), f"not in a layer of pyproject.toml: {present - layered}"
+    assert layered - present == set(), f"layers name modules that do not exist: {layered - present}"
+
+
+def test_the_layers_contract_fails_on_an_import_that_runs_back_up(tmp_path: Path) -> None:
+    """A copy of the package where the core imports the daemon breaks the contract, by name."""
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    copy = tmp_path / "service" / "efir"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    timebase = copy / "core" / "timebase.py"
+    timebase.write_text(
+        timebase.read_text(encoding="utf-8") + "\nimport efir.daemon.monitor  # noqa\n",
+        encoding="utf-8",
+    )
+    env = {**os.environ, "PYTHONPATH": str(tmp_path / "service")}
+    out = _lint_imports(tmp_path, env)
+    assert out.returncode != 0, out.stdout
+    assert "Layers: from the CLI at the top to the core at the bottom BROKEN" in out.stdout
+    assert "efir.core.timebase -> efir.daemon.monitor" in out.stdout

@@ -22,6 +22,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
+from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.api.models import FeedInfo, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.status import Status, worst
@@ -29,9 +30,9 @@ from efir.core.timebase import US_PER_S, format_local
 from efir.core.wording import advice, instant
 
 if TYPE_CHECKING:
+    from efir.api.context import ApiContext
     from efir.core.result import WindowResult
     from efir.daemon.monitor import Channel
-    from efir.daemon.service import Service
 
 #: The rules a tile shows (ids of the ``kz`` pack; other packs show what they have).
 LANGUAGE_RULE = "lang_6h"
@@ -98,28 +99,20 @@ class Board(BaseModel):
     tiles: list[Tile]
 
 
-def board_router(service: Service) -> APIRouter:
-    """The page, the JSON and the stream for ``service``."""
+def board_router() -> APIRouter:
+    """The page, the JSON and the stream (one router per application: it caches the board)."""
     router = APIRouter()
     page = files("efir.api").joinpath("board.html").read_text(encoding="utf-8")
-    names = {c.id: c.name for c in service.settings.channels}
 
     # Streams share one rendering per check interval, so ten wall screens cost
     # what one does (a board of 50 channels takes about 10 ms to build).
     shared: list[tuple[float, str]] = []
 
-    def shared_json() -> str:
+    def shared_json(ctx: ApiContext) -> str:
         t = time.monotonic()
         if not shared or t - shared[0][0] >= STREAM_CHECK_S:
-            shared[:] = [(t, snapshot().model_dump_json())]
+            shared[:] = [(t, snapshot(ctx).model_dump_json())]
         return shared[0][1]
-
-    def snapshot() -> Board:
-        now = service.now_us()
-        tiles = [
-            _tile(service, ch, names.get(cid), now) for cid, ch in service.monitor.channels.items()
-        ]
-        return Board(generated=format_local(now, _UTC), tiles=tiles)
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def board_page() -> HTMLResponse:
@@ -127,12 +120,13 @@ def board_router(service: Service) -> APIRouter:
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     @router.get("/api/v1/board", tags=["status"])
-    def board() -> Board:
+    def board(ctx: Ctx) -> Board:
         """Every channel's tile: worst status, on air, six-hour Kazakh share, ad budget."""
-        return snapshot()
+        return snapshot(ctx)
 
     @router.get("/api/v1/board/events", tags=["status"], response_class=EventSourceResponse)
     async def board_events(
+        ctx: Ctx,
         request: Request,
         once: Annotated[bool, Query(description="Send the current board and end.")] = False,
     ) -> AsyncIterator[ServerSentEvent]:
@@ -143,8 +137,8 @@ def board_router(service: Service) -> APIRouter:
         """
         last = ""
         quiet_since = time.monotonic()
-        while not service.stopping.is_set():
-            body = shared_json()
+        while not ctx.stopping.is_set():
+            body = shared_json(ctx)
             # `generated` changes every call; compare the figures only.
             figures = body[body.index('"tiles"') :]
             if figures != last:
@@ -159,12 +153,20 @@ def board_router(service: Service) -> APIRouter:
             if await request.is_disconnected():
                 return
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(service.stopping.wait(), STREAM_CHECK_S)
+                await asyncio.wait_for(ctx.stopping.wait(), STREAM_CHECK_S)
 
     return router
 
 
-def _tile(service: Service, ch: Channel, name: str | None, now: int) -> Tile:
+def snapshot(ctx: ApiContext) -> Board:
+    """The board now: one tile per monitored channel."""
+    now = ctx.now_us()
+    names = ctx.channel_names
+    tiles = [_tile(ctx, ch, names.get(cid), now) for cid, ch in ctx.monitor.channels.items()]
+    return Board(generated=format_local(now, _UTC), tiles=tiles)
+
+
+def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int) -> Tile:
     results = {w.rule: w for w in ch.status(now)}
     status = worst([w.status for w in results.values()]) if results else None
     # The first rule (pack order) in the worst status: the badge names it.
@@ -177,7 +179,7 @@ def _tile(service: Service, ch: Channel, name: str | None, now: int) -> Tile:
         worst_rule=behind,
         worst_title=None if behind is None else ch.engine.rules[behind].rule.title,
         now=format_local(now, ch.engine.tz),
-        feed=feed_info(service, ch, now),
+        feed=feed_info(ctx.monitor, ch, now),
         on_air=on_air_now(ch, now),
         language=_language(ch, results.get(LANGUAGE_RULE), now),
         ads=_ads(ch, results.get(ADS_RULE), now),

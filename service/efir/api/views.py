@@ -8,16 +8,15 @@ from efir.api.models import FeedInfo, OnAir
 from efir.core.timebase import format_local
 
 if TYPE_CHECKING:
-    from efir.daemon.monitor import Channel
-    from efir.daemon.service import Service
+    from efir.daemon.monitor import Channel, Monitor
 
 
-def feed_info(service: Service, ch: Channel, now: int) -> FeedInfo:
+def feed_info(monitor: Monitor, ch: Channel, now: int) -> FeedInfo:
     """The channel's feed: state at ``now`` and the last event and heartbeat (local times)."""
     tz = ch.engine.tz
     f = ch.feed
     return FeedInfo(
-        state=service.monitor.feed_state(ch, now),
+        state=monitor.feed_state(ch, now),
         adapter_status=f.adapter_status,
         last_event=None if f.last_event_us is None else format_local(f.last_event_us, tz),
         last_heartbeat=None
@@ -28,7 +27,7 @@ def feed_info(service: Service, ch: Channel, now: int) -> FeedInfo:
 
 def on_air_now(ch: Channel, now: int) -> OnAir | None:
     """The primary item airing at ``now``, or ``None``."""
-    item = ch.engine.ledger.on_air(now)
+    item = ch.engine.on_air(now)
     if item is None:
         return None
     tz = ch.engine.tz

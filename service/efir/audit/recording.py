@@ -1,4 +1,4 @@
-"""Recording read events into per-channel event books, with the audit's input counts."""
+"""Recording read events into per-channel engines (a bulk load), with the audit's input counts."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from efir.audit.readers import LineError
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
 
-    from efir.core.book import EventBook
+    from efir.core.engine import ChannelEngine
     from efir.core.event import AsRunEvent
 
 #: Line errors kept in the report (all are counted).
@@ -43,33 +43,36 @@ class InputStats:
 
 @dataclass
 class Recorder:
-    """Where read events go: each channel's event book (made when first seen) and the counts.
+    """Where read events go: each channel's engine (made when first seen) and the counts.
+
+    Events are recorded (:meth:`~efir.core.engine.ChannelEngine.record`), not
+    applied: the caller settles each engine once everything is read.
 
     With ``only``, events of other channels are counted and skipped.
     """
 
     stats: InputStats
-    new_book: Callable[[str], EventBook]
+    new_engine: Callable[[str], ChannelEngine]
     only: str | None = None
-    books: dict[str, EventBook] = field(default_factory=dict)
+    engines: dict[str, ChannelEngine] = field(default_factory=dict)
 
-    def book(self, channel_id: str) -> EventBook:
-        """The book of ``channel_id``, made if new."""
-        book = self.books.get(channel_id)
-        if book is None:
-            book = self.books[channel_id] = self.new_book(channel_id)
-        return book
+    def engine(self, channel_id: str) -> ChannelEngine:
+        """The engine of ``channel_id``, made if new."""
+        engine = self.engines.get(channel_id)
+        if engine is None:
+            engine = self.engines[channel_id] = self.new_engine(channel_id)
+        return engine
 
     def record(
         self, stream: Iterable[AsRunEvent | LineError], arrival: int | None = None
     ) -> int | None:
-        """Record every event of ``stream`` in its channel's book; count what was read.
+        """Record every event of ``stream`` in its channel's engine; count what was read.
 
         ``arrival`` numbers the versions explicitly from the number after it
         (see :meth:`~efir.core.book.EventBook.record`); returns the last
         number used.
         """
-        stats, books, only = self.stats, self.books, self.only
+        stats, engines, only = self.stats, self.engines, self.only
         for got in stream:
             if type(got) is LineError:
                 stats.rejected += 1
@@ -81,14 +84,14 @@ class Recorder:
             if only is not None and event.channel != only:
                 stats.other_channels[event.channel] += 1
                 continue
-            book = books.get(event.channel)
-            if book is None:
-                book = self.book(event.channel)
+            engine = engines.get(event.channel)
+            if engine is None:
+                engine = self.engine(event.channel)
             if arrival is None:
-                recorded = book.record(event)
+                recorded = engine.record(event)
             else:
                 arrival += 1
-                recorded = book.record(event, arrival)
+                recorded = engine.record(event, arrival)
             if recorded:
                 stats.applied += 1
             else:

@@ -15,6 +15,7 @@ from efir import __version__
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import format_local
+from efir.core.window_object import WINDOW_FIELDS, window_dict
 from efir.core.wording import percent
 
 if TYPE_CHECKING:
@@ -27,58 +28,6 @@ if TYPE_CHECKING:
     from efir.core.rules import Rule
 
 SCHEMA = "efir.audit/1"
-WINDOW_FIELDS = (
-    "rule",
-    "window_start",
-    "window_end",
-    "numerator_s",
-    "base_s",
-    "unknown_s",
-    "gap_s",
-    "airtime_s",
-    "share",
-    "threshold",
-    "verdict",
-    "transitional",
-    "count",
-)
-
-
-def _r(value: float | None) -> float | None:
-    """Round seconds and shares to the microsecond the engine is exact to."""
-    return None if value is None else round(value, 6)
-
-
-def window_dict(w: WindowResult, tz: ZoneInfo, rule_type: RuleType) -> dict[str, Any]:
-    """Render one window as an ``efir.audit/1`` object."""
-    out: dict[str, Any] = {
-        "rule": w.rule,
-        "window_start": format_local(w.window_start, tz),
-        "window_end": format_local(w.window_end, tz),
-        "numerator_s": _r(w.numerator_s),
-        "base_s": _r(w.base_s),
-        "unknown_s": _r(w.unknown_s),
-        "gap_s": _r(w.gap_s),
-        "airtime_s": _r(w.airtime_s),
-        "share": _r(w.share),
-        "threshold": w.threshold,
-        "verdict": str(w.verdict) if w.verdict is not None else None,
-        "transitional": w.transitional,
-    }
-    if rule_type in (RuleType.MIN_COUNT, RuleType.FORBIDDEN):
-        out["count"] = w.count
-    if rule_type is RuleType.FORBIDDEN:
-        out["occurrences"] = [
-            {
-                "event_id": o.event_id,
-                "start": format_local(o.start, tz),
-                "end": format_local(o.end, tz),
-                "title": o.title,
-                "reason": o.reason,
-            }
-            for o in w.occurrences
-        ]
-    return out
 
 
 def to_json(result: AuditResult, *, violations_only: bool = False) -> dict[str, Any]:

@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
     from pathlib import Path
 
-    from efir.core.book import EventBook
     from efir.core.channel import ChannelProfile
     from efir.core.result import WindowResult
     from efir.rulepacks import RulePack
@@ -126,14 +125,13 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     split: bool,
 ) -> AuditResult:
     stats = InputStats(files=[str(p) for p in paths])
-    engines: dict[str, ChannelEngine] = {}
 
-    def new_book(channel_id: str) -> EventBook:
+    def new_engine(channel_id: str) -> ChannelEngine:
         profile = channel if channel_given else _with_id(channel, channel_id)
-        engine = engines[channel_id] = ChannelEngine(profile, pack.rules, clip=clip)
-        return engine.book
+        return ChannelEngine(profile, pack.rules, clip=clip)
 
-    recorder = Recorder(stats, new_book, channel.id if channel_given else None)
+    recorder = Recorder(stats, new_engine, channel.id if channel_given else None)
+    engines = recorder.engines
     readers = [reader_for(path, input_format) for path in paths]
     cut = None
     if (
@@ -155,8 +153,6 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
         for path, reader in zip(paths, readers, strict=True):
             recorder.record(reader.read(path, now_us=now_us, progress=tick))
             consumed_before += path.stat().st_size
-        for book in recorder.books.values():
-            book.resolve()
     if len(engines) > 1:
         names = ", ".join(sorted(engines))
         msg = f"the input holds several channels ({names}); choose one with --channel"
@@ -166,7 +162,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
         raise AuditInputError(msg)
     engine = next(iter(engines.values()))
     stats.lines_ok = stats.applied + stats.unchanged + sum(stats.other_channels.values())
-    engine.ledger.load(engine.book.items())
+    engine.settle()
     period = _period(engine, lo, hi)
     # Open items (a start whose end never came) air until the next item or the period end.
     windows = engine.windows(period.start, period.end, now=period.end, period=period)
@@ -180,7 +176,7 @@ def _with_id(channel: ChannelProfile, channel_id: str) -> ChannelProfile:
 def _period(engine: ChannelEngine, lo: int | None, hi: int | None) -> Period:
     if lo is not None and hi is not None:
         return Period(lo, hi)
-    span = engine.ledger.span()
+    span = engine.span()
     if span is None:
         msg = "no aired primary item in the input: nothing to audit"
         raise AuditInputError(msg)

@@ -29,15 +29,12 @@ import multiprocessing
 import pickle
 import traceback
 from dataclasses import dataclass
-from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 import msgspec
 
 from efir.audit.readers import Part, read_lines
 from efir.audit.recording import InputStats, Recorder
-from efir.core.book import EventBook
-from efir.core.checkpoint import decode_items, encode_items
 from efir.core.errors import ServiceError
 
 if TYPE_CHECKING:
@@ -45,6 +42,7 @@ if TYPE_CHECKING:
     from multiprocessing.connection import Connection
     from pathlib import Path
 
+    from efir.core.engine import ChannelEngine
     from efir.core.event import AsRunEvent
 
 #: The worker is forked (it starts at once, with every module loaded): where
@@ -124,7 +122,7 @@ def read_split(
     ours, child_end = context.Pipe()
     worker = context.Process(
         target=_work,
-        args=(child_end, cut, recorder.only, now_us),
+        args=(child_end, cut, recorder.new_engine, recorder.only, now_us),
         name="efir-audit-worker",
         daemon=True,
     )
@@ -134,14 +132,14 @@ def read_split(
         _read_own(cut, recorder, now_us, progress)
         # Resolved before the ids are compared: an id the worker holds too is
         # resolved again below, with its versions from both parts.
-        books = recorder.books
-        for book in books.values():
-            book.resolve()
+        engines = recorder.engines
+        for engine in engines.values():
+            engine.resolve()
         items: dict[str, tuple[list[str], Encoded]] = _receive(ours, worker)
         shared = {
-            cid: set(ids).intersection(books[cid].recorded())
+            cid: set(ids).intersection(engines[cid].recorded_ids())
             for cid, (ids, _) in items.items()
-            if cid in books
+            if cid in engines
         }
         ours.send(shared)
         versions: dict[str, list[tuple[int, AsRunEvent]]]
@@ -152,17 +150,12 @@ def read_split(
     finally:
         ours.close()
     stats = recorder.stats
-    for cid, (_, (profiles, rows)) in items.items():
-        book = recorder.book(cid)
-        for arrival, event in versions.get(cid, []):
-            if book.record(event, arrival):
-                stats.applied += 1
-            else:
-                stats.unchanged += 1
-        both = shared.get(cid, set())
-        book.resolve_ids(both)
-        kept = [row for row in rows if row[0] not in both] if both else rows
-        book.adopt(decode_items(cid, book.profiles, profiles, kept))
+    for cid, (_, encoded) in items.items():
+        recorded, duplicates = recorder.engine(cid).merge(
+            versions.get(cid, []), shared.get(cid, set()), encoded
+        )
+        stats.applied += recorded
+        stats.unchanged += duplicates
     stats.add(their_stats)
     # Joined only now: the worker's exit (freeing its heap) overlapped the merge.
     worker.join(5)
@@ -222,29 +215,34 @@ def _send(conn: Connection, kind: bytes, payload: Any) -> None:
     conn.send_bytes(kind + body)
 
 
-def _work(conn: Connection, cut: Cut, only: str | None, now_us: int) -> None:
+def _work(
+    conn: Connection,
+    cut: Cut,
+    new_engine: Callable[[str], ChannelEngine],
+    only: str | None,
+    now_us: int,
+) -> None:
     """The worker: read the second part, exchange ids, send the items and counts."""
     try:
-        recorder = Recorder(InputStats(), lambda _cid: EventBook(), only)
+        recorder = Recorder(InputStats(), new_engine, only)
         arrival: int | None = cut.offset
         for path, part in cut.worker:
             first = part.first_line or _lines_before(path, part.start) + 1
             stream = read_lines(path, Part(part.start, part.stop, first), now_us=now_us)
             arrival = recorder.record(stream, arrival)
-        stats, books = recorder.stats, recorder.books
+        stats, engines = recorder.stats, recorder.engines
         # Resolved and encoded before anything goes out: sending blocks until
         # the parent, still reading its own part, takes it.
         theirs = {
-            cid: (list(book.recorded()), encode_items(book.profiles, book.resolve()))
-            for cid, book in books.items()
+            cid: (list(engine.recorded_ids()), engine.encoded_items())
+            for cid, engine in engines.items()
         }
         _send(conn, _PACKED, theirs)
         del theirs
         shared: Shared = conn.recv()
         out: dict[str, list[tuple[int, AsRunEvent]]] = {}
         for cid, ids in shared.items():
-            versions = [pair for event_id in ids for pair in books[cid].arrivals(event_id)]
-            versions.sort(key=itemgetter(0))
+            versions = engines[cid].arrivals(ids)
             # Those versions are counted where they are recorded now.
             stats.applied -= len(versions)
             out[cid] = versions

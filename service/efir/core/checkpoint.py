@@ -36,7 +36,8 @@ from efir.core.profile import Profile, ProfileTable
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from efir.core.engine import ChannelEngine
+    from efir.core.book import EventBook
+    from efir.core.ledger import Ledger
 
 FORMAT = "efir.checkpoint/1"
 
@@ -54,18 +55,18 @@ class CheckpointError(StateError):
     """A checkpoint that cannot be restored (other format, other channel, damaged)."""
 
 
-def capture(engine: ChannelEngine, now: int) -> dict[str, Any]:
-    """The engine's items as checkpoint data (see the module docstring).
+def capture(channel: str, book: EventBook, now: int) -> dict[str, Any]:
+    """A channel's items (its event book's) as checkpoint data (see the module docstring).
 
     ``now`` (µs UTC) dates cancelled ids none of whose versions had a start.
-    Cost: O(items); the result shares no mutable state with the engine.
+    Cost: O(items); the result shares no mutable state with the book.
+    Called through :meth:`efir.core.engine.ChannelEngine.capture`.
     """
-    book = engine.book
     profiles, items = encode_items(book.profiles, book.items())
     gone = [[event_id, mark.order, mark.at] for event_id, mark in book.gone(now)]
     return {
         "format": FORMAT,
-        "channel": engine.channel.id,
+        "channel": channel,
         "received": book.received,
         "profiles": profiles,
         "items": items,
@@ -122,8 +123,10 @@ def encode_items(
     return profiles, rows
 
 
-def restore(engine: ChannelEngine, data: dict[str, Any], since: int) -> int:
-    """Fill an empty ``engine`` from checkpoint ``data``; return how many items it holds.
+def restore(channel: str, book: EventBook, ledger: Ledger, data: dict[str, Any], since: int) -> int:
+    """Fill an empty book and its ledger from checkpoint ``data``; return how many items.
+
+    Called through :meth:`efir.core.engine.ChannelEngine.restore`.
 
     Items starting before ``since`` (µs UTC) and cancelled ids dated before it
     are left out, like versions before a restart's horizon.
@@ -134,24 +137,23 @@ def restore(engine: ChannelEngine, data: dict[str, Any], since: int) -> int:
     if data.get("format") != FORMAT:
         msg = f"checkpoint format {data.get('format')!r}, expected {FORMAT!r}"
         raise CheckpointError(msg)
-    channel = engine.channel.id
     if data.get("channel") != channel:
         msg = f"checkpoint of channel {data.get('channel')!r}, not {channel!r}"
         raise CheckpointError(msg)
     try:
-        items, gone = _decode(channel, engine, data, since)
+        items, gone = _decode(channel, book, data, since)
     except (KeyError, IndexError, TypeError, ValueError) as exc:
         msg = f"damaged checkpoint of {channel!r}: {exc!r}"
         raise CheckpointError(msg) from exc
-    engine.book.restore(items, gone, int(data["received"]))
-    engine.ledger.load(items.values())
+    book.restore(items, gone, int(data["received"]))
+    ledger.load(items.values())
     return len(items)
 
 
 def _decode(
-    channel: str, engine: ChannelEngine, data: dict[str, Any], since: int
+    channel: str, book: EventBook, data: dict[str, Any], since: int
 ) -> tuple[dict[str, Item], dict[str, Restored]]:
-    table = engine.book.profiles
+    table = book.profiles
     if len(table):
         msg = "restore() needs an empty engine"
         raise CheckpointError(msg)

@@ -1,20 +1,31 @@
 """The channel engine: events in, window results out, time passed in.
 
-One :class:`ChannelEngine` per channel composes the event book (lifecycle),
-the ledger (accounting) and the channel's active rules. ``apply`` costs
-O(atoms the changed items touch); evaluating a window costs O(profiles) for
-share rules and O(items in the window) for item rules.
+One :class:`ChannelEngine` per channel composes the event book (versions to
+items), the ledger (accounting) and the channel's active rules. It is the
+core's face: the daemon, the API, the audit and the console use only it, never
+the book or the ledger behind it. ``apply`` costs O(atoms the changed items
+touch); evaluating a window costs O(profiles) for share rules and O(items in
+the window) for item rules.
+
+Two ways in: :meth:`apply` one event at a time (live), or a bulk load
+(restart, audit): :meth:`load` a whole stream, or :meth:`record` events as
+they are read, then :meth:`settle` once. A split audit records in two
+processes and joins the parts with :meth:`recorded_ids`, :meth:`arrivals`,
+:meth:`encoded_items` and :meth:`merge`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from efir.core.book import Change, EventBook
 from efir.core.bound_rule import BoundRule
 from efir.core.calendar import Calendar, Scheme
+from efir.core.checkpoint import capture, decode_items, encode_items
+from efir.core.checkpoint import restore as restore_checkpoint
 from efir.core.item_rules import ItemRuleScanner
 from efir.core.ledger import Ledger, Totals
 from efir.core.result import WindowResult
@@ -29,9 +40,10 @@ from efir.core.status import (
 from efir.core.timebase import US_PER_S, local_midnight_us
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Callable, Iterable, KeysView, Sequence
     from datetime import date
 
+    from efir.core.book import Item
     from efir.core.channel import ChannelProfile
     from efir.core.event import AsRunEvent
 
@@ -89,6 +101,10 @@ class ChannelEngine:
         self.scanner = ItemRuleScanner(
             self.ledger, self.book.profiles.profiles, self.calendar, self.tz
         )
+        #: Record one version for a bulk load without resolving it (see
+        #: :meth:`EventBook.record`); ``True`` if it is new. The book's own
+        #: method, bound here: the audit calls it once per event read.
+        self.record: Callable[..., bool] = self.book.record
 
     # ----------------------------------------------------------------- input
     def apply(self, event: AsRunEvent) -> Change | None:
@@ -101,19 +117,80 @@ class ChannelEngine:
     def load(self, events: Iterable[AsRunEvent]) -> tuple[int, int]:
         """Bulk-load ``events`` into an empty engine; return ``(recorded, duplicates)``.
 
-        The audit's path: every version is recorded, each event id resolved once
-        and the ledger filled in one sweep. The result equals applying the same
-        events one by one with :meth:`apply` (a property test holds it to that).
+        Every version is recorded, each event id resolved once and the ledger
+        filled in one sweep: :meth:`record` each, then :meth:`settle`. The
+        result equals applying the same events one by one with :meth:`apply`
+        (a property test holds it to that).
         """
         recorded = duplicates = 0
-        record = self.book.record
+        record = self.record
         for event in events:
             if record(event):
                 recorded += 1
             else:
                 duplicates += 1
-        self.ledger.load(self.book.resolve())
+        self.settle()
         return recorded, duplicates
+
+    def resolve(self) -> None:
+        """Resolve every recorded id to its item (a bulk load's items, before :meth:`settle`)."""
+        self.book.resolve()
+
+    def settle(self) -> None:
+        """End a bulk load: resolve what is not resolved yet and fill the ledger in one sweep."""
+        self.ledger.load(self.book.resolve())
+
+    def recorded_ids(self) -> KeysView[str]:
+        """The event ids with recorded versions (a live view)."""
+        return self.book.recorded()
+
+    def arrivals(self, ids: Iterable[str]) -> list[tuple[int, AsRunEvent]]:
+        """The recorded versions of ``ids`` with their arrival numbers, in arrival order."""
+        out = [pair for event_id in ids for pair in self.book.arrivals(event_id)]
+        out.sort(key=itemgetter(0))
+        return out
+
+    def encoded_items(self) -> tuple[list[list[Any]], list[list[Any]]]:
+        """The resolved items and their profiles as plain lists (checkpoint layout)."""
+        return encode_items(self.book.profiles, self.book.resolve())
+
+    def merge(
+        self,
+        versions: Iterable[tuple[int, AsRunEvent]],
+        shared: set[str],
+        encoded: tuple[list[list[Any]], list[list[Any]]],
+    ) -> tuple[int, int]:
+        """Join the other part of a split bulk load; return ``(recorded, duplicates)``.
+
+        ``versions``: the other part's versions of the ``shared`` ids (held by
+        both parts), recorded here and resolved again; ``encoded``: the
+        other part's :meth:`encoded_items`, of which those not shared are
+        adopted as they are. Call :meth:`settle` afterwards.
+        """
+        recorded = duplicates = 0
+        for arrival, event in versions:
+            if self.book.record(event, arrival):
+                recorded += 1
+            else:
+                duplicates += 1
+        self.book.resolve_ids(shared)
+        profiles, rows = encoded
+        kept = [row for row in rows if row[0] not in shared] if shared else rows
+        self.book.adopt(decode_items(self.channel.id, self.book.profiles, profiles, kept))
+        return recorded, duplicates
+
+    def capture(self, now: int) -> dict[str, Any]:
+        """The engine's items as checkpoint data (:func:`efir.core.checkpoint.capture`)."""
+        return capture(self.channel.id, self.book, now)
+
+    def restore(self, data: dict[str, Any], since: int) -> int:
+        """Fill this empty engine from checkpoint ``data``; return how many items it holds.
+
+        Items starting before ``since`` are left out. Raises
+        :class:`~efir.core.checkpoint.CheckpointError` for another format or
+        channel, or damaged data.
+        """
+        return restore_checkpoint(self.channel.id, self.book, self.ledger, data, since)
 
     def needs_history(self, event_id: str) -> bool:
         """Whether ``event_id`` was restored from a checkpoint without its versions.
@@ -131,6 +208,36 @@ class ChannelEngine:
         return change
 
     # ----------------------------------------------------------------- reads
+    def __len__(self) -> int:
+        """Items held (the event book's ids with an item or a cancellation)."""
+        return len(self.book)
+
+    def span(self) -> tuple[int, int] | None:
+        """``[first start, last end)`` over primary items (µs UTC), ``None`` when empty."""
+        return self.ledger.span()
+
+    def on_air(self, now: int) -> Item | None:
+        """The primary item on air at ``now`` (``None`` in a gap)."""
+        return self.ledger.on_air(now)
+
+    def airtime(self, lo: int, hi: int, now: int) -> int:
+        """µs of primary airtime inside ``[lo, hi)``, open items counted to ``now``."""
+        return sum(self.ledger.span_seconds(lo, hi, now).values())
+
+    def next_boundary(self, now: int) -> int | None:
+        """The earliest end after ``now`` of a window holding ``now`` (µs UTC), if any."""
+        ends = [
+            window[1]
+            for scheme in range(len(self.calendar.schemes))
+            if (window := self.ledger.window_at(scheme, now)) is not None and now < window[1]
+        ]
+        return min(ends, default=None)
+
+    def overdue(self, now: int) -> list[tuple[Item, int]]:
+        """Open items past their bound at ``now``, each with the bound it stopped counting at."""
+        ledger = self.ledger
+        return [(item, ledger.open_bound(item)) for item in ledger.overdue(now)]
+
     def windows(
         self,
         lo: int,

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 from efir.core.calendar import format_clock, parse_clock
-from efir.core.timebase import local_date, local_midnight_us, local_wall_to_us
+from efir.core.timebase import local_date, local_midnight_us, local_wall_to_us, merge_spans
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -113,13 +113,7 @@ class OnAirSchedule:
                 if b > a:
                     raw.append((a, b))
             day += timedelta(days=1)
-        merged: list[tuple[int, int]] = []
-        for a, b in sorted(raw):
-            if merged and a <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], b))
-            else:
-                merged.append((a, b))
-        return merged
+        return merge_spans(raw)
 
     def on_air(self, now: int, tz: ZoneInfo) -> bool:
         """Whether the channel should be on air at ``now``."""

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from zoneinfo import ZoneInfo
 
 US_PER_S = 1_000_000
@@ -69,3 +70,14 @@ def format_local(us: int, tz: ZoneInfo) -> str:
 def local_date(us: int, tz: ZoneInfo) -> date:
     """Return the local calendar date of the instant ``us`` in ``tz``."""
     return from_us(us, tz).date()
+
+
+def merge_spans(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """``[lo, hi)`` spans merged where they overlap or touch, in order."""
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(spans):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
+        else:
+            merged.append((lo, hi))
+    return merged

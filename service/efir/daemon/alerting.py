@@ -38,11 +38,12 @@ from efir.core.alerting.dispatch import owed, plan
 from efir.core.alerting.lifecycle import apply, step
 from efir.core.alerting.silence import Matcher, Silence
 from efir.core.errors import ServiceError
+from efir.core.feed import FeedState
 from efir.core.timebase import US_PER_S
-from efir.daemon.monitor import FeedState
 from efir.notify.render import Context, render
-from efir.store.alerts import AlertState, FencedError, JournalEntry
 from efir.store.database import StoreError
+from efir.store.journal import JournalEntry
+from efir.store.lease import FencedError
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Iterable
@@ -53,7 +54,8 @@ if TYPE_CHECKING:
     from efir.core.result import WindowResult
     from efir.daemon.monitor import Channel, Monitor
     from efir.metrics import Metrics
-    from efir.store.alerts import AlertStore, OutboxRow
+    from efir.store.alerts import AlertState, AlertStore
+    from efir.store.outbox import OutboxRow
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -258,9 +260,7 @@ class Alerter:
         if finest is not None and not ch.catching_up(now):
             # While the feed catches up, the gap is the part not replayed yet.
             out.append(gap_condition(ref, finest, self.thresholds, ch.on_air_gap_s(finest, now)))
-        ledger = ch.engine.ledger
-        overdue = [(item, ledger.open_bound(item)) for item in ledger.overdue(now)]
-        out.append(open_item_condition(ref, overdue, now))
+        out.append(open_item_condition(ref, ch.engine.overdue(now), now))
         out.extend(self._recorded(ref, now))
         return out
 

@@ -1,7 +1,7 @@
 """Checkpoints of the live state: taken while running, restored at start.
 
 Taking one (per channel, round-robin, every ``checkpoint_every_s`` for each
-channel, and for as many as fit in a second at shutdown): under the ingest
+channel, and for as many as fit in a second at shutdown): under the monitor's
 lock, so no event is half applied, read the highest committed event row id
 and capture the channel's items (:func:`efir.core.checkpoint.capture`); then,
 outside the lock, serialise them (JSON, zlib) and store them under this
@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from efir.core.checkpoint import FORMAT, CheckpointError, capture
+from efir.core.checkpoint import FORMAT, CheckpointError
 from efir.core.timebase import US_PER_S
 from efir.daemon.monitor import HORIZON_US
 from efir.schema.asrun import EventError, parse_event
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from efir.core.event import AsRunEvent
-    from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
     from efir.metrics import Metrics
     from efir.store import Store
@@ -66,7 +65,6 @@ class Checkpointer:
     Args:
         store: the database.
         monitor: the live state.
-        ingest: the writer whose lock keeps a checkpoint from seeing half an event.
         holder: this instance's name (its checkpoints are its own).
         every_s: how often each channel gets a checkpoint; 0 takes and uses none.
         lookback_s: rows received this long before a checkpoint are re-read at restore.
@@ -77,7 +75,6 @@ class Checkpointer:
         self,
         store: Store,
         monitor: Monitor,
-        ingest: Ingest,
         metrics: Metrics,
         *,
         holder: str,
@@ -89,7 +86,6 @@ class Checkpointer:
         """Wire; nothing runs until :meth:`run` or :meth:`restore`."""
         self.store = CheckpointStore(store)
         self.monitor = monitor
-        self.ingest = ingest
         self.metrics = metrics
         self.holder = holder
         self.every_s = every_s
@@ -190,9 +186,9 @@ class Checkpointer:
             compact = self.compaction_due(channel_id, now)
         if not compact and not self.enabled:
             return 0
-        async with self.ingest.lock:
+        async with self.monitor.lock:
             upto = await self.store.watermark()
-            data: dict[str, Any] = capture(ch.engine, now)
+            data: dict[str, Any] = ch.engine.capture(now)
             if compact:
                 # No await from the capture to the swap: no event lands in between.
                 before, after = self.monitor.compact(

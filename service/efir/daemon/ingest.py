@@ -11,8 +11,9 @@ identical version.
 
 Events for an id restored from a checkpoint without its versions first get
 those versions from the store (``hydrate``, see :mod:`efir.daemon.checkpoints`).
-The writer holds :attr:`Ingest.lock` from commit to the last applied event, so
-a checkpoint never sees a batch half applied.
+The writer holds the monitor's lock (:attr:`efir.daemon.monitor.Monitor.lock`)
+from commit to the last applied event, so a checkpoint never sees a batch
+half applied.
 
 A full queue makes producers wait: the MQTT reader stops reading, the broker
 stops sending once its in-flight window is full, and ``/readyz`` says so.
@@ -104,8 +105,24 @@ class Ingest:
         now_us: Callable[[], int],
         queue_max: int,
         batch_max: int,
+        hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None,
+        on_applied: Callable[[set[str]], None] | None = None,
     ) -> None:
-        """Create the queue; :meth:`run` is the writer task."""
+        """Create the queue; :meth:`run` is the writer task.
+
+        Args:
+            store: where batches are committed.
+            monitor: the live state events are applied to (its lock is held
+                from commit to the last applied event).
+            metrics: the process's metrics.
+            now_us: the clock (µs UTC).
+            queue_max: payloads queued at most (producers wait beyond).
+            batch_max: payloads committed in one transaction at most.
+            hydrate: gives ids restored from a checkpoint their stored
+                versions before new ones apply (the checkpointer's).
+            on_applied: called with the channels a batch changed (the
+                alerter's wake-up).
+        """
         self.store = store
         self.monitor = monitor
         self.metrics = metrics
@@ -116,12 +133,8 @@ class Ingest:
         #: Event versions committed (re-deliveries included) and payloads handled in all.
         self.committed = 0
         self.processed = 0
-        #: Called with the channels a batch changed (the alerter re-evaluates them).
-        self.on_applied: Callable[[set[str]], None] | None = None
-        #: Gives restored ids among the events their stored versions (checkpoints).
-        self.hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None
-        #: Held from a batch's commit until its last event is applied.
-        self.lock = asyncio.Lock()
+        self.on_applied = on_applied
+        self.hydrate = hydrate
         metrics.queue_capacity.set(queue_max)
         metrics.store_up.set(1)
 
@@ -180,7 +193,7 @@ class Ingest:
             if letter is not None:
                 dead.append(letter)
             accepted.append((item, event, outcome))
-        async with self.lock:
+        async with self.monitor.lock:
             refused = await self._commit(rows, dead)
             if refused:
                 accepted = _refuse(accepted, refused)

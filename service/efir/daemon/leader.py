@@ -93,7 +93,8 @@ class Leadership:
                 await conn.commit()
                 if got:
                     if self.alerts is not None:
-                        self.alerts.fence = await self.alerts.take_lease(
+                        lease = self.alerts.lease
+                        lease.fence = await lease.take(
                             conn, self.lock_id, self.holder, self.now_us()
                         )
                     log.info("this instance now sends notifications (lease %#x)", self.lock_id)

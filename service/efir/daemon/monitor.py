@@ -5,14 +5,14 @@ Synchronous and I/O-free (the async parts call it); time is passed in as µs UTC
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from efir.core.checkpoint import restore as restore_checkpoint
 from efir.core.engine import ROLLING_US, ChannelEngine
 from efir.core.event import Phase
-from efir.core.timebase import US_PER_S
+from efir.core.feed import Feed, FeedState
+from efir.core.timebase import US_PER_S, merge_spans
 from efir.rulepacks import load_pack
 
 if TYPE_CHECKING:
@@ -45,52 +45,6 @@ CATCH_UP_LAG_US = 120 * US_PER_S
 CATCH_UP_HOLD_US = 10 * US_PER_S
 #: Longest a catch-up holds closed windows and gap alerts back.
 CATCH_UP_MAX_US = 15 * 60 * US_PER_S
-
-
-class FeedState(StrEnum):
-    """Whether a channel's playout feed is alive."""
-
-    UNKNOWN = "unknown"  # nothing heard yet, and Efir has not run ``stale_after_s`` on air
-    ONLINE = "online"  # events or heartbeats arrive
-    STALE = "stale"  # silent for longer than ``stale_after_s``
-    OFFLINE = "offline"  # the adapter said so (retained status or Last Will)
-    OFF_AIR = "off_air"  # silent outside the channel's on-air hours, as expected
-
-
-@dataclass
-class Feed:
-    """What Efir heard from a channel's adapter (instants in µs UTC)."""
-
-    adapter_status: str | None = None
-    last_event_us: int | None = None
-    last_heartbeat_us: int | None = None
-
-    def state(self, now: int, stale_after_us: int, on_air_since: int | None = 0) -> FeedState:
-        """The feed state at ``now``.
-
-        ``on_air_since``: start of the on-air stretch holding ``now`` (``0`` for a
-        24/7 channel, ``None`` when the channel is off air now). Silence counts
-        only from the start of the stretch: a channel that signed off at 02:00
-        and has not yet spoken at 06:05 is stale from 06:00 + ``stale_after``.
-        """
-        last = self.last_heard_us
-        if on_air_since is None:  # off air: silence and "offline" are expected
-            recent = last is not None and now - last <= stale_after_us
-            if recent and self.adapter_status != "offline":
-                return FeedState.ONLINE  # airing outside its hours: fine, it is heard
-            return FeedState.OFF_AIR
-        if self.adapter_status == "offline":
-            return FeedState.OFFLINE
-        if last is None:
-            return FeedState.UNKNOWN
-        silent_since = max(last, on_air_since)
-        return FeedState.ONLINE if now - silent_since <= stale_after_us else FeedState.STALE
-
-    @property
-    def last_heard_us(self) -> int | None:
-        """The latest event or heartbeat."""
-        heard = [t for t in (self.last_event_us, self.last_heartbeat_us) if t is not None]
-        return max(heard) if heard else None
 
 
 @dataclass
@@ -163,10 +117,9 @@ class Channel:
         if schedule.always:
             return w.gap_s
         spans = schedule.intervals(w.window_start, min(now, w.window_end), self.engine.tz)
-        ledger = self.engine.ledger
         gap = 0
         for a, b in spans:
-            gap += b - a - sum(ledger.span_seconds(a, b, now).values())
+            gap += b - a - self.engine.airtime(a, b, now)
         return max(gap, 0) / US_PER_S
 
 
@@ -184,6 +137,13 @@ class Monitor:
         self.stale_after_us = round(stale_after_s * US_PER_S)
         self.started_us = started_us
         self.channels: dict[str, Channel] = {}
+        #: Held by whoever changes or reads the live state across an ``await``:
+        #: the ingest writer from a batch's commit to its last applied event,
+        #: checkpoints while they capture, the API while it evaluates off the
+        #: event loop. Nothing sees a batch half applied.
+        self.lock = asyncio.Lock()
+        #: Each channel's feed as last stored (``Feed.saved()``), see :meth:`unsaved_feeds`.
+        self._feeds_saved: dict[str, tuple[str | None, int | None, int | None]] = {}
         for profile in profiles:
             pack = load_pack(profile.rule_pack)
             engine = ChannelEngine(profile, pack.rules)
@@ -202,6 +162,52 @@ class Monitor:
             and now - max(self.started_us, on_air_since or 0) > self.stale_after_us
         )
         return FeedState.STALE if state is FeedState.UNKNOWN and never_heard_long else state
+
+    # ------------------------------------------------------------------ feeds
+    def restore_feed(
+        self,
+        channel_id: str,
+        adapter_status: str | None,
+        last_event_us: int | None,
+        last_heartbeat_us: int | None,
+    ) -> None:
+        """Give a channel its feed as stored before the restart."""
+        feed = self.channels[channel_id].feed
+        feed.adapter_status, feed.last_event_us = adapter_status, last_event_us
+        feed.last_heartbeat_us = last_heartbeat_us
+        self._feeds_saved[channel_id] = feed.saved()
+
+    def heard_heartbeat(self, channel_id: str, now: int) -> None:
+        """The channel's adapter sent a heartbeat at ``now``."""
+        ch = self.channels.get(channel_id)
+        if ch is not None:
+            ch.feed.last_heartbeat_us = now
+
+    def heard_status(self, channel_id: str, status: str) -> bool:
+        """The adapter's retained status (or its Last Will) said ``online`` or ``offline``.
+
+        Returns whether it was taken (a monitored channel and a known status).
+        """
+        ch = self.channels.get(channel_id)
+        if ch is None or status not in {"online", "offline"}:
+            return False
+        ch.feed.adapter_status = status
+        return True
+
+    def unsaved_feeds(self) -> list[tuple[str, tuple[str | None, int | None, int | None]]]:
+        """Channels whose feed changed since it was last stored, with :meth:`Feed.saved`."""
+        out = []
+        for cid, ch in self.channels.items():
+            saved = ch.feed.saved()
+            if saved != self._feeds_saved.get(cid):
+                out.append((cid, saved))
+        return out
+
+    def feed_stored(
+        self, channel_id: str, saved: tuple[str | None, int | None, int | None]
+    ) -> None:
+        """``saved`` (from :meth:`unsaved_feeds`) is now in the store."""
+        self._feeds_saved[channel_id] = saved
 
     def get(self, channel_id: str) -> Channel | None:
         """The channel, or ``None`` if it is not monitored."""
@@ -226,7 +232,7 @@ class Monitor:
             CheckpointError: the checkpoint cannot be restored (call :meth:`reset`).
         """
         ch = self.channels[channel_id]
-        items = restore_checkpoint(ch.engine, data, since)
+        items = ch.engine.restore(data, since)
         ch.events = items
         ch.closed_until = now
         ch.history = (since, upto)
@@ -245,12 +251,12 @@ class Monitor:
         (:meth:`hydrate`), up to row ``upto``, the highest row ``data``
         reflects. Returns ``(items before, items after)``.
 
-        Call it with no event half applied (under the ingest lock).
+        Call it with no event half applied (under :attr:`lock`).
         """
         ch = self.channels[channel_id]
-        before = len(ch.engine.book)
+        before = len(ch.engine)
         engine = ChannelEngine(ch.profile, ch.pack.rules)
-        after = restore_checkpoint(engine, data, since)
+        after = engine.restore(data, since)
         ch.engine = engine
         ch.history = (since, upto)
         return before, after
@@ -333,7 +339,7 @@ class Monitor:
             # Late events re-store only windows the live state holds whole (as a
             # restart does): an older one keeps its stored figures.
             floor = live_since(now)
-            for lo, hi in _merge(ch.dirty):
+            for lo, hi in merge_spans(ch.dirty):
                 late = self._closed(ch, max(lo, floor), min(hi, ch.closed_until), now)
                 results.extend(w for w in late if w.window_start >= floor)
             ch.dirty.clear()
@@ -356,16 +362,6 @@ class Monitor:
 
 def _end(item: Item, now: int) -> int:
     return item.end if item.end is not None else max(now, item.start + 1)
-
-
-def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    out: list[tuple[int, int]] = []
-    for lo, hi in sorted(spans):
-        if out and lo <= out[-1][1]:
-            out[-1] = (out[-1][0], max(out[-1][1], hi))
-        else:
-            out.append((lo, hi))
-    return out
 
 
 def _unique(results: list[WindowResult]) -> list[WindowResult]:

@@ -280,13 +280,11 @@ class MqttConsumer:
         if leaf == "event":
             await self.ingest.submit(Inbound(payload, "mqtt", now, topic, channel, ack))
             return
-        ch = self.monitor.get(channel) if channel else None
-        if ch is not None and leaf == "heartbeat":
-            ch.feed.last_heartbeat_us = now
-        elif ch is not None and leaf == "status":
+        if channel and leaf == "heartbeat":
+            self.monitor.heard_heartbeat(channel, now)
+        elif channel and leaf == "status":
             text = payload.decode("utf-8", "replace").strip().strip('"').lower()
-            if text in {"online", "offline"}:
-                ch.feed.adapter_status = text
+            if self.monitor.heard_status(channel, text):
                 log.info("channel %s adapter is %s", channel, text)
         ack()
 

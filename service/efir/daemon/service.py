@@ -1,8 +1,10 @@
-"""The daemon: one asyncio process, one supervisor owning every task.
+"""The daemon's supervisor: one asyncio process, one owner of every task.
 
-``Service.run`` starts (in order) the store, the live state rebuilt from it, the
-built-in broker if no broker is configured, then under one ``TaskGroup``: the
-ingest writer, the MQTT consumer, the evaluation ticker and the HTTP server.
+The parts are built and wired by :func:`efir.compose.build`; ``Service.run``
+starts (in order) the built-in broker if no broker is configured, the store,
+the live state rebuilt from it, then under one ``TaskGroup``: the ingest
+writer, the MQTT consumer, the ticker, the HTTP server, checkpoints, the
+sender lease, the alerter, delivery and the Alertmanager refresh.
 ``stop`` (SIGTERM, SIGINT) shuts down in the order that loses nothing: stop
 HTTP, stop reading MQTT, commit and acknowledge what was read, say
 ``offline``, close the store.
@@ -16,39 +18,43 @@ import gc
 import logging
 import signal
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import uvicorn
 
-from efir.core.timebase import US_PER_S, to_us
-from efir.daemon.alerting import Alerter
-from efir.daemon.broker import EmbeddedBroker
-from efir.daemon.checkpoints import Checkpointer, parse_stored
-from efir.daemon.ingest import Ingest
-from efir.daemon.leader import Leadership
-from efir.daemon.monitor import DAY_US, HORIZON_US, Monitor, live_since
-from efir.daemon.mqtt import MqttConsumer
-from efir.daemon.windows import stored_window
-from efir.metrics import Metrics
-from efir.notify.refresh import AlertmanagerRefresh
-from efir.notify.send import Sender
-from efir.notify.worker import DeliveryWorker
-from efir.store import Store
-from efir.store.alerts import AlertStore
+from efir.core.timebase import to_us
+from efir.daemon.checkpoints import parse_stored
+from efir.daemon.monitor import HORIZON_US, live_since
 from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
+    from starlette.types import ASGIApp
+
     from efir.config.settings import Settings
-    from efir.store.database import StoredWindow
+    from efir.daemon.alerting import Alerter
+    from efir.daemon.broker import EmbeddedBroker
+    from efir.daemon.checkpoints import Checkpointer
+    from efir.daemon.ingest import Ingest
+    from efir.daemon.leader import Leadership
+    from efir.daemon.monitor import Monitor
+    from efir.daemon.mqtt import MqttConsumer
+    from efir.daemon.readiness import Readiness
+    from efir.daemon.ticker import Ticker
+    from efir.metrics import Metrics
+    from efir.notify.refresh import AlertmanagerRefresh
+    from efir.notify.send import Sender
+    from efir.notify.worker import DeliveryWorker
+    from efir.store import Store
+    from efir.store.alerts import AlertStore
 
 log = logging.getLogger(__name__)
 
 #: Graceful shutdown must finish within this (the issue's 10 s, minus a margin).
 SHUTDOWN_BUDGET_S = 8.0
-_PRUNE_EVERY_US = 3600 * US_PER_S
 
 
 class _Server(uvicorn.Server):
@@ -64,102 +70,69 @@ def wall_clock_us() -> int:
     return to_us(datetime.now(UTC))
 
 
-class Service:
-    """Everything one Efir process runs. Built by :func:`efir.cli` or by tests."""
+@dataclass(frozen=True, slots=True)
+class Parts:
+    """Everything one Efir process runs, built and wired once by :func:`efir.compose.build`."""
 
-    def __init__(self, settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> None:
-        """Wire the parts; nothing runs until :meth:`run`."""
-        self.settings = settings
-        self.now_us = now_us
-        self.metrics = Metrics()
-        self.store = Store(settings.db_url)
-        self.monitor = Monitor(
-            settings.profiles(), stale_after_s=settings.stale_after_s, started_us=now_us()
-        )
-        self.metrics.watch(self.monitor, now_us)
-        self.ingest = Ingest(
-            self.store,
-            self.monitor,
-            self.metrics,
-            now_us=now_us,
-            queue_max=settings.queue_max,
-            batch_max=settings.batch_max,
-        )
-        self.consumer = MqttConsumer(
-            settings.mqtt_target,
-            settings.mqtt,
-            self.ingest,
-            self.monitor,
-            self.metrics,
-            now_us=now_us,
-            embedded=settings.embedded_broker,
-        )
-        self.broker = (
-            EmbeddedBroker(settings.embedded_broker_port) if settings.embedded_broker else None
-        )
-        self.checkpointer = Checkpointer(
-            self.store,
-            self.monitor,
-            self.ingest,
-            self.metrics,
-            holder=settings.mqtt.client_id,
-            every_s=settings.checkpoint_every_s,
-            lookback_s=settings.checkpoint_lookback_s,
-            compact_every_s=settings.compact_every_s,
-            now_us=now_us,
-        )
-        self.ingest.hydrate = self.checkpointer.hydrate
-        self.alert_store = AlertStore(self.store)
-        self.sender = Sender(publish=self.consumer.publish)
-        self.delivery = DeliveryWorker(
-            self.alert_store,
-            settings.alerts,
-            self.sender,
-            self.metrics,
-            now_us=now_us,
-            disabled=lambda: self.alerter.disabled,
-            on_disabled=lambda name, reason: self.alerter.receiver_disabled(name, reason),  # noqa: PLW0108 - the alerter is built after the worker
-        )
-        self.alerter = Alerter(
-            settings,
-            self.monitor,
-            self.alert_store,
-            self.metrics,
-            now_us=now_us,
-            wake_delivery=self.delivery.wake,
-        )
-        self.ingest.on_applied = self.alerter.kick
-        self.am_refresh = AlertmanagerRefresh(
-            settings.alerts,
-            self.sender,
-            self.metrics,
-            self.alerter.context,
-            now_us=now_us,
-            state=lambda: self.alerter.state,
-        )
-        self.leadership = Leadership(
-            self.store,
-            settings.alerts.leader_lock_id,
-            on_change=self._lead,
-            alerts=self.alert_store,
-            holder=settings.mqtt.client_id,
-            now_us=now_us,
-        )
-        self.metrics.known_labels([r.name for r in settings.alerts.receivers])
-        for r in settings.alerts.receivers:
-            self.metrics.receiver_up.labels(r.name).set(1)
-        self.metrics.ready.set_function(
-            lambda: float(all(v == "ok" for v in self.readiness().values()))
-        )
-        self.loaded = False
+    settings: Settings
+    now_us: Callable[[], int]
+    metrics: Metrics
+    store: Store
+    monitor: Monitor
+    ingest: Ingest
+    consumer: MqttConsumer
+    broker: EmbeddedBroker | None
+    checkpointer: Checkpointer
+    alert_store: AlertStore
+    sender: Sender
+    delivery: DeliveryWorker
+    alerter: Alerter
+    am_refresh: AlertmanagerRefresh
+    leadership: Leadership
+    ticker: Ticker
+    readiness: Readiness
+    #: Set once shutdown has begun (long-lived HTTP streams end on it).
+    stopping: asyncio.Event
+
+
+class Service:
+    """The supervisor: starts the parts in order, runs them, stops them losing nothing.
+
+    Built by :func:`efir.compose.build`; the parts are its attributes.
+    """
+
+    def __init__(self, parts: Parts, app: ASGIApp) -> None:
+        """Supervise ``parts`` and serve ``app`` (the HTTP API); nothing runs until :meth:`run`."""
+        self.parts = parts
+        self.app = app
+        self.settings = parts.settings
+        self.now_us = parts.now_us
+        self.metrics = parts.metrics
+        self.store = parts.store
+        self.monitor = parts.monitor
+        self.ingest = parts.ingest
+        self.consumer = parts.consumer
+        self.broker = parts.broker
+        self.checkpointer = parts.checkpointer
+        self.alert_store = parts.alert_store
+        self.sender = parts.sender
+        self.delivery = parts.delivery
+        self.alerter = parts.alerter
+        self.am_refresh = parts.am_refresh
+        self.leadership = parts.leadership
+        self.ticker = parts.ticker
+        self._readiness = parts.readiness
+        self._stop = parts.stopping
         #: Channels restored from a checkpoint at the last :meth:`open` (the rest replayed).
         self.restored: set[str] = set()
         self.ready_after_s: float | None = None
         self.http_port: int | None = None
         self.started = asyncio.Event()
-        self._stop = asyncio.Event()
-        self._last_prune = 0
-        self._feeds_saved: dict[str, tuple[str | None, int | None, int | None]] = {}
+
+    @property
+    def loaded(self) -> bool:
+        """The live state has been rebuilt from the store."""
+        return self._readiness.loaded
 
     @property
     def stopping(self) -> asyncio.Event:
@@ -168,19 +141,7 @@ class Service:
 
     def readiness(self) -> dict[str, str]:
         """One entry per readiness check: ``ok`` or what is wrong (``/readyz``, ``efir_ready``)."""
-        mqtt = self.consumer.state
-        return {
-            "state": "ok" if self.loaded else "rebuilding live state from the store",
-            "store": "ok"
-            if self.ingest.store_error is None
-            else f"unavailable: {self.ingest.store_error}",
-            "mqtt": "ok"
-            if mqtt.connected
-            else ("refused: " if mqtt.refused else "disconnected: ") + (mqtt.error or "connecting"),
-            "queue": "ok"
-            if not self.ingest.saturated
-            else f"backpressure: {self.ingest.queue.qsize()} events queued",
-        }
+        return self._readiness.checks()
 
     # ------------------------------------------------------------- startup
     async def open(self) -> None:
@@ -207,18 +168,15 @@ class Service:
                 if cid not in restored:
                     stored = await self.store.load_events(cid, since)
                     self.monitor.load(cid, parse_stored(cid, stored), now)
-                status, last_event, last_heartbeat = feeds.get(cid, (None, None, None))
-                ch.feed.adapter_status, ch.feed.last_event_us = status, last_event
-                ch.feed.last_heartbeat_us = last_heartbeat
-                self._feeds_saved[cid] = (status, last_event, last_heartbeat)
-                if len(ch.engine.book) or ch.events:
+                self.monitor.restore_feed(cid, *feeds.get(cid, (None, None, None)))
+                if len(ch.engine) or ch.events:
                     # Re-offer every closed window of the live horizon: what closed while
                     # Efir was down, and what a crash kept from being stored.
                     self.monitor.start_closing_from(cid, live_since(now))
         finally:
             gc.enable()
             gc.freeze()
-        self.loaded = True
+        self._readiness.loaded = True
         self.ready_after_s = time.perf_counter() - t0
         self.metrics.restart_seconds.set(self.ready_after_s)
         log.info(
@@ -226,7 +184,7 @@ class Service:
             self.ready_after_s,
             len(self.monitor.channels),
             len(restored),
-            sum(len(c.engine.book) for c in self.monitor.channels.values()),
+            sum(len(c.engine) for c in self.monitor.channels.values()),
         )
         if not self.monitor.channels:
             log.warning(
@@ -237,8 +195,6 @@ class Service:
     # --------------------------------------------------------------- run
     async def run(self, *, install_signals: bool = True) -> None:
         """Run until :meth:`stop` (or SIGTERM/SIGINT)."""
-        from efir.api.app import create_app  # noqa: PLC0415 - the API imports this module
-
         if install_signals:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -248,7 +204,7 @@ class Service:
         try:
             await self.open()
             config = uvicorn.Config(
-                create_app(self),
+                self.app,
                 host=self.settings.http_host,
                 port=self.settings.http_port,
                 log_level="warning",
@@ -259,12 +215,12 @@ class Service:
             )
             server = _Server(config)
             # Closed windows first: the alerter must know recorded violations before it runs.
-            await self._tick()
+            await self.ticker.tick()
             self.alerter.primed = True
             async with asyncio.TaskGroup() as tg:
                 writer = tg.create_task(self.ingest.run(), name="ingest-writer")
                 consumer = tg.create_task(self.consumer.run(), name="mqtt-consumer")
-                ticker = tg.create_task(self._ticker(), name="ticker")
+                ticker = tg.create_task(self.ticker.run(), name="ticker")
                 http = tg.create_task(server.serve(), name="http")
                 tg.create_task(self._announce(server), name="announce")
                 checkpoints = tg.create_task(self.checkpointer.run(), name="checkpoints")
@@ -292,10 +248,6 @@ class Service:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(self.broker.stop(), 2)
         log.info("stopped")
-
-    async def _lead(self, leader: bool) -> None:
-        await self.alerter.lead(leader)
-        self.delivery.wake()
 
     async def _stop_alerting(
         self,
@@ -352,7 +304,7 @@ class Service:
             async with asyncio.timeout(SHUTDOWN_BUDGET_S):
                 await asyncio.wait({http, consumer})
                 await self.ingest.idle()
-                await self._tick()
+                await self.ticker.tick()
                 # What the rest of the budget allows, so the next start replays little.
                 await self.checkpointer.take_all()
         except TimeoutError:
@@ -365,67 +317,3 @@ class Service:
         finally:
             for task in (writer, ticker, consumer, http):
                 task.cancel()
-
-    # ------------------------------------------------------------ ticker
-    async def _ticker(self) -> None:
-        """Store closed windows, feed states and prune, at window ends and every ``tick_s``."""
-        while True:
-            now = self.now_us()
-            await asyncio.sleep(self._next_wake(now) / US_PER_S)
-            try:
-                await self._tick()
-            except StoreError as exc:
-                log.warning("ticker: store error: %s", exc)
-            except Exception:
-                log.exception("ticker failed; retrying at the next tick")
-
-    def _next_wake(self, now: int) -> int:
-        wake = now + round(self.settings.tick_s * US_PER_S)
-        # The window boundaries themselves, not a full evaluation of every rule.
-        for ch in self.monitor.channels.values():
-            for scheme in range(len(ch.engine.calendar.schemes)):
-                window = ch.engine.ledger.window_at(scheme, now)
-                if window is not None and now < window[1] < wake:
-                    wake = window[1]
-        return max(wake - now, 1000)
-
-    async def _tick(self) -> None:
-        now = self.now_us()
-        stored: list[StoredWindow] = []
-        for ch, results in self.monitor.closed_windows(now):
-            stored.extend(stored_window(ch, w, now) for w in results)
-            self.alerter.on_closed(ch, results, now)
-        for w in await self.store.save_windows(stored):
-            self.metrics.window_revisions.labels(w.channel_id, w.rule).inc()
-            # A changed verdict is news for the compliance officer; changed figures are not.
-            log.log(
-                logging.WARNING if w.revised_from else logging.INFO,
-                "late event revised %s %s window starting %s: %s%s (revision %d)",
-                w.channel_id,
-                w.rule,
-                w.figures.get("window_start"),
-                f"verdict {w.revised_from} -> " if w.revised_from else "figures changed, verdict ",
-                w.verdict,
-                w.revision,
-            )
-        pending = await self.alert_store.counts("pending")  # indexed; delivered rows pile up
-        for r in self.settings.alerts.receivers:
-            self.metrics.outbox_pending.labels(r.name).set(pending.get((r.name, "pending"), 0))
-        for cid, ch in self.monitor.channels.items():
-            feed = (ch.feed.adapter_status, ch.feed.last_event_us, ch.feed.last_heartbeat_us)
-            if feed != self._feeds_saved.get(cid):
-                await self.store.save_feed(
-                    cid,
-                    adapter_status=feed[0],
-                    last_event_us=feed[1],
-                    last_heartbeat_us=feed[2],
-                    now_us=now,
-                )
-                self._feeds_saved[cid] = feed
-        if now - self._last_prune >= _PRUNE_EVERY_US:
-            self._last_prune = now
-            cutoff = now - self.settings.retention_days * DAY_US
-            events, dead = await self.store.prune(cutoff)
-            await self.alert_store.prune(cutoff)
-            if events or dead:
-                log.info("retention: removed %d events and %d dead letters", events, dead)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from efir.config.alerts import AlertmanagerReceiver
 from efir.core.alerting.dispatch import Change, Notified
 from efir.notify.render import am_alert
-from efir.store.alerts import OutboxRow
+from efir.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -30,7 +30,7 @@ from efir.config.alerts import (
 from efir.core.alerting.alert import State
 from efir.core.alerting.dispatch import Change
 from efir.core.timebase import from_us
-from efir.store.alerts import OutboxRow
+from efir.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -43,7 +43,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from efir.config.alerts import Receiver
-    from efir.store.alerts import OutboxRow
+    from efir.store.outbox import OutboxRow
 
 USER_AGENT = f"efir/{__version__}"
 _RETRY_CODES = frozenset({408, 425, 429})

@@ -22,8 +22,8 @@ import time
 from typing import TYPE_CHECKING
 
 from efir.core.timebase import US_PER_S
-from efir.store.alerts import DELIVERED, FAILED, PENDING, Attempt
 from efir.store.database import StoreError
+from efir.store.outbox import DELIVERED, FAILED, PENDING, Attempt
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from efir.config.alerts import AlertsConfig
     from efir.metrics import Metrics
     from efir.notify.send import Result, Sender
-    from efir.store.alerts import AlertStore, OutboxRow
+    from efir.store.outbox import Outbox, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class DeliveryWorker:
 
     def __init__(
         self,
-        store: AlertStore,
+        store: Outbox,
         config: AlertsConfig,
         sender: Sender,
         metrics: Metrics,
@@ -60,8 +60,13 @@ class DeliveryWorker:
         disabled: Callable[[], Mapping[str, str]],
         on_disabled: Callable[[str, str], None],
         rng: random.Random | None = None,
+        wakeup: asyncio.Event | None = None,
     ) -> None:
-        """Wire the worker; :meth:`run` starts it."""
+        """Wire the worker; :meth:`run` starts it.
+
+        ``wakeup``: set by whoever commits outbox rows (the alerter, the API)
+        so the worker looks at once; shared, so it can exist before the worker.
+        """
         self.store = store
         self.config = config
         self.sender = sender
@@ -71,7 +76,7 @@ class DeliveryWorker:
         self.disabled = disabled
         self.on_disabled = on_disabled
         self.rng = rng or random.Random()  # noqa: S311 - jitter, not security
-        self._wake = asyncio.Event()
+        self._wake = wakeup if wakeup is not None else asyncio.Event()
         self._inflight: set[str] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
 

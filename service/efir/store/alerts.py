@@ -1,4 +1,7 @@
-"""Alert persistence: states, bookkeeping, silences, journal, outbox and deliveries.
+"""Alert persistence: states, bookkeeping, silences, and each planning step.
+
+The outbox and its deliveries are in :mod:`efir.store.outbox`, the journal in
+:mod:`efir.store.journal`, the sender lease in :mod:`efir.store.lease`.
 
 :meth:`AlertStore.commit` writes a planning step in one transaction: the
 changed alerts, what each receiver was told, the groups, the outbox rows and
@@ -12,77 +15,30 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select
 
 from efir.core.alerting.alert import Alert, Severity, alert_from_dict, alert_to_dict
 from efir.core.alerting.dispatch import GroupState, Sent
 from efir.core.alerting.silence import Matcher, MatchOp, Silence
-from efir.core.errors import ServiceError
-from efir.redact import redact
-from efir.store.database import StoreUnavailableError, unavailable
+from efir.store.database import unavailable
+from efir.store.journal import JournalEntry, append_journal
+from efir.store.lease import SenderLease
+from efir.store.outbox import Outbox, OutboxRow, outbox_values
 from efir.store.tables import (
     alert_groups,
     alert_journal,
     alert_sent,
     alerts,
-    deliveries,
     outbox,
     receiver_state,
-    sender_lease,
     silences,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
     from efir.core.alerting.lifecycle import Changes
     from efir.store.database import Store
-
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-
-
-class FencedError(ServiceError):
-    """Another instance took the sender lease: this one's plan was not committed."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One notification to one receiver. ``id`` is the ``webhook-id`` of every attempt."""
-
-    id: str
-    receiver: str
-    channel_id: str
-    summary: str
-    body: dict[str, Any]
-    created_us: int
-    status: str = PENDING
-    attempts: int = 0
-    next_attempt_us: int = 0
-    last_error: str | None = None
-    delivered_us: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Attempt:
-    """The outcome of one delivery attempt."""
-
-    outcome: str  # delivered | retry | failed | gone
-    status_code: int | None = None
-    error: str | None = None
-    duration_ms: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class JournalEntry:
-    """An audit-trail entry."""
-
-    at_us: int
-    kind: str
-    fingerprint: str | None
-    actor: str | None
-    detail: dict[str, Any]
 
 
 @dataclass
@@ -128,9 +84,15 @@ class AlertStore:
     def __init__(self, store: Store) -> None:
         """Use ``store``'s engine."""
         self.store = store
-        #: ``(lock id, epoch)`` of the sender lease this instance holds (PostgreSQL);
-        #: every commit checks it. ``None``: no lease to check (SQLite, one process).
-        self.fence: tuple[int, int] | None = None
+        #: The sender lease this instance holds (if any): every write checks it.
+        self.lease = SenderLease()
+        #: The notifications, written here by :meth:`commit`, delivered from there.
+        self.outbox = Outbox(store)
+
+    @property
+    def fence(self) -> tuple[int, int] | None:
+        """``(lock id, epoch)`` of the sender lease held (:attr:`SenderLease.fence`)."""
+        return self.lease.fence
 
     # -------------------------------------------------------------- state
     async def load(self) -> AlertState:
@@ -184,7 +146,7 @@ class AlertStore:
             return
         with unavailable():
             async with self.store.engine.begin() as conn:
-                await self._check_fence(conn)
+                await self.lease.check(conn)
                 for fp, alert in changes.items():
                     await conn.execute(delete(alerts).where(alerts.c.fingerprint == fp))
                     if alert is not None:
@@ -226,50 +188,14 @@ class AlertStore:
                             )
                         )
                 if rows:
-                    await conn.execute(insert(outbox), [_outbox_values(r, now) for r in rows])
-                await _journal(conn, journal)
-
-    async def _check_fence(self, conn: AsyncConnection) -> None:
-        """Lock the lease row and check its epoch is still ours (a fencing token).
-
-        The row lock orders this commit against a new leader's epoch bump: either
-        the commit lands first, and the new leader loads it, or it fails here.
-        """
-        if self.fence is None:
-            return
-        lock_id, epoch = self.fence
-        result = await conn.execute(
-            update(sender_lease)
-            .where(sender_lease.c.lock_id == lock_id, sender_lease.c.epoch == epoch)
-            .values(epoch=epoch)
-        )
-        if result.rowcount != 1:
-            msg = f"sender lease {lock_id:#x} moved past epoch {epoch}: another instance sends"
-            raise FencedError(msg)
-
-    async def take_lease(
-        self, conn: AsyncConnection, lock_id: int, holder: str, now: int
-    ) -> tuple[int, int]:
-        """Bump the lease's epoch on ``conn`` (which holds the advisory lock); return the fence."""
-        row = await conn.scalar(
-            select(sender_lease.c.epoch).where(sender_lease.c.lock_id == lock_id).with_for_update()
-        )
-        epoch = (row or 0) + 1
-        values = {"epoch": epoch, "holder": holder[:255], "since_us": now}
-        if row is None:
-            await conn.execute(insert(sender_lease).values(lock_id=lock_id, **values))
-        else:
-            await conn.execute(
-                update(sender_lease).where(sender_lease.c.lock_id == lock_id).values(**values)
-            )
-        await conn.commit()
-        return lock_id, epoch
+                    await conn.execute(insert(outbox), [outbox_values(r, now) for r in rows])
+                await append_journal(conn, journal)
 
     async def write_journal(self, entries: Iterable[JournalEntry]) -> None:
         """Append to the audit trail."""
         with unavailable():
             async with self.store.engine.begin() as conn:
-                await _journal(conn, list(entries))
+                await append_journal(conn, list(entries))
 
     async def journal(self, limit: int = 200, fingerprint: str | None = None) -> list[JournalEntry]:
         """The latest audit-trail entries, newest first."""
@@ -289,217 +215,28 @@ class AlertStore:
         """Create or replace a silence, with its journal entry."""
         with unavailable():
             async with self.store.engine.begin() as conn:
-                await self._check_fence(conn)
+                await self.lease.check(conn)
                 await conn.execute(delete(silences).where(silences.c.id == s.id))
                 await conn.execute(insert(silences).values(**silence_to_row(s)))
-                await _journal(conn, [entry])
+                await append_journal(conn, [entry])
 
-    # ------------------------------------------------------------ outbox
-    async def due(self, now: int, disabled: Iterable[str], limit: int = 200) -> list[OutboxRow]:
-        """Pending rows whose next attempt is due, oldest first, skipping disabled receivers."""
-        q = (
-            select(outbox)
-            .where(outbox.c.status == PENDING, outbox.c.next_attempt_us <= now)
-            .order_by(outbox.c.next_attempt_us, outbox.c.created_us)
-            .limit(limit)
-        )
-        off = list(disabled)
-        if off:
-            q = q.where(outbox.c.receiver.not_in(off))
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                return [_row(r) for r in (await conn.execute(q)).mappings()]
-
-    async def next_due(self, disabled: Iterable[str]) -> int | None:
-        """The earliest next attempt of a pending row (µs), or ``None``."""
-        q = select(func.min(outbox.c.next_attempt_us)).where(outbox.c.status == PENDING)
-        off = list(disabled)
-        if off:
-            q = q.where(outbox.c.receiver.not_in(off))
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                value = (await conn.execute(q)).scalar()
-        return None if value is None else int(value)
-
-    async def record(
-        self,
-        row: OutboxRow,
-        attempt: Attempt,
-        *,
-        status: str,
-        next_attempt_us: int,
-        now: int,
-        disable_reason: str | None = None,
-    ) -> None:
-        """Record one attempt and the row's new state (and a disabled receiver) atomically."""
+    async def prune(self, cutoff_us: int) -> int:
+        """Drop finished notifications and journal entries from before ``cutoff_us``."""
+        removed = await self.outbox.prune(cutoff_us)
         with unavailable():
             async with self.store.engine.begin() as conn:
-                await conn.execute(
-                    insert(deliveries).values(
-                        outbox_id=row.id,
-                        attempt=row.attempts + 1,
-                        at_us=now,
-                        outcome=attempt.outcome,
-                        status_code=attempt.status_code,
-                        error=_masked(attempt.error),
-                        duration_ms=attempt.duration_ms,
-                    )
-                )
-                await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == row.id)
-                    .values(
-                        status=status,
-                        attempts=row.attempts + 1,
-                        next_attempt_us=next_attempt_us,
-                        last_error=_masked(attempt.error),
-                        delivered_us=now if status == DELIVERED else None,
-                        updated_us=now,
-                    )
-                )
-                if disable_reason is not None:
-                    await conn.execute(
-                        delete(receiver_state).where(receiver_state.c.name == row.receiver)
-                    )
-                    await conn.execute(
-                        insert(receiver_state).values(
-                            name=row.receiver, disabled_us=now, reason=disable_reason
-                        )
-                    )
-                    await _journal(
-                        conn,
-                        [
-                            JournalEntry(
-                                now,
-                                "receiver_disabled",
-                                None,
-                                "efir",
-                                {"receiver": row.receiver, "reason": disable_reason},
-                            )
-                        ],
-                    )
+                await conn.execute(delete(alert_journal).where(alert_journal.c.at_us < cutoff_us))
+        return removed
 
     async def enable_receiver(self, name: str, actor: str, now: int) -> bool:
         """Enable a disabled receiver; return whether it was disabled."""
         with unavailable():
             async with self.store.engine.begin() as conn:
-                await self._check_fence(conn)
+                await self.lease.check(conn)
                 result = await conn.execute(
                     delete(receiver_state).where(receiver_state.c.name == name)
                 )
-                await _journal(
+                await append_journal(
                     conn, [JournalEntry(now, "receiver_enabled", None, actor, {"receiver": name})]
                 )
         return bool(result.rowcount)
-
-    async def resend(self, outbox_id: str, actor: str, now: int) -> OutboxRow | None:
-        """Queue a row again (same ``webhook-id``); ``None`` if there is no such row."""
-        with unavailable():
-            async with self.store.engine.begin() as conn:
-                result = await conn.execute(
-                    update(outbox)
-                    .where(outbox.c.id == outbox_id)
-                    .values(status=PENDING, next_attempt_us=now, updated_us=now)
-                )
-                if not result.rowcount:
-                    return None
-                await _journal(
-                    conn, [JournalEntry(now, "resend", None, actor, {"outbox_id": outbox_id})]
-                )
-                found = (
-                    (await conn.execute(select(outbox).where(outbox.c.id == outbox_id)))
-                    .mappings()
-                    .one()
-                )
-        return _row(found)
-
-    async def outbox_rows(
-        self, *, status: str | None = None, receiver: str | None = None, limit: int = 100
-    ) -> list[OutboxRow]:
-        """Notifications, newest first."""
-        q = select(outbox).order_by(outbox.c.created_us.desc(), outbox.c.id).limit(limit)
-        if status is not None:
-            q = q.where(outbox.c.status == status)
-        if receiver is not None:
-            q = q.where(outbox.c.receiver == receiver)
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                return [_row(r) for r in (await conn.execute(q)).mappings()]
-
-    async def outbox_row(self, outbox_id: str) -> OutboxRow | None:
-        """One notification, or ``None``."""
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                found = (
-                    (await conn.execute(select(outbox).where(outbox.c.id == outbox_id)))
-                    .mappings()
-                    .first()
-                )
-        return None if found is None else _row(found)
-
-    async def attempts(self, outbox_id: str) -> list[dict[str, Any]]:
-        """Every attempt of one notification, oldest first."""
-        q = select(deliveries).where(deliveries.c.outbox_id == outbox_id).order_by(deliveries.c.id)
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                return [dict(r) for r in (await conn.execute(q)).mappings()]
-
-    async def counts(self, status: str | None = None) -> dict[tuple[str, str], int]:
-        """Outbox rows per ``(receiver, status)`` (of one ``status``: an index scan)."""
-        q = select(outbox.c.receiver, outbox.c.status, func.count()).group_by(
-            outbox.c.receiver, outbox.c.status
-        )
-        if status is not None:
-            q = q.where(outbox.c.status == status)
-        with unavailable():
-            async with self.store.engine.connect() as conn:
-                return {(r, s): int(n) for r, s, n in (await conn.execute(q)).all()}
-
-    async def prune(self, cutoff_us: int) -> int:
-        """Drop finished notifications (and their attempts) created before ``cutoff_us``."""
-        old = select(outbox.c.id).where(outbox.c.created_us < cutoff_us, outbox.c.status != PENDING)
-        with unavailable():
-            async with self.store.engine.begin() as conn:
-                await conn.execute(delete(deliveries).where(deliveries.c.outbox_id.in_(old)))
-                result = await conn.execute(
-                    delete(outbox).where(
-                        outbox.c.created_us < cutoff_us, outbox.c.status != PENDING
-                    )
-                )
-                await conn.execute(delete(alert_journal).where(alert_journal.c.at_us < cutoff_us))
-        return int(result.rowcount or 0)
-
-
-def _masked(text: str | None) -> str | None:
-    """A receiver's error text with URL credentials and tokens masked (it is served by the API)."""
-    return None if text is None else redact(text)
-
-
-async def _journal(conn: AsyncConnection, entries: list[JournalEntry]) -> None:
-    if entries:
-        await conn.execute(
-            insert(alert_journal),
-            [
-                {
-                    "at_us": e.at_us,
-                    "kind": e.kind,
-                    "fingerprint": e.fingerprint,
-                    "actor": e.actor,
-                    "detail": e.detail,
-                }
-                for e in entries
-            ],
-        )
-
-
-def _outbox_values(r: OutboxRow, now: int) -> dict[str, Any]:
-    # The dataclass fields are the table's columns, plus the row's update time.
-    values = {f: getattr(r, f) for f in OutboxRow.__dataclass_fields__}
-    return {**values, "next_attempt_us": r.next_attempt_us or r.created_us, "updated_us": now}
-
-
-def _row(r: Mapping[Any, Any]) -> OutboxRow:
-    return OutboxRow(**{f: r[f] for f in OutboxRow.__dataclass_fields__})
-
-
-__all__ = ["AlertStore", "Attempt", "JournalEntry", "OutboxRow", "StoreUnavailableError"]

@@ -25,6 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError, StatementError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from efir.core.errors import ServiceError
+from efir.core.window_object import StoredWindow
 from efir.schema.asrun import MAX_PAYLOAD_BYTES
 from efir.store.tables import channels, dead_letters, events, window_results
 
@@ -159,21 +160,6 @@ class DeadLetter:
     size: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class StoredWindow:
-    """A closed window's stored figures."""
-
-    channel_id: str
-    rule: str
-    window_start_us: int
-    window_end_us: int
-    verdict: str
-    figures: dict[str, Any]
-    revision: int
-    revised_from: str | None
-    updated_us: int
-
-
 def migrations_dir() -> Path:
     """Where the Alembic scripts are: ``migrations/`` of the source tree or the wheel copy."""
     here = Path(__file__).resolve()
@@ -280,7 +266,7 @@ class Store:
             stmt = self.insert(events).on_conflict_do_nothing(
                 index_elements=["channel_id", "event_id", "digest"]
             )
-            await conn.execute(stmt, [_row_dict(r) for r in rows])
+            await conn.execute(stmt, [columns(r) for r in rows])
         new = [_dead_dict(d) for d in dead if d.replaces is None]
         if new:
             await conn.execute(dead_letters.insert(), new)
@@ -384,7 +370,7 @@ class Store:
                 for w in group:
                     prev = old.get((w.rule, w.window_start_us))
                     if prev is None:
-                        fresh.append(_window_dict(w))
+                        fresh.append(columns(w))
                     elif prev.figures != w.figures or prev.verdict != w.verdict:
                         new = replace(
                             w,
@@ -396,9 +382,7 @@ class Store:
                             & (window_results.c.rule == w.rule)
                             & (window_results.c.window_start_us == w.window_start_us)
                         )
-                        await conn.execute(
-                            update(window_results).where(key).values(**_window_dict(new))
-                        )
+                        await conn.execute(update(window_results).where(key).values(**columns(new)))
                         revised.append(new)
                 if fresh:
                     await conn.execute(window_results.insert(), fresh)
@@ -566,17 +550,9 @@ def _bare(d: DeadLetter) -> DeadLetter:
     )
 
 
-def _row_dict(r: EventRow) -> dict[str, Any]:
-    return {
-        "channel_id": r.channel_id,
-        "event_id": r.event_id,
-        "phase": r.phase,
-        "at_us": r.at_us,
-        "digest": r.digest,
-        "received_us": r.received_us,
-        "source": r.source,
-        "payload": r.payload,
-    }
+def columns(row: Any) -> dict[str, Any]:
+    """A row dataclass as its table's columns: its fields, named as the columns are."""
+    return {name: getattr(row, name) for name in row.__dataclass_fields__}
 
 
 def _dead_dict(d: DeadLetter) -> dict[str, Any]:
@@ -596,18 +572,4 @@ def _dead_dict(d: DeadLetter) -> dict[str, Any]:
         "payload": payload,
         "payload_size": size,
         "payload_sha256": digest,
-    }
-
-
-def _window_dict(w: StoredWindow) -> dict[str, Any]:
-    return {
-        "channel_id": w.channel_id,
-        "rule": w.rule,
-        "window_start_us": w.window_start_us,
-        "window_end_us": w.window_end_us,
-        "verdict": w.verdict,
-        "figures": w.figures,
-        "revision": w.revision,
-        "revised_from": w.revised_from,
-        "updated_us": w.updated_us,
     }

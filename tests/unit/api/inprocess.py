@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 
-from efir.api.app import create_app
+from efir.compose import build
 from efir.config.settings import ChannelConfig, Settings
 from efir.daemon.service import Service
 
@@ -53,7 +53,7 @@ async def in_process(
     tmp_path: Path, channels: list[ChannelConfig] | None = None, **settings: Any
 ) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:
     """The service at ``NOW`` with its ingest writer running, and an HTTP client on its API."""
-    service = Service(
+    service = build(
         Settings(
             database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
             mqtt_url="mqtt://127.0.0.1:1",
@@ -63,6 +63,6 @@ async def in_process(
         now_us=lambda: NOW,
     )
     async with writing(service):
-        transport = httpx.ASGITransport(app=create_app(service))
+        transport = httpx.ASGITransport(app=service.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
             yield http, service

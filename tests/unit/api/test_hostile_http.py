@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from efir.api.app import MAX_BODY_BYTES
+from efir.api.events import MAX_BODY_BYTES
 from efir.daemon.ingest import Inbound
 from efir.daemon.service import Service
 from tests.unit.api.inprocess import AUTH, NOW, event, in_process

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from efir.api.app import _rejudged
+from efir.api.channels import _rejudged
 from efir.core.rules import what_if
 from efir.daemon.service import Service
 from efir.rulepacks import load_pack

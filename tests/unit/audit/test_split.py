@@ -17,6 +17,7 @@ from efir.audit.readers import Part, read_lines
 from efir.audit.run import AuditInputError, AuditResult, run_audit
 from efir.cli import app
 from efir.core.channel import ChannelProfile
+from efir.core.engine import ChannelEngine
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Phase
 from efir.rulepacks import load_pack
 from tests.unit.core.test_accounting_properties import RULES, event_streams
@@ -175,7 +176,7 @@ def _break_the_worker(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -
         raise failure
 
     monkeypatch.setattr(run, "MIN_SPLIT_BYTES", 0)
-    monkeypatch.setattr(split, "encode_items", broken)
+    monkeypatch.setattr(ChannelEngine, "encoded_items", broken)
 
 
 def test_a_worker_that_fails_stops_the_audit_with_its_traceback(

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from efir.core.book import HistoryNeededError, Item
 from efir.core.channel import ChannelProfile
-from efir.core.checkpoint import CheckpointError, capture, restore
+from efir.core.checkpoint import CheckpointError
 from efir.core.engine import ChannelEngine, Period
 from efir.core.event import AsRunEvent, Kind, Layer, Phase
 from efir.core.profile import Profile
@@ -34,7 +34,7 @@ KZ = load_pack("kz")
 
 def _roundtrip(engine: ChannelEngine, now: int) -> dict:  # type: ignore[type-arg]
     """Capture, through JSON as the daemon stores it."""
-    return json.loads(json.dumps(capture(engine, now)))  # type: ignore[no-any-return]
+    return json.loads(json.dumps(engine.capture(now)))  # type: ignore[no-any-return]
 
 
 def _span(zone: str) -> tuple[int, int]:
@@ -76,7 +76,7 @@ def test_restart_from_a_checkpoint_equals_never_stopping(
     for event in events[:k]:
         before.apply(event)
     after = _engine(zone, Media.TV)
-    restore(after, _roundtrip(before, now), since=0)
+    after.restore(_roundtrip(before, now), since=0)
     _continue(after, events[:k], events[k:])
     assert _items(after) == _items(never)
     lo, hi = _span(zone)
@@ -106,7 +106,7 @@ def test_versions_the_checkpoint_missed_are_picked_up(
         if n not in missed:
             before.apply(event)
     after = _engine(zone, Media.TV)
-    restore(after, _roundtrip(before, now), since=0)
+    after.restore(_roundtrip(before, now), since=0)
     lookback = [events[n] for n in sorted(missed) if n < k]
     _continue(after, events[:k], lookback + events[k:])
     # A missed winner counts as arriving at restore: only ties between items
@@ -137,7 +137,7 @@ def test_an_end_after_restart_inherits_the_start_it_never_saw() -> None:
     )
     before.apply(start)
     after = ChannelEngine(_profile(), KZ.rules)
-    restore(after, _roundtrip(before, T0 + MIN), since=0)
+    after.restore(_roundtrip(before, T0 + MIN), since=0)
     end = _event("a", Phase.END, T0, 30)
     assert after.needs_history("a")
     with pytest.raises(HistoryNeededError):
@@ -162,7 +162,7 @@ def test_a_cancelled_id_stays_cancelled_when_its_start_comes_again() -> None:
     data = _roundtrip(before, T0 + MIN)
     assert [g[0] for g in data["gone"]] == ["a"]
     after = ChannelEngine(_profile(), KZ.rules)
-    restore(after, data, since=0)
+    after.restore(data, since=0)
     assert after.needs_history("a")
     after.hydrate("a", [start, cancel])
     assert after.apply(start) is None
@@ -174,7 +174,7 @@ def test_hydrating_without_stored_versions_keeps_the_item() -> None:
     before = ChannelEngine(_profile(), KZ.rules)
     before.apply(_event("a", Phase.COMPLETE, T0, 10))
     after = ChannelEngine(_profile(), KZ.rules)
-    restore(after, _roundtrip(before, T0), since=0)
+    after.restore(_roundtrip(before, T0), since=0)
     assert after.hydrate("a", []) is None
     assert after.book.item("a") == before.book.item("a")
     assert not after.needs_history("a")
@@ -187,7 +187,7 @@ def test_restore_leaves_out_what_lies_before_the_horizon() -> None:
     before.apply(_event("gone", Phase.START, T0 - 10 * 24 * 60 * MIN, None))
     before.apply(_event("gone", Phase.CANCEL, T0, None))
     after = ChannelEngine(_profile(), KZ.rules)
-    assert restore(after, _roundtrip(before, T0), since=T0 - 9 * 24 * 60 * MIN) == 1
+    assert after.restore(_roundtrip(before, T0), since=T0 - 9 * 24 * 60 * MIN) == 1
     assert [i.event_id for i in after.book.items()] == ["new"]
     assert not after.needs_history("old")
     assert not after.needs_history("gone")
@@ -204,7 +204,7 @@ def test_a_checkpoint_outlives_a_change_of_rules_and_zone() -> None:
         before.apply(event)
     changed = _profile(timezone="Europe/Moscow", media=Media.RADIO)
     after = ChannelEngine(changed, KZ.rules)
-    restore(after, _roundtrip(before, T0), since=0)
+    after.restore(_roundtrip(before, T0), since=0)
     fresh = ChannelEngine(changed, KZ.rules)
     for event in events:
         fresh.apply(event)
@@ -218,7 +218,7 @@ def test_secondary_and_open_items_are_restored() -> None:
     before.apply(_event("crawl", Phase.COMPLETE, T0, 5, layer=Layer.SECONDARY, tags=frozenset()))
     before.apply(_event("live", Phase.START, T0, 60))
     after = ChannelEngine(_profile(), KZ.rules)
-    restore(after, _roundtrip(before, T0), since=0)
+    after.restore(_roundtrip(before, T0), since=0)
     assert _items(after) == _items(before)
     now = T0 + 20 * MIN
     assert after.status(now) == before.status(now)
@@ -241,7 +241,7 @@ def test_an_unusable_checkpoint_is_refused_with_the_reason(
     before.apply(_event("a", Phase.COMPLETE, T0, 10))
     data = _roundtrip(before, T0) | change
     with pytest.raises(CheckpointError, match=message):
-        restore(ChannelEngine(_profile(), KZ.rules), data, since=0)
+        ChannelEngine(_profile(), KZ.rules).restore(data, since=0)
 
 
 #: Stands for the present at capture: later than any cutoff.
@@ -307,7 +307,7 @@ def test_compaction_keeps_every_window_the_live_state_holds_whole(
             # A lone cancel is dated when it is captured (the daemon's cutoff lies
             # a horizon before that); these streams have no arrival times, so
             # every cancel counts as recent and its mark outlives compactions.
-            restore(compacted, capture(live, _RECENT), since=cutoff)
+            compacted.restore(live.capture(_RECENT), since=cutoff)
             live = compacted
         if n == len(events):
             break

@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from efir.core.channel import ChannelProfile
+from efir.core.feed import Feed, FeedState
 from efir.core.schedule import OnAirSchedule
 from efir.core.timebase import to_us
-from efir.daemon.monitor import Feed, FeedState, Monitor
+from efir.daemon.monitor import Monitor
 from efir.schema.asrun import parse_event
 
 ALMATY = ZoneInfo("Asia/Almaty")

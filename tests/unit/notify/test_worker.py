@@ -15,7 +15,8 @@ from efir.metrics import Metrics
 from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
 from efir.store import Store
-from efir.store.alerts import AlertStore, OutboxRow
+from efir.store.alerts import AlertStore
+from efir.store.outbox import OutboxRow
 from tests.receiver import Receiver
 
 S = 1_000_000
@@ -60,7 +61,7 @@ def worker_for(
         ]
     )
     return DeliveryWorker(
-        alert_store,
+        alert_store.outbox,
         config,
         Sender(),  # signatures carry the real time; the schedule runs on the fake clock
         Metrics(),
@@ -85,7 +86,7 @@ async def enqueue(alert_store: AlertStore, msg_id: str, created: int = T0) -> No
 
 
 async def row(alert_store: AlertStore, msg_id: str) -> OutboxRow:
-    return next(r for r in await alert_store.outbox_rows() if r.id == msg_id)
+    return next(r for r in await alert_store.outbox.outbox_rows() if r.id == msg_id)
 
 
 async def test_retries_on_500_with_capped_jittered_backoff_and_the_same_id(
@@ -115,7 +116,7 @@ async def test_retries_on_500_with_capped_jittered_backoff_and_the_same_id(
     for x in receiver.received:  # every attempt is signed afresh, verifiably
         Webhook(SECRET).verify(x.body, x.headers)
         assert x.json()["text"] == "Қазақша"
-    history = await alert_store.attempts("msg_a")
+    history = await alert_store.outbox.attempts("msg_a")
     assert [h["outcome"] for h in history] == ["retry", "retry", "retry", "delivered"]
     assert [h["status_code"] for h in history] == [500, 500, 502, 200]
 
@@ -190,6 +191,6 @@ async def test_manual_resend_goes_out_under_the_same_id(
     await enqueue(alert_store, "msg_g")
     await w.deliver_due()
     assert await w.deliver_due() == 0
-    assert (await alert_store.resend("msg_g", "officer", clock.us)) is not None
+    assert (await alert_store.outbox.resend("msg_g", "officer", clock.us)) is not None
     assert await w.deliver_due() == 1
     assert [x.headers["webhook-id"] for x in receiver.received] == ["msg_g", "msg_g"]

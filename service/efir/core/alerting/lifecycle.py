@@ -99,12 +99,7 @@ def _advance(
     if not cond.active:
         if old is None:
             return None
-        if old.state is State.PENDING:
-            return old.resumes
-        if old.state is State.FIRING:
-            ended = cond.window_end is not None and now >= cond.window_end
-            return _clear(old, now, timing, ended=ended, resolution=cond)
-        return _forget_if_old(old, now, timing, owed=owed)
+        return _gone(old, now, timing, window_end=cond.window_end, resolution=cond, owed=owed)
     if old is None or old.state is State.RESOLVED:
         fresh = Alert(
             fingerprint=cond.fingerprint,
@@ -145,13 +140,32 @@ def _promote(alert: Alert, now: int, timing: Timing) -> Alert:
 
 
 def _absent(alert: Alert, now: int, timing: Timing, *, owed: bool) -> Alert | None:
+    """An alert the evaluation no longer mentions."""
     if alert.sticky and alert.state is not State.RESOLVED:
         return None  # archived: the hold period is over
+    return _gone(alert, now, timing, window_end=alert.window_end, resolution=None, owed=owed)
+
+
+def _gone(
+    alert: Alert,
+    now: int,
+    timing: Timing,
+    *,
+    window_end: int | None,
+    resolution: Condition | None,
+    owed: bool,
+) -> Alert | None:
+    """The condition no longer holds: a pending alert goes back, a firing one clears.
+
+    ``window_end``: the end of the condition's window (a firing alert resolves
+    at once once it has passed); ``resolution``: the all-clear's text, if the
+    evaluation gave one.
+    """
     if alert.state is State.PENDING:
         return alert.resumes
     if alert.state is State.FIRING:
-        ended = alert.window_end is not None and now >= alert.window_end
-        return _clear(alert, now, timing, ended=ended, resolution=None)
+        ended = window_end is not None and now >= window_end
+        return _clear(alert, now, timing, ended=ended, resolution=resolution)
     return _forget_if_old(alert, now, timing, owed=owed)
 
 

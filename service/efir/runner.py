@@ -11,13 +11,15 @@ from typing import TYPE_CHECKING
 
 from rich.live import Live
 
+from efir.compose import build
 from efir.config.settings import ChannelConfig, Settings
 from efir.console import status_table
-from efir.daemon.service import Service
 from efir.sim.publish import SimOptions, simulate
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from efir.daemon.service import Service
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +43,7 @@ async def run(
     seconds: float | None = None,
 ) -> Service:
     """Run until SIGTERM/SIGINT (or ``seconds``); with ``sim``, feed simulated channels."""
-    service = Service(settings)
+    service = build(settings)
     extras: list[asyncio.Task[None]] = []
 
     def stop() -> None:

@@ -1,0 +1,313 @@
+"""Channels: the list, each channel's live status, and its windows over a range.
+
+Recent windows come from the live state, older ones from the store; both
+are shaped by :mod:`efir.core.window_object`, like ``efir audit`` JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel, Field
+
+from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.api.models import ErrorOut, FeedInfo, OnAir
+from efir.api.views import feed_info, on_air_now
+from efir.core.engine import ROLLING_US, judge_closed
+from efir.core.rules import Rule, RuleType, what_if
+from efir.core.status import Status, worst
+from efir.core.timebase import US_PER_S, format_local, to_us
+from efir.core.window_object import live_window_dict
+from efir.core.wording import advice
+from efir.daemon.monitor import Channel, live_since
+
+if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
+    from efir.core.result import WindowResult
+
+router = APIRouter(tags=["status"])
+
+_DAY_US = 86_400 * US_PER_S
+#: Widest ``[from, to)`` of ``GET .../windows`` (422 beyond): a year and a leap day.
+MAX_WINDOW_SPAN_US = 366 * _DAY_US
+#: ``to`` at most this far ahead of now (windows further on hold nothing yet).
+MAX_WINDOW_AHEAD_US = 8 * _DAY_US
+#: Earliest ``from`` (2000-01-01T00:00:00Z), long before any as-run Efir keeps.
+EARLIEST_US = 946_684_800 * US_PER_S
+
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "No such channel (or rule)"},
+}
+
+
+class RuleStatus(BaseModel):
+    """One enabled rule in its current window (DESIGN sections 5 and 6)."""
+
+    rule: str
+    title: str
+    type: str
+    severity: str
+    window_start: str
+    window_end: str
+    numerator_s: float | None
+    base_s: float | None
+    unknown_s: float | None
+    gap_s: float
+    share: float | None
+    threshold: float | None
+    transitional: bool
+    status: Status
+    needed_s: float | None
+    slack_s: float | None
+    deadline: str | None
+    budget_s: float | None
+    count: int | None
+    provisional: bool = Field(
+        default=False,
+        description="The status says the window is lost only through the airtime of items "
+        "whose end has not arrived; it does not page as locked in.",
+    )
+    settled_status: Status | None = Field(
+        default=None, description="With `provisional`: the status from closed items alone."
+    )
+    advice: str | None = Field(description="What to do, in one sentence (null when nothing).")
+
+
+class ChannelSummary(BaseModel):
+    """A channel in the list."""
+
+    id: str
+    name: str | None
+    media: str
+    timezone: str
+    rule_pack: str
+    worst_status: Status | None
+    feed: FeedInfo
+
+
+class ChannelStatus(BaseModel):
+    """Everything about one channel now."""
+
+    channel: str
+    name: str | None
+    media: str
+    timezone: str
+    now: str
+    feed: FeedInfo
+    on_air: OnAir | None
+    worst_status: Status | None
+    rules: list[RuleStatus]
+
+
+class WindowList(BaseModel):
+    """Windows shaped like ``efir audit`` JSON (``efir.audit/1``)."""
+
+    channel: str
+    windows: list[dict[str, Any]]
+    what_if: dict[str, Any] | None = Field(
+        default=None,
+        description="Set when the windows are judged under other thresholds (`as_of`).",
+    )
+
+
+def channel(ctx: Ctx, channel_id: str) -> Channel:
+    """The channel named by the path (404 when it is not monitored)."""
+    ch = ctx.monitor.get(channel_id)
+    if ch is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {channel_id!r} is not monitored")
+    return ch
+
+
+@router.get("/api/v1/channels")
+def channels(ctx: Ctx) -> list[ChannelSummary]:
+    """Every monitored channel, its feed and its worst status now."""
+    now = ctx.now_us()
+    out = []
+    for ch in ctx.monitor.channels.values():
+        results = ch.status(now)
+        out.append(
+            ChannelSummary(
+                id=ch.profile.id,
+                name=ctx.channel_names.get(ch.profile.id),
+                media=str(ch.profile.media),
+                timezone=ch.profile.timezone,
+                rule_pack=ch.profile.rule_pack,
+                worst_status=worst([w.status for w in results]) if results else None,
+                feed=feed_info(ctx.monitor, ch, now),
+            )
+        )
+    return out
+
+
+@router.get("/api/v1/channels/{channel_id}/status", responses=NOT_FOUND)
+def channel_status(ctx: Ctx, ch: Annotated[Channel, Depends(channel)]) -> ChannelStatus:
+    """Per enabled rule, the current window's figures and status; the feed; what is on air."""
+    now = ctx.now_us()
+    tz = ch.engine.tz
+    results = ch.status(now)
+    rules = []
+    for w in results:
+        rule = ch.engine.rules[w.rule].rule
+        obj = live_window_dict(w, tz, rule.type)
+        rules.append(
+            RuleStatus.model_validate(
+                {
+                    **obj,
+                    "title": rule.title,
+                    "type": str(rule.type),
+                    "severity": str(rule.severity),
+                    "count": w.count,
+                    "advice": advice(w, tz, now) or None,
+                }
+            )
+        )
+    on_air = on_air_now(ch, now)
+    return ChannelStatus(
+        channel=ch.profile.id,
+        name=ctx.channel_names.get(ch.profile.id),
+        media=str(ch.profile.media),
+        timezone=ch.profile.timezone,
+        now=format_local(now, tz),
+        feed=feed_info(ctx.monitor, ch, now),
+        on_air=on_air,
+        worst_status=worst([w.status for w in results]) if results else None,
+        rules=rules,
+    )
+
+
+@router.get(
+    "/api/v1/channels/{channel_id}/windows",
+    responses={
+        **NOT_FOUND,
+        422: {"model": ErrorOut, "description": "A range Efir does not answer"},
+    },
+)
+async def channel_windows(  # noqa: PLR0917 - FastAPI reads the query parameters from these
+    ctx: Ctx,
+    ch: Annotated[Channel, Depends(channel)],
+    rule: Annotated[str | None, Query(description="Rule id (all rules when absent).")] = None,
+    from_: Annotated[
+        str | None, Query(alias="from", description="RFC 3339 (default: 7 days ago).")
+    ] = None,
+    to: Annotated[str | None, Query(description="RFC 3339 (default: now).")] = None,
+    as_of: Annotated[
+        date | None,
+        Query(
+            description="What-if: judge every window under the thresholds in force on "
+            "this date (2027-01-01: the 60 % thresholds)."
+        ),
+    ] = None,
+) -> WindowList:
+    """Windows intersecting ``[from, to)``, shaped like ``efir audit`` JSON.
+
+    Recent windows come from the live state (open ones carry a live status),
+    older ones from the store; stored windows changed by late events carry
+    ``revision`` and ``revised_from``. With ``as_of`` every window is judged
+    under the thresholds in force on that date (``what_if`` says so).
+    """
+    if rule is not None and rule not in ch.engine.rules:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"rule {rule!r} is not active on {ch.profile.id!r}"
+        )
+    now = ctx.now_us()
+    hi = _instant(to, ch.engine.tz, "to") if to else now
+    lo = _instant(from_, ch.engine.tz, "from") if from_ else min(hi, now) - ROLLING_US
+    _check_span(lo, hi, now)
+    live_from = live_since(now)
+    under = None
+    if as_of is not None:
+        active = [rt.rule for rt in ch.engine.rules.values() if rule in (None, rt.rule.id)]
+        under = {r.id: r for r in what_if(active, as_of=as_of)}
+    merged: dict[tuple[str, int], dict[str, Any]] = {}
+    for sw in await ctx.store.windows(ch.profile.id, lo, hi, rule):
+        figures = sw.figures
+        if under is not None:
+            judged = _rejudged(under, sw.rule, figures)
+            if judged is None:
+                continue
+            figures = judged
+        merged[sw.rule, sw.window_start_us] = {
+            **figures,
+            "status": figures["verdict"] if under is not None else sw.verdict,
+            "revision": sw.revision,
+            "revised_from": sw.revised_from,
+        }
+    if hi > live_from:
+        rules = [rule] if rule else None
+        start = max(lo, live_from)
+
+        def evaluate() -> list[WindowResult]:
+            if under is not None:
+                return ch.engine.windows_under(under.values(), start, hi, now=now)
+            return ch.engine.windows(start, hi, now=now, rules=rules)
+
+        # Off the event loop (MQTT and HTTP go on), under the monitor's lock
+        # (no event is applied while the live state is read).
+        async with ctx.monitor.lock:
+            live = await asyncio.to_thread(evaluate)
+        for w in live:
+            key = (w.rule, w.window_start)
+            old = merged.get(key, {})
+            rule_type = ch.engine.rules[w.rule].rule.type
+            merged[key] = {
+                **live_window_dict(w, ch.engine.tz, rule_type),
+                "revision": old.get("revision", 0),
+                "revised_from": old.get("revised_from"),
+            }
+    ordered = [merged[k] for k in sorted(merged)]
+    what = None if as_of is None else {"as_of": as_of.isoformat(), "overrides": {}}
+    return WindowList(channel=ch.profile.id, windows=ordered, what_if=what)
+
+
+def _instant(text: str, tz: ZoneInfo, name: str) -> int:
+    try:
+        t = datetime.fromisoformat(text)
+        return to_us(t if t.tzinfo is not None else t.replace(tzinfo=tz))
+    except (ValueError, OverflowError):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"`{name}` must be an RFC 3339 time, not {text[:64]!r}",
+        ) from None
+
+
+def _rejudged(
+    under: dict[str, Rule], rule_id: str, figures: dict[str, Any]
+) -> dict[str, Any] | None:
+    """A stored window's figures judged under a what-if rule (``None``: the rule was not law)."""
+    rule = under.get(rule_id)
+    if rule is None:
+        return None
+    if rule.type is RuleType.FORBIDDEN:
+        return figures
+    threshold = rule.thresholds[0].value if rule.thresholds else None
+    verdict = figures.get("verdict")
+    if verdict != "partial":
+        verdict = str(
+            judge_closed(
+                rule,
+                threshold,
+                figures.get("numerator_s"),
+                figures.get("base_s"),
+                figures.get("count"),
+            )
+        )
+    return {**figures, "threshold": threshold, "verdict": verdict, "transitional": False}
+
+
+def _check_span(lo: int, hi: int, now: int) -> None:
+    """Refuse (422) a window range the API does not answer (see the limits above)."""
+    problem = None
+    if hi <= lo:
+        problem = "`to` must be after `from`"
+    elif lo < EARLIEST_US:
+        problem = "`from` and `to` must be 2000-01-01 or later"
+    elif hi > now + MAX_WINDOW_AHEAD_US:
+        problem = f"`to` must be at most {MAX_WINDOW_AHEAD_US // _DAY_US} days from now"
+    elif hi - lo > MAX_WINDOW_SPAN_US:
+        problem = f"`from` to `to` spans at most {MAX_WINDOW_SPAN_US // _DAY_US} days"
+    if problem is not None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, problem)

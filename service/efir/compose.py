@@ -1,0 +1,176 @@
+"""The composition root: every part of the daemon built and wired once, here.
+
+Nothing else constructs the daemon's parts or connects one to another. The
+order below is the order of dependence, so no part is wired after it was
+built: the monitor (live state and its lock) first, the store beside it;
+the checkpointer (which gives restored ids their versions) before the
+writer that calls it; the alerter before the ingest writer it is woken by
+and before the delivery worker that asks it which receivers are disabled;
+then the ticker, the readiness checks, the API's context and the API, and
+last the supervisor (:class:`efir.daemon.service.Service`) that runs them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from efir.api.app import create_app
+from efir.api.context import ApiContext
+from efir.daemon.alerting import Alerter
+from efir.daemon.broker import EmbeddedBroker
+from efir.daemon.checkpoints import Checkpointer
+from efir.daemon.ingest import Ingest
+from efir.daemon.leader import Leadership
+from efir.daemon.live_metrics import LiveCollector
+from efir.daemon.monitor import Monitor
+from efir.daemon.mqtt import MqttConsumer
+from efir.daemon.readiness import Readiness
+from efir.daemon.service import Parts, Service, wall_clock_us
+from efir.daemon.ticker import Ticker
+from efir.metrics import Metrics
+from efir.notify.refresh import AlertmanagerRefresh
+from efir.notify.send import Sender
+from efir.notify.worker import DeliveryWorker
+from efir.store import Store
+from efir.store.alerts import AlertStore
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from efir.config.settings import Settings
+
+
+def build(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> Service:
+    """The daemon for ``settings``, every part wired; nothing runs until ``Service.run``."""
+    parts = build_parts(settings, now_us=now_us)
+    return Service(parts, create_app(api_context(parts)))
+
+
+def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> Parts:
+    """Every part of the daemon, each given what it uses when it is built."""
+    metrics = Metrics()
+    store = Store(settings.db_url)
+    monitor = Monitor(
+        settings.profiles(), stale_after_s=settings.stale_after_s, started_us=now_us()
+    )
+    metrics.registry.register(LiveCollector(monitor, now_us))
+    checkpointer = Checkpointer(
+        store,
+        monitor,
+        metrics,
+        holder=settings.mqtt.client_id,
+        every_s=settings.checkpoint_every_s,
+        lookback_s=settings.checkpoint_lookback_s,
+        compact_every_s=settings.compact_every_s,
+        now_us=now_us,
+    )
+    alert_store = AlertStore(store)
+    # Set by the alerter and the API when outbox rows are due; the worker waits on it.
+    delivery_due = asyncio.Event()
+    alerter = Alerter(
+        settings, monitor, alert_store, metrics, now_us=now_us, wake_delivery=delivery_due.set
+    )
+    ingest = Ingest(
+        store,
+        monitor,
+        metrics,
+        now_us=now_us,
+        queue_max=settings.queue_max,
+        batch_max=settings.batch_max,
+        hydrate=checkpointer.hydrate,
+        on_applied=alerter.kick,
+    )
+    consumer = MqttConsumer(
+        settings.mqtt_target,
+        settings.mqtt,
+        ingest,
+        monitor,
+        metrics,
+        now_us=now_us,
+        embedded=settings.embedded_broker,
+    )
+    sender = Sender(publish=consumer.publish)
+    delivery = DeliveryWorker(
+        alert_store.outbox,
+        settings.alerts,
+        sender,
+        metrics,
+        now_us=now_us,
+        disabled=lambda: alerter.disabled,
+        on_disabled=alerter.receiver_disabled,
+        wakeup=delivery_due,
+    )
+    am_refresh = AlertmanagerRefresh(
+        settings.alerts,
+        sender,
+        metrics,
+        alerter.context,
+        now_us=now_us,
+        state=lambda: alerter.state,
+    )
+
+    async def lead(leader: bool) -> None:
+        await alerter.lead(leader)
+        delivery.wake()
+
+    leadership = Leadership(
+        store,
+        settings.alerts.leader_lock_id,
+        on_change=lead,
+        alerts=alert_store,
+        holder=settings.mqtt.client_id,
+        now_us=now_us,
+    )
+    ticker = Ticker(settings, monitor, store, alert_store, alerter, metrics, now_us=now_us)
+    readiness = Readiness(ingest, consumer)
+    receivers = [r.name for r in settings.alerts.receivers]
+    metrics.known_labels(receivers)
+    for name in receivers:
+        metrics.receiver_up.labels(name).set(1)
+    metrics.ready.set_function(lambda: float(readiness.ready()))
+    broker = EmbeddedBroker(settings.embedded_broker_port) if settings.embedded_broker else None
+    return Parts(
+        settings=settings,
+        now_us=now_us,
+        metrics=metrics,
+        store=store,
+        monitor=monitor,
+        ingest=ingest,
+        consumer=consumer,
+        broker=broker,
+        checkpointer=checkpointer,
+        alert_store=alert_store,
+        sender=sender,
+        delivery=delivery,
+        alerter=alerter,
+        am_refresh=am_refresh,
+        leadership=leadership,
+        ticker=ticker,
+        readiness=readiness,
+        stopping=asyncio.Event(),
+    )
+
+
+def api_context(parts: Parts) -> ApiContext:
+    """What the API's routes use of ``parts`` (:class:`~efir.api.context.ApiContext`)."""
+    settings = parts.settings
+    token, read_token = settings.api_token, settings.api_read_token
+    write_tokens = (token.get_secret_value().encode(),) if token else ()
+    read_tokens = write_tokens + ((read_token.get_secret_value().encode(),) if read_token else ())
+    return ApiContext(
+        now_us=parts.now_us,
+        monitor=parts.monitor,
+        store=parts.store,
+        ingest=parts.ingest,
+        alerter=parts.alerter,
+        alert_store=parts.alert_store,
+        wake_delivery=parts.delivery.wake,
+        registry=parts.metrics.registry,
+        readiness=parts.readiness.checks,
+        stopping=parts.stopping,
+        channel_names={c.id: c.name for c in settings.channels},
+        alerts=settings.alerts,
+        write_tokens=write_tokens,
+        read_tokens=read_tokens,
+    )
