@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 def build(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> Service:
     """The daemon for ``settings``, every part wired; nothing runs until ``Service.run``."""
     parts = build_parts(settings, now_us=now_us)
-    return Service(parts, create_app(api_context(parts)))
+    return Service(parts, lambda: create_app(api_context(parts)))
 
 
 def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> Parts:

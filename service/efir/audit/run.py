@@ -153,6 +153,8 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
         for path, reader in zip(paths, readers, strict=True):
             recorder.record(reader.read(path, now_us=now_us, progress=tick))
             consumed_before += path.stat().st_size
+        for engine in engines.values():
+            engine.resolve()
     if len(engines) > 1:
         names = ", ".join(sorted(engines))
         msg = f"the input holds several channels ({names}); choose one with --channel"

@@ -9,7 +9,7 @@ the window) for item rules.
 
 Two ways in: :meth:`apply` one event at a time (live), or a bulk load
 (restart, audit): :meth:`load` a whole stream, or :meth:`record` events as
-they are read, then :meth:`settle` once. A split audit records in two
+they are read, then :meth:`resolve` and :meth:`settle` once. A split audit records in two
 processes and joins the parts with :meth:`recorded_ids`, :meth:`arrivals`,
 :meth:`encoded_items` and :meth:`merge`.
 """
@@ -118,7 +118,7 @@ class ChannelEngine:
         """Bulk-load ``events`` into an empty engine; return ``(recorded, duplicates)``.
 
         Every version is recorded, each event id resolved once and the ledger
-        filled in one sweep: :meth:`record` each, then :meth:`settle`. The
+        filled in one sweep: :meth:`record` each, :meth:`resolve`, :meth:`settle`. The
         result equals applying the same events one by one with :meth:`apply`
         (a property test holds it to that).
         """
@@ -129,6 +129,7 @@ class ChannelEngine:
                 recorded += 1
             else:
                 duplicates += 1
+        self.resolve()
         self.settle()
         return recorded, duplicates
 
@@ -137,8 +138,13 @@ class ChannelEngine:
         self.book.resolve()
 
     def settle(self) -> None:
-        """End a bulk load: resolve what is not resolved yet and fill the ledger in one sweep."""
-        self.ledger.load(self.book.resolve())
+        """End a bulk load: fill the ledger with the resolved items in one sweep.
+
+        Call :meth:`resolve` first (a split load resolves each part, then
+        :meth:`merge` resolves the ids both held: resolving all again would
+        cost as much as the first time).
+        """
+        self.ledger.load(self.book.items())
 
     def recorded_ids(self) -> KeysView[str]:
         """The event ids with recorded versions (a live view)."""
@@ -165,7 +171,7 @@ class ChannelEngine:
         ``versions``: the other part's versions of the ``shared`` ids (held by
         both parts), recorded here and resolved again; ``encoded``: the
         other part's :meth:`encoded_items`, of which those not shared are
-        adopted as they are. Call :meth:`settle` afterwards.
+        adopted as they are. Call :meth:`settle` afterwards (everything is resolved).
         """
         recorded = duplicates = 0
         for arrival, event in versions:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import signal
@@ -101,10 +102,10 @@ class Service:
     Built by :func:`efir.compose.build`; the parts are its attributes.
     """
 
-    def __init__(self, parts: Parts, app: ASGIApp) -> None:
-        """Supervise ``parts`` and serve ``app`` (the HTTP API); nothing runs until :meth:`run`."""
+    def __init__(self, parts: Parts, make_app: Callable[[], ASGIApp]) -> None:
+        """Supervise ``parts`` and serve the API ``make_app`` builds, once :meth:`run` starts."""
         self.parts = parts
-        self.app = app
+        self._make_app = make_app
         self.settings = parts.settings
         self.now_us = parts.now_us
         self.metrics = parts.metrics
@@ -128,6 +129,17 @@ class Service:
         self.ready_after_s: float | None = None
         self.http_port: int | None = None
         self.started = asyncio.Event()
+
+    @functools.cached_property
+    def app(self) -> ASGIApp:
+        """The HTTP API, built when first asked for (by :meth:`run`, or a test's client).
+
+        Not at construction: FastAPI caches each application's route analysis
+        in process-wide caches, so every application built stays in memory;
+        a process that builds services without serving them (benchmarks,
+        tools) should not pay for that.
+        """
+        return self._make_app()
 
     @property
     def loaded(self) -> bool:

@@ -146,3 +146,43 @@ def test_the_live_state_keeps_to_its_horizon() -> None:
     assert any(w.window_start == at("2026-11-13T12:00") for w in restored)
     assert any(w.window_start == at("2026-11-16T06:00") for w in restored)
     assert not any(w.window_start == at("2026-11-09T00:00") for w in restored)
+
+
+def test_the_monitor_keeps_the_feed_bookkeeping_and_says_what_to_store() -> None:
+    monitor = Monitor(
+        [ChannelProfile(id="qaz-tv")], stale_after_s=300, started_us=at("2026-12-01T08:00")
+    )
+    monitor.restore_feed("qaz-tv", "online", at("2026-12-01T07:00"), None)
+    assert monitor.unsaved_feeds() == []  # as stored before the restart
+
+    monitor.heard_heartbeat("qaz-tv", at("2026-12-01T08:01"))
+    assert monitor.heard_status("qaz-tv", "offline")
+    assert not monitor.heard_status("qaz-tv", "sleeping")  # not a status an adapter says
+    assert not monitor.heard_status("other", "online")  # not monitored
+    monitor.heard_heartbeat("other", at("2026-12-01T08:01"))  # ignored, no error
+    saved = ("offline", at("2026-12-01T07:00"), at("2026-12-01T08:01"))
+    assert monitor.unsaved_feeds() == [("qaz-tv", saved)]
+    # Until the store confirms, the change stays unsaved (a failed save is retried).
+    assert monitor.unsaved_feeds() == [("qaz-tv", saved)]
+    monitor.feed_stored("qaz-tv", saved)
+    assert monitor.unsaved_feeds() == []
+
+
+def test_an_event_brings_an_offline_adapter_back_online() -> None:
+    monitor = Monitor([ChannelProfile(id="qaz-tv")], stale_after_s=300)
+    monitor.heard_status("qaz-tv", "offline")
+    payload = {
+        "schema": "efir.asrun/1",
+        "channel": "qaz-tv",
+        "event_id": "PR-1",
+        "phase": "complete",
+        "start": "2026-12-01T08:00:00+05:00",
+        "duration": 60,
+        "kind": "program",
+        "language": "kk",
+    }
+    now = at("2026-12-01T08:02")
+    monitor.apply(parse_event(json.dumps(payload).encode(), now_us=now), now, now)
+    ch = monitor.channels["qaz-tv"]
+    assert ch.feed.adapter_status == "online"
+    assert ch.feed.last_event_us == now
