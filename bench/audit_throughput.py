@@ -21,15 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-from efir.audit.readers import JsonLinesReader
 from efir.audit.report import to_json
 from efir.audit.run import AuditResult, InputStats, _period
 from efir.core.channel import ChannelProfile
 from efir.core.engine import ChannelEngine
-from efir.core.timebase import to_us
+from efir.readers.base import ReadOptions
+from efir.readers.jsonl import JsonLinesReader
 from efir.rulepacks import load_pack
 
 HERE = Path(__file__).resolve().parent
@@ -49,9 +48,8 @@ def machine() -> str:
 
 def phases(path: Path) -> dict[str, float]:
     gc.disable()  # as run_audit does for its load
-    now = to_us(datetime.now(UTC))
     t0 = time.perf_counter()
-    events = [e for e in JsonLinesReader().read(path, now_us=now) if not hasattr(e, "reasons")]
+    events = [e for e in JsonLinesReader().read(path, ReadOptions()) if not hasattr(e, "reasons")]
     t1 = time.perf_counter()
     pack = load_pack("kz")
     engine = ChannelEngine(ChannelProfile(events[0].channel), pack.rules)  # type: ignore[union-attr]

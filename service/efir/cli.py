@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from datetime import UTC, date, datetime
+from datetime import time as wall_time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -39,6 +40,7 @@ from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
     from efir.config.settings import Settings
+    from efir.readers.base import ReadOptions
 
 # The daemon's modules (MQTT, SQLAlchemy, Alembic, FastAPI, the notifiers) are
 # imported by the commands that use them: importing them all took 1.5 s of
@@ -71,6 +73,88 @@ class OutputFormat(StrEnum):
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", help="YAML configuration file (or EFIR_CONFIG).")
 ]
+
+
+InputFormatOption = Annotated[
+    str | None,
+    typer.Option(
+        "--input-format",
+        help="jsonl, bxf, nielsen-nl or csv (with --mapping). Default: detected from the content.",
+    ),
+]
+SourceTimezoneOption = Annotated[
+    str | None,
+    typer.Option(
+        "--source-timezone", help="IANA zone of local times in the files (default: the channel's)."
+    ),
+]
+FrameRateOption = Annotated[
+    str | None, typer.Option("--frame-rate", help="Timecode frame rate when a file does not say.")
+]
+DayStartOption = Annotated[
+    str, typer.Option("--day-start", help="HH:MM[:SS] where a file with no clock times starts.")
+]
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="YYYY-MM-DD of a file that gives no date.")
+]
+MappingOption = Annotated[
+    Path | None, typer.Option("--mapping", help="YAML layout of a delimited or fixed-width log.")
+]
+ClassifyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--classify", help="YAML rules filling in kind, language, origin (docs/formats.md)."
+    ),
+]
+
+
+def _read_options(  # noqa: PLR0917 - the readers' options, passed through
+    channel: str | None,
+    zone: str,
+    frame_rate: str | None,
+    day_start: str,
+    day: str | None,
+    mapping: Path | None,
+    classify: Path | None,
+) -> ReadOptions:
+    """What the readers are told, from the command's options (each checked, one clear error)."""
+    import yaml  # noqa: PLC0415 - see the imports
+
+    from efir.readers.base import ReadOptions  # noqa: PLC0415
+    from efir.readers.classify import load_classifier  # noqa: PLC0415
+    from efir.readers.delimited import load_mapping  # noqa: PLC0415
+    from efir.readers.timecode import frame_rate as parse_rate  # noqa: PLC0415
+
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, KeyError):
+        _fail(f"--source-timezone: unknown zone {zone!r}")
+    try:
+        starts = wall_time.fromisoformat(day_start)
+    except ValueError:
+        _fail(f"--day-start must be HH:MM or HH:MM:SS, not {day_start!r}")
+    on = None
+    if day is not None:
+        try:
+            on = date.fromisoformat(day)
+        except ValueError:
+            _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+    layout = None
+    if mapping is not None:
+        try:
+            layout = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            _fail(f"--mapping: cannot read {mapping}: {type(exc).__name__}")
+        load_mapping(layout, f"--mapping {mapping}")  # errors now, not at the first row
+    return ReadOptions(
+        channel=channel,
+        timezone=tz,
+        frame_rate=parse_rate(frame_rate) if frame_rate else None,
+        day_start=starts,
+        date=on,
+        mapping=layout,
+        classify=load_classifier(classify) if classify is not None else None,
+    )
 
 
 def _now_us() -> int:
@@ -139,10 +223,13 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = (
         OutputFormat.TABLE
     ),
-    input_format: Annotated[
-        str | None,
-        typer.Option(help="jsonl (bxf, itx, nielsen-nl, csv: later). Default: detected."),
-    ] = None,
+    input_format: InputFormatOption = None,
+    source_timezone: SourceTimezoneOption = None,
+    frame_rate: FrameRateOption = None,
+    day_start: DayStartOption = "00:00",
+    day: DateOption = None,
+    mapping: MappingOption = None,
+    classify: ClassifyOption = None,
     flag: Annotated[
         list[str] | None,
         typer.Option(help="Channel flag (repeatable). Default: domestic."),
@@ -198,6 +285,9 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     # doubled the run time), and once more at exit: pause it for the command
     # and freeze what the audit built.
     gc.disable()
+    options = _read_options(
+        channel, source_timezone or timezone, frame_rate, day_start, day, mapping, classify
+    )
     try:
         _audit_command(
             files,
@@ -219,6 +309,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             max_refused=max_refused,
             as_of=as_of,
             threshold=threshold,
+            options=options,
         )
     finally:
         gc.freeze()
@@ -246,6 +337,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     max_refused: float,
     as_of: str | None = None,
     threshold: list[str] | None = None,
+    options: ReadOptions | None = None,
 ) -> None:
     try:
         pack = load_pack(rules)
@@ -272,6 +364,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
             now_us=_now_us(),
             progress=progress,
             split=split,
+            options=options,
         )
     except InputError as exc:
         progress.close()
@@ -417,6 +510,88 @@ def _write_report(
             output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
+
+
+@app.command()
+def convert(  # noqa: PLR0917 - typer maps each parameter to one documented option
+    files: Annotated[list[Path], typer.Argument(help="Files to convert.", show_default=False)],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="The efir.asrun/1 JSON-lines file to write.")
+    ],
+    channel: Annotated[
+        str | None, typer.Option(help="Channel id of the events (default: what the file names).")
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option(help="IANA zone of the channel (local times are written in it).")
+    ] = DEFAULT_TIMEZONE,
+    input_format: InputFormatOption = None,
+    source_timezone: SourceTimezoneOption = None,
+    frame_rate: FrameRateOption = None,
+    day_start: DayStartOption = "00:00",
+    day: DateOption = None,
+    mapping: MappingOption = None,
+    classify: ClassifyOption = None,
+) -> None:
+    """Write what Efir understood of FILES as efir.asrun/1 JSON lines, to check line by line.
+
+    Each line is one event with every source field it was read from under
+    ``raw``; refused records are listed on stderr with their file and line.
+    Exit code 0: every record was read; 2: some were refused.
+    """
+    from efir.readers.base import (  # noqa: PLC0415 - see the imports
+        Checked,
+        LineError,
+        Skipped,
+        canonical,
+        checked,
+        event_json,
+    )
+    from efir.readers.registry import RECORD_READERS, reader_for  # noqa: PLC0415
+
+    options = _read_options(
+        channel, source_timezone or timezone, frame_rate, day_start, day, mapping, classify
+    )
+    try:
+        tz = ZoneInfo(timezone)
+    except (ValueError, KeyError):
+        _fail(f"--timezone: unknown zone {timezone!r}")
+    if not output.parent.is_dir():
+        _fail(f"--output: the directory {output.parent} does not exist")
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        _fail(f"not a readable file: {', '.join(missing)}")
+    written = refused = skipped = 0
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    with output.open("w", encoding="utf-8") as out:
+        for path in files:
+            reader = reader_for(path, input_format)
+            inner = RECORD_READERS.get(reader.name)
+            stream = (
+                checked(str(path), inner.records(path, options), options)
+                if inner is not None
+                else reader.read(path, options)
+            )
+            for got in stream:
+                if isinstance(got, Checked):
+                    out.write(encode(canonical(got.record)) + "\n")
+                    written += 1
+                elif isinstance(got, LineError):
+                    refused += 1
+                    if refused <= 20:
+                        err.print(f"[yellow]refused[/yellow] {escape(str(got))}", highlight=False)
+                elif isinstance(got, Skipped):
+                    skipped += 1
+                else:
+                    out.write(encode(event_json(got, tz)) + "\n")
+                    written += 1
+    if refused > 20:
+        err.print(f"... and {refused - 20} more refused records")
+    if options.classify is not None:
+        c = options.classify.report()
+        counts = ", ".join(f"rule {i}: {r['records']}" for i, r in enumerate(c["rules"], 1))
+        err.print(f"classified: {counts or 'no rules'}; default: {c['default']['records']}")
+    err.print(f"{written} events written to {output}, {skipped} not airtime, {refused} refused")
+    raise typer.Exit(EXIT_UNUSABLE if refused else EXIT_OK)
 
 
 @app.command("rules")

@@ -468,7 +468,7 @@ def test_status_board_in_a_browser(stack: Stack, browser: Any) -> None:
     kazakh = screenshot(driver, "board-phone-kk", 390, 844)
     driver.find_element(By.CSS_SELECTOR, 'nav.langs button[data-lang="ru"]').click()
     wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "h1").text == "Efir: табло статусов")
-    assert tile(driver, QUIET)["onair_label"] == "В эфире"  # noqa: RUF001 - Russian
+    assert tile(driver, QUIET)["onair_label"] == "В эфире"
     driver.find_element(By.CSS_SELECTOR, 'nav.langs button[data-lang="en"]').click()
     (ARTIFACTS / "board.json").write_text(
         json.dumps(httpx.get(f"{stack.efir}/api/v1/board", timeout=5).json(), indent=2)

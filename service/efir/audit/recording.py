@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from efir.audit.readers import LineError
+from efir.readers.base import LineError, Skipped
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable
@@ -30,6 +30,8 @@ class InputStats:
     rejected: int = 0
     errors: list[LineError] = field(default_factory=list)
     reasons: Counter[str] = field(default_factory=Counter)
+    #: Records rightly not airtime (did not air, headers), by reason.
+    skipped: Counter[str] = field(default_factory=Counter)
 
     def add(self, later: InputStats) -> None:
         """Add the counts of input read after this one's (errors kept in order)."""
@@ -39,6 +41,7 @@ class InputStats:
         self.rejected += later.rejected
         self.errors.extend(later.errors[: MAX_ERRORS_KEPT - len(self.errors)])
         self.reasons.update(later.reasons)
+        self.skipped.update(later.skipped)
 
 
 @dataclass
@@ -64,7 +67,7 @@ class Recorder:
         return engine
 
     def record(
-        self, stream: Iterable[AsRunEvent | LineError], arrival: int | None = None
+        self, stream: Iterable[AsRunEvent | LineError | Skipped], arrival: int | None = None
     ) -> int | None:
         """Record every event of ``stream`` in its channel's engine; count what was read.
 
@@ -74,6 +77,9 @@ class Recorder:
         """
         stats, engines, only = self.stats, self.engines, self.only
         for got in stream:
+            if type(got) is Skipped:
+                stats.skipped[got.reason] += 1
+                continue
             if type(got) is LineError:
                 stats.rejected += 1
                 stats.reasons[got.code] += 1

@@ -72,9 +72,12 @@ def to_json(result: AuditResult, *, violations_only: bool = False) -> dict[str, 
             "rejected_by_reason": dict(stats.reasons),
             "errors": [
                 {"file": e.source, "line": e.line, "code": e.code, "reasons": list(e.reasons)}
+                | ({"element": e.element} if e.element is not None else {})
                 for e in stats.errors
             ],
-        },
+        }
+        | ({"records_skipped": dict(stats.skipped)} if stats.skipped else {})
+        | ({"classification": result.classification} if result.classification else {}),
         "rules": [
             {
                 "id": rt.rule.id,
@@ -228,6 +231,17 @@ def print_table(result: AuditResult, console: Console, *, violations_only: bool 
             else ""
         )
     )
+    if stats.skipped:
+        console.print(
+            f"records not airtime, skipped: {sum(stats.skipped.values())} "
+            "(" + "; ".join(f"{n} {why}" for why, n in stats.skipped.most_common(5)) + ")"
+        )
+    if result.classification:
+        c = result.classification
+        counts = ", ".join(f"rule {i}: {r['records']}" for i, r in enumerate(c["rules"], 1))
+        console.print(
+            f"classified: {counts or 'no rules'}; default: {c['default']['records']} records"
+        )
     if result.violations:
         console.print(f"[bold red]VIOLATION[/bold red]: {result.violations} window(s) in violation")
     else:

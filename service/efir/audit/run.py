@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from efir.audit.readers import reader_for
 from efir.audit.recording import InputStats, Recorder
 from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period
 from efir.core.errors import InputError
 from efir.core.timebase import from_us, local_wall_to_us, to_us
+from efir.readers.base import ReadOptions
+from efir.readers.registry import reader_for
 from efir.schema.asrun import EARLIEST_START_US
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class AuditResult:
     period: Period
     windows: list[WindowResult]
     stats: InputStats
+    #: Records classified per rule and by the default (``--classify``), else ``None``.
+    classification: dict[str, Any] | None = None
 
     @property
     def violations(self) -> int:
@@ -85,6 +88,7 @@ def run_audit(
     now_us: int,
     progress: Callable[[int], None] | None = None,
     split: bool = True,
+    options: ReadOptions | None = None,
 ) -> AuditResult:
     """Audit ``paths`` for ``channel`` with ``pack`` over ``[start, end)``.
 
@@ -93,8 +97,12 @@ def run_audit(
     the local hour the first item starts in to the end of the local hour the
     last one ends in; windows not inside the period are ``partial``. With
     ``split``, JSON-lines inputs of :data:`~efir.audit.split.MIN_SPLIT_BYTES`
-    and more are read by two processes (:mod:`efir.audit.split`).
+    and more are read by two processes (:mod:`efir.audit.split`). ``options``
+    tell readers of foreign formats what their files do not say (the source's
+    zone defaults to the channel's).
     """
+    if options is None:
+        options = ReadOptions(timezone=ZoneInfo(channel.timezone))
     tz = ZoneInfo(channel.timezone)
     lo = parse_instant(start, tz, end=False) if start else None
     hi = parse_instant(end, tz, end=True) if end else None
@@ -107,7 +115,16 @@ def run_audit(
             raise AuditInputError(msg)
     clip = (lo if lo is not None else -(1 << 62), hi if hi is not None else 1 << 62)
     return _audit(
-        paths, channel, channel_given, pack, input_format, now_us, progress, lo, hi, clip, split
+        paths,
+        channel,
+        channel_given,
+        pack,
+        input_format,
+        progress,
+        (lo, hi),
+        clip,
+        split and options.classify is None,  # one process keeps the rules' counts
+        options,
     )
 
 
@@ -117,13 +134,13 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     channel_given: bool,
     pack: RulePack,
     input_format: str | None,
-    now_us: int,
     progress: Callable[[int], None] | None,
-    lo: int | None,
-    hi: int | None,
+    bounds: tuple[int | None, int | None],
     clip: tuple[int, int],
     split: bool,
+    options: ReadOptions,
 ) -> AuditResult:
+    lo, hi = bounds
     stats = InputStats(files=[str(p) for p in paths])
 
     def new_engine(channel_id: str) -> ChannelEngine:
@@ -142,7 +159,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     ):
         cut = plan(list(paths))
     if cut is not None and cut.worker:
-        read_split(cut, recorder, now_us, progress)
+        read_split(cut, recorder, progress)
     else:
         consumed_before = 0
 
@@ -151,7 +168,7 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
                 progress(consumed_before + consumed)
 
         for path, reader in zip(paths, readers, strict=True):
-            recorder.record(reader.read(path, now_us=now_us, progress=tick))
+            recorder.record(reader.read(path, options, progress=tick))
             consumed_before += path.stat().st_size
         for engine in engines.values():
             engine.resolve()
@@ -168,7 +185,8 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     period = _period(engine, lo, hi)
     # Open items (a start whose end never came) air until the next item or the period end.
     windows = engine.windows(period.start, period.end, now=period.end, period=period)
-    return AuditResult(engine.channel, pack, engine, period, windows, stats)
+    classified = None if options.classify is None else options.classify.report()
+    return AuditResult(engine.channel, pack, engine, period, windows, stats, classified)
 
 
 def _with_id(channel: ChannelProfile, channel_id: str) -> ChannelProfile:

@@ -33,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from efir.audit.readers import Part, read_lines
 from efir.audit.recording import InputStats, Recorder
 from efir.core.errors import ServiceError
+from efir.readers.base import OFFLINE_NOW_US
+from efir.readers.jsonl import Part, read_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -107,7 +108,6 @@ def plan(paths: list[Path], share: float | None = None) -> Cut:
 def read_split(
     cut: Cut,
     recorder: Recorder,
-    now_us: int,
     progress: Callable[[int], None] | None = None,
 ) -> None:
     """Read ``cut`` into ``recorder`` with a worker process; leave every book resolved.
@@ -122,14 +122,14 @@ def read_split(
     ours, child_end = context.Pipe()
     worker = context.Process(
         target=_work,
-        args=(child_end, cut, recorder.new_engine, recorder.only, now_us),
+        args=(child_end, cut, recorder.new_engine, recorder.only),
         name="efir-audit-worker",
         daemon=True,
     )
     worker.start()
     child_end.close()
     try:
-        _read_own(cut, recorder, now_us, progress)
+        _read_own(cut, recorder, progress)
         # Resolved before the ids are compared: an id the worker holds too is
         # resolved again below, with its versions from both parts.
         engines = recorder.engines
@@ -163,9 +163,7 @@ def read_split(
         worker.kill()
 
 
-def _read_own(
-    cut: Cut, recorder: Recorder, now_us: int, progress: Callable[[int], None] | None
-) -> None:
+def _read_own(cut: Cut, recorder: Recorder, progress: Callable[[int], None] | None) -> None:
     total = sum(_size(p, part) for p, part in cut.main + cut.worker)
     mine = max(sum(_size(p, part) for p, part in cut.main), 1)
     before = 0
@@ -175,7 +173,7 @@ def _read_own(
             if progress is not None:
                 progress((before + consumed) * total // mine)
 
-        recorder.record(read_lines(path, part, now_us=now_us, progress=tick))
+        recorder.record(read_lines(path, part, now_us=OFFLINE_NOW_US, progress=tick))
         before += _size(path, part)
 
 
@@ -220,7 +218,6 @@ def _work(
     cut: Cut,
     new_engine: Callable[[str], ChannelEngine],
     only: str | None,
-    now_us: int,
 ) -> None:
     """The worker: read the second part, exchange ids, send the items and counts."""
     try:
@@ -228,7 +225,7 @@ def _work(
         arrival: int | None = cut.offset
         for path, part in cut.worker:
             first = part.first_line or _lines_before(path, part.start) + 1
-            stream = read_lines(path, Part(part.start, part.stop, first), now_us=now_us)
+            stream = read_lines(path, Part(part.start, part.stop, first), now_us=OFFLINE_NOW_US)
             arrival = recorder.record(stream, arrival)
         stats, engines = recorder.stats, recorder.engines
         # Resolved and encoded before anything goes out: sending blocks until

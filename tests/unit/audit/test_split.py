@@ -13,12 +13,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from efir.audit import run, split
-from efir.audit.readers import Part, read_lines
 from efir.audit.run import AuditInputError, AuditResult, run_audit
 from efir.cli import app
 from efir.core.channel import ChannelProfile
 from efir.core.engine import ChannelEngine
 from efir.core.event import INHERITABLE, AsRunEvent, Kind, Phase
+from efir.readers.jsonl import Part, read_lines
 from efir.rulepacks import load_pack
 from tests.unit.core.test_accounting_properties import RULES, event_streams
 

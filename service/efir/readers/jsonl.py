@@ -1,16 +1,11 @@
-"""Input readers for ``efir audit``: one interface, one class per format.
-
-A reader turns a file into a stream of validated events and per-line errors;
-it never stops at a bad line. Formats other than canonical JSON lines (BXF,
-iTX, Nielsen NL, CSV presets) plug in here through the same interface.
-"""
+"""Canonical ``efir.asrun/1`` JSON lines: the fast path, and the split audit's parts."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
-from efir.core.errors import InputError
+from efir.readers.base import OFFLINE_NOW_US, LineError
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
@@ -18,32 +13,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     from efir.core.event import AsRunEvent
-
-
-@dataclass(frozen=True, slots=True)
-class LineError:
-    """A line that could not be used: where, why (one sentence per problem) and a code."""
-
-    source: str
-    line: int
-    reasons: tuple[str, ...]
-    code: str
-
-    def __str__(self) -> str:
-        """Render as ``file:line: reason; reason``."""
-        return f"{self.source}:{self.line}: {'; '.join(self.reasons)}"
-
-
-class Reader(Protocol):
-    """Reads one input format."""
-
-    name: str
-
-    def read(
-        self, path: Path, *, now_us: int, progress: Callable[[int], None] | None = None
-    ) -> Iterator[AsRunEvent | LineError]:
-        """Yield events and line errors in file order; ``progress`` receives bytes consumed."""
-        ...
+    from efir.readers.base import ReadOptions
 
 
 def parse_lines(
@@ -78,11 +48,19 @@ class JsonLinesReader:
 
     name = "jsonl"
 
+    def sniff(self, head: bytes) -> bool:
+        """A JSON object (or a ``#`` comment) first."""
+        return head.startswith((b"{", b"#"))
+
     def read(
-        self, path: Path, *, now_us: int, progress: Callable[[int], None] | None = None
+        self,
+        path: Path,
+        options: ReadOptions,  # noqa: ARG002 - the events say everything themselves
+        *,
+        progress: Callable[[int], None] | None = None,
     ) -> Iterator[AsRunEvent | LineError]:
         """Yield events and line errors in file order."""
-        return read_lines(path, Part(0, None, 1), now_us=now_us, progress=progress)
+        return read_lines(path, Part(0, None, 1), now_us=OFFLINE_NOW_US, progress=progress)
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,42 +104,3 @@ def read_lines(
                 left -= size
             if progress is not None:
                 progress(consumed)
-
-
-READERS: dict[str, Reader] = {"jsonl": JsonLinesReader()}
-#: Formats accepted by ``--input-format`` that a later release implements.
-PLANNED_FORMATS = ("bxf", "itx", "nielsen-nl", "csv")
-
-
-class FormatError(InputError):
-    """The input format is unknown, not yet supported, or cannot be detected."""
-
-
-def detect_format(path: Path) -> str:
-    """Guess the format of ``path`` from its first non-blank bytes."""
-    with path.open("rb") as handle:
-        head = handle.read(4096).lstrip(b"\xef\xbb\xbf").lstrip()
-    if head.startswith((b"{", b"#")):
-        return "jsonl"
-    if head.startswith(b"<"):
-        return "bxf"
-    if head.startswith(b"%"):
-        return "nielsen-nl"
-    msg = f"{path}: cannot detect the input format; pass --input-format"
-    raise FormatError(msg)
-
-
-def reader_for(path: Path, input_format: str | None) -> Reader:
-    """Return the reader for ``path`` (explicit format, else detected)."""
-    name = input_format or detect_format(path)
-    reader = READERS.get(name)
-    if reader is None:
-        if name in PLANNED_FORMATS:
-            msg = (
-                f"{path}: input format {name!r} is not supported yet; "
-                "convert to efir.asrun/1 JSON lines (docs/audit.md)"
-            )
-        else:
-            msg = f"unknown input format {name!r}; known: {', '.join(READERS)}"
-        raise FormatError(msg)
-    return reader

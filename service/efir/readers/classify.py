@@ -1,0 +1,210 @@
+"""Classification: what a record is, when the log does not say (``--classify FILE``).
+
+Logs rarely say an item's kind, language or origin. A YAML file of rules
+fills them in::
+
+    default: {kind: program}          # for records that give no kind
+    rules:                            # first match wins; sets only fields the record lacks
+      - when: {house_id: {prefix: COM}}
+        set: {kind: advertising}
+      - when: {raw.SpotType: {equals: NM}}
+        set: {kind: advertising, language: kk}
+      - when: {any: {regex: '(?i)commercial'}}   # any text field of the record
+        set: {kind: advertising}
+
+A condition names a canonical field (``house_id``, ``title`` ...), a source
+field (``raw.<name>``) or ``any`` (every text field, canonical and raw), and
+one operator: ``equals``, ``in`` (a list), ``prefix`` or ``regex`` (Python
+syntax, searched). All conditions of a rule must hold. The first rule that
+matches sets the fields the record lacks; ``default`` then fills what is
+still missing. Counts per rule and for the default are kept for the report.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from efir.core.errors import InputError
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from efir.readers.base import Record
+
+#: Fields a rule may set (the event's attribute fields).
+SETTABLE = frozenset(
+    {
+        "kind",
+        "layer",
+        "language",
+        "kk_fraction",
+        "origin",
+        "retransmission",
+        "tags",
+        "ad_category",
+    }
+)
+
+
+class ClassifyError(InputError):
+    """The classification file cannot be used; the message names the rule and field."""
+
+
+class _Test(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    equals: str | None = None
+    in_: list[str] | None = Field(default=None, alias="in")
+    prefix: str | None = None
+    regex: str | None = None
+
+    @field_validator("regex")
+    @classmethod
+    def _compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                msg = f"not a regular expression: {exc}"
+                raise ValueError(msg) from None
+        return value
+
+
+class _Rule(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    when: Annotated[dict[str, _Test], Field(min_length=1)]
+    set: Annotated[dict[str, Any], Field(min_length=1)]
+
+
+class _File(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default: dict[str, Any] = {}
+    rules: list[_Rule] = []
+
+
+@dataclass(frozen=True, slots=True)
+class _Condition:
+    name: str  # canonical field, ``raw.<name>`` or ``any``
+    test: Any  # a compiled predicate over one text
+
+    def holds(self, record: Record) -> bool:
+        if self.name == "any":
+            texts = [v for v in record.fields.values() if isinstance(v, str)]
+            texts.extend(record.raw.values())
+            return any(self.test(t) for t in texts)
+        if self.name.startswith("raw."):
+            value = record.raw.get(self.name[4:])
+        else:
+            value = record.fields.get(self.name)
+        return isinstance(value, str) and self.test(value)
+
+
+def _predicate(test: _Test, where: str) -> Any:
+    given = [k for k in ("equals", "in_", "prefix", "regex") if getattr(test, k) is not None]
+    if len(given) != 1:
+        msg = f"{where}: give exactly one of equals, in, prefix, regex"
+        raise ClassifyError(msg)
+    if test.equals is not None:
+        wanted = test.equals
+        return lambda text: text == wanted
+    if test.in_ is not None:
+        options = frozenset(test.in_)
+        return lambda text: text in options
+    if test.prefix is not None:
+        start = test.prefix
+        return lambda text: text.startswith(start)
+    pattern = re.compile(test.regex or "")
+    return lambda text: pattern.search(text) is not None
+
+
+@dataclass
+class Classifier:
+    """Compiled rules and their counts (records classified by each rule, by the default)."""
+
+    rules: list[tuple[list[_Condition], dict[str, Any]]]
+    default: dict[str, Any]
+    described: list[dict[str, Any]]
+    counts: list[int] = field(default_factory=list)
+    defaulted: int = 0
+
+    def apply(self, record: Record) -> None:
+        """Fill in the fields ``record`` lacks: the first matching rule's, then the default's."""
+        fields = record.fields
+        for i, (conditions, sets) in enumerate(self.rules):
+            if all(c.holds(record) for c in conditions):
+                if _fill(fields, sets):
+                    self.counts[i] += 1
+                break
+        if self.default and _fill(fields, self.default):
+            self.defaulted += 1
+
+    def report(self) -> dict[str, Any]:
+        """Records classified per rule and by the default (the report's ``classification``)."""
+        return {
+            "rules": [
+                {**described, "records": n}
+                for described, n in zip(self.described, self.counts, strict=True)
+            ],
+            "default": {"set": self.default, "records": self.defaulted},
+        }
+
+
+def _fill(fields: dict[str, Any], sets: dict[str, Any]) -> bool:
+    changed = False
+    for name, value in sets.items():
+        if fields.get(name) is None:
+            fields[name] = value
+            changed = True
+    return changed
+
+
+def load_classifier(path: Path) -> Classifier:
+    """Read and check a classification file.
+
+    Raises:
+        ClassifyError: unreadable, not YAML, or a rule that cannot work (the
+            message names the rule and field).
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        msg = f"--classify: cannot read {path}: {exc.strerror or exc}"
+        raise ClassifyError(msg) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        msg = f"--classify: {path} is not valid YAML{where}"
+        raise ClassifyError(msg) from None
+    try:
+        parsed = _File.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+            for e in exc.errors(include_url=False)
+        ]
+        msg = f"--classify: {path}: " + "; ".join(problems)
+        raise ClassifyError(msg) from None
+    rules = []
+    for i, rule in enumerate(parsed.rules, start=1):
+        bad = sorted(set(rule.set) - SETTABLE)
+        if bad:
+            msg = f"--classify: rule {i} sets {bad}; a rule sets only {sorted(SETTABLE)}"
+            raise ClassifyError(msg)
+        conditions = [
+            _Condition(name, _predicate(test, f"--classify: rule {i}, {name}"))
+            for name, test in rule.when.items()
+        ]
+        rules.append((conditions, dict(rule.set)))
+    bad = sorted(set(parsed.default) - SETTABLE)
+    if bad:
+        msg = f"--classify: default sets {bad}; it sets only {sorted(SETTABLE)}"
+        raise ClassifyError(msg)
+    described = [rule.model_dump(by_alias=True, exclude_none=True) for rule in parsed.rules]
+    return Classifier(rules, dict(parsed.default), described, [0] * len(rules))
