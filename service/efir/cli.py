@@ -15,7 +15,6 @@ import os
 import sys
 import time
 from datetime import UTC, date, datetime
-from datetime import time as wall_time
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -91,9 +90,6 @@ SourceTimezoneOption = Annotated[
 FrameRateOption = Annotated[
     str | None, typer.Option("--frame-rate", help="Timecode frame rate when a file does not say.")
 ]
-DayStartOption = Annotated[
-    str, typer.Option("--day-start", help="HH:MM[:SS] where a file with no clock times starts.")
-]
 DateOption = Annotated[
     str | None, typer.Option("--date", help="YYYY-MM-DD of a file that gives no date.")
 ]
@@ -112,7 +108,6 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
     channel: str | None,
     zone: str,
     frame_rate: str | None,
-    day_start: str,
     day: str | None,
     mapping: Path | None,
     classify: Path | None,
@@ -129,10 +124,6 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         tz = ZoneInfo(zone)
     except (ValueError, KeyError):
         _fail(f"--source-timezone: unknown zone {zone!r}")
-    try:
-        starts = wall_time.fromisoformat(day_start)
-    except ValueError:
-        _fail(f"--day-start must be HH:MM or HH:MM:SS, not {day_start!r}")
     on = None
     if day is not None:
         try:
@@ -150,7 +141,6 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         channel=channel,
         timezone=tz,
         frame_rate=parse_rate(frame_rate) if frame_rate else None,
-        day_start=starts,
         date=on,
         mapping=layout,
         classify=load_classifier(classify) if classify is not None else None,
@@ -226,7 +216,6 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     input_format: InputFormatOption = None,
     source_timezone: SourceTimezoneOption = None,
     frame_rate: FrameRateOption = None,
-    day_start: DayStartOption = "00:00",
     day: DateOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
@@ -286,7 +275,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     # and freeze what the audit built.
     gc.disable()
     options = _read_options(
-        channel, source_timezone or timezone, frame_rate, day_start, day, mapping, classify
+        channel, source_timezone or timezone, frame_rate, day, mapping, classify
     )
     try:
         _audit_command(
@@ -527,7 +516,6 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
     input_format: InputFormatOption = None,
     source_timezone: SourceTimezoneOption = None,
     frame_rate: FrameRateOption = None,
-    day_start: DayStartOption = "00:00",
     day: DateOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
@@ -549,7 +537,7 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
     from efir.readers.registry import RECORD_READERS, reader_for  # noqa: PLC0415
 
     options = _read_options(
-        channel, source_timezone or timezone, frame_rate, day_start, day, mapping, classify
+        channel, source_timezone or timezone, frame_rate, day, mapping, classify
     )
     try:
         tz = ZoneInfo(timezone)

@@ -13,7 +13,6 @@ uses :attr:`ReadOptions.timezone`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,7 @@ from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
+    from datetime import date
     from fractions import Fraction
     from pathlib import Path
 
@@ -89,8 +89,7 @@ class ReadOptions:
             ``"channel"``).
         timezone: the zone of local times in the source (never guessed).
         frame_rate: frames per second of timecodes that do not say.
-        day_start: where a file with no clock times starts (playlists).
-        date: the date of a file that gives none (playlists).
+        date: the date of rows that give a clock time or timecode only.
         mapping: the parsed ``--mapping`` file of the ``csv`` reader.
         classify: fills in what records lack (``--classify``).
         default_kind: the kind of a record that says none and that no
@@ -101,7 +100,6 @@ class ReadOptions:
     channel: str | None = None
     timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
     frame_rate: Fraction | None = None
-    day_start: time = time(0, 0)
     date: date | None = None
     mapping: dict[str, Any] | None = None
     classify: Classifier | None = None

@@ -78,8 +78,29 @@ _DURATION = re.compile(
 )
 
 
+_LOCAL: dict[str, str] = {}
+
+
 def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    """``{namespace}Name`` to ``Name`` (cached: a document repeats a few dozen tags)."""
+    name = _LOCAL.get(tag)
+    if name is None:
+        name = _LOCAL[tag] = tag.rsplit("}", 1)[-1]
+    return name
+
+
+def _index(el: Element) -> tuple[dict[str, Element], list[str]]:
+    """The first element of each local name under ``el``, and every ``Status`` text, in one pass."""
+    first: dict[str, Element] = {}
+    statuses: list[str] = []
+    for e in el.iter():
+        tag = e.tag
+        name = _LOCAL.get(tag) or _local(tag)
+        if name not in first:
+            first[name] = e
+        if name == "Status" and e.text and e.text.strip():
+            statuses.append(e.text.strip())
+    return first, statuses
 
 
 def _find(el: Element, *names: str) -> Element | None:
@@ -130,7 +151,7 @@ class BxfReader:
             for event, el in iterparse(
                 str(path), events=("start", "end"), forbid_dtd=False, forbid_entities=True
             ):
-                name = _local(el.tag)
+                name = _LOCAL.get(el.tag) or _local(el.tag)
                 if event == "start":
                     if name in _RECORDS:
                         inside += 1
@@ -162,36 +183,32 @@ class BxfReader:
         self, el: Element, source: str, count: int, where: str, options: ReadOptions
     ) -> Record | Skipped:
         raw: dict[str, str] = {}
-        statuses = [
-            (e.text or "").strip()
-            for e in el.iter()
-            if _local(e.tag) == "Status" and (e.text or "").strip()
-        ]
+        first, statuses = _index(el)
         if statuses:
             raw["Status"] = "; ".join(statuses)
         for status in statuses:
             if status.lower() in NOT_AIRED:
                 return Skipped(source, count, f"status {status!r}: not airtime", where)
-        kind_of = _text(_find(el, "AsRunDetail", "Type")) or ""
-        event_data = _find(el, "EventData")
+        kind_of = _text(first.get("Type")) or ""
+        event_data = first.get("EventData")
         if not kind_of and event_data is not None:
             kind_of = event_data.get("eventType", "")
         if kind_of:
             raw["Type"] = kind_of
-        content = _find(el, "Content")
+        content = first.get("Content")
         lowered = kind_of.lower().replace("-", "")
         if content is None and any(t in lowered for t in _NOT_AIRTIME):
             return Skipped(source, count, f"type {kind_of!r} without content: not airtime", where)
-        start_el = _find(el, "StartDateTime")
-        duration_el = _find(el, "Duration")
+        start_el = first.get("StartDateTime")
+        duration_el = first.get("Duration")
         if start_el is None:
             msg = "no StartDateTime"
             raise ValueError(msg)
         start = self._start(start_el, options, raw)
         seconds = self._duration(duration_el, options, raw) if duration_el is not None else None
-        event_id = _text(_find(el, "AsRunEventId", "EventId")) or _text(_find(el, "EventId"))
-        house = _text(_find(el, "HouseNumber"))
-        title = _text(_find(content, "Name")) if content is not None else None
+        event_id = _text(first.get("AsRunEventId")) or _text(first.get("EventId"))
+        house = _text(first.get("HouseNumber"))
+        title = _text(first.get("Name")) if content is not None else None
         fields: dict[str, Any] = {
             "event_id": event_id or f"{start.isoformat()}#{house or count}",
             "phase": "complete",
@@ -205,18 +222,18 @@ class BxfReader:
             fields["house_id"] = raw.setdefault("HouseNumber", house)
         if title:
             fields["title"] = raw.setdefault("Name", title)
-        ad = _text(_find(el, "AdType"))
+        ad = _text(first.get("AdType"))
         if ad:
             raw["AdType"] = ad
             kind = AD_KINDS.get(ad.lower())
             if kind is not None:
                 fields["kind"] = kind
-        spot = _text(_find(el, "SpotType"))
+        spot = _text(first.get("SpotType"))
         if spot:
             raw["SpotType"] = spot
         if event_id:
             raw["EventId"] = event_id
-        channel = _find(el, "Channel")
+        channel = first.get("Channel")
         if channel is not None and channel.get("shortName"):
             raw["Channel"] = channel.get("shortName", "")
         return Record(fields, raw, count, where)

@@ -31,8 +31,8 @@ else index). ``event_id`` defaults to the start and the line number.
 
 from __future__ import annotations
 
+import contextlib
 import csv
-import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -111,21 +111,37 @@ def load_mapping(data: Any, where: str = "--mapping") -> Mapping:
     return mapping
 
 
+def _key(column: Column) -> str | int | tuple[str | int, ...]:
+    return tuple(column) if isinstance(column, list) else column
+
+
 @dataclass(frozen=True, slots=True)
 class _Row:
     cells: list[str]
     names: dict[str, int]
+    #: Each mapped column (by :func:`_key`) resolved to cell indices once per file.
+    index: dict[str | int | tuple[str | int, ...], tuple[int, ...]]
 
     def get(self, column: Column) -> str:
-        parts = column if isinstance(column, list) else [column]
-        out = []
-        for part in parts:
-            i = part if isinstance(part, int) else self.names.get(part)
-            if i is None:
-                msg = f"no column {part!r}"
-                raise ValueError(msg)
-            out.append(self.cells[i].strip() if i < len(self.cells) else "")
-        return " ".join(out)
+        indices = self.index.get(_key(column))
+        if indices is None:
+            indices = _resolve(column, self.names)
+        cells = self.cells
+        if len(indices) == 1:
+            i = indices[0]
+            return cells[i].strip() if i < len(cells) else ""
+        return " ".join(cells[i].strip() if i < len(cells) else "" for i in indices)
+
+
+def _resolve(column: Column, names: dict[str, int]) -> tuple[int, ...]:
+    out = []
+    for part in column if isinstance(column, list) else [column]:
+        i = part if isinstance(part, int) else names.get(part)
+        if i is None:
+            msg = f"no column {part!r}"
+            raise ValueError(msg)
+        out.append(i)
+    return tuple(out)
 
 
 class DelimitedReader:
@@ -167,18 +183,23 @@ class DelimitedReader:
             header = next(csv.reader([lines[first]], delimiter=_delimiter(mapping)))
             names = {name.strip(): i for i, name in enumerate(header)}
             first += 1
-        for number in range(first + 1, len(lines) + 1):
-            line = lines[number - 1]
-            if not line.strip() or (mapping.comment and line.startswith(mapping.comment)):
+        index: dict[str | int | tuple[str | int, ...], tuple[int, ...]] = {}
+        for spec in specs.values():
+            with contextlib.suppress(ValueError):  # reported on each row that needs it
+                index[_key(spec.column)] = _resolve(spec.column, names)
+        comment = mapping.comment
+        body = lines[first:]
+        if mapping.layout == "fixed":
+            rows: Iterator[list[str]] = (_fixed(line, mapping.widths) for line in body)
+        else:
+            rows = csv.reader(body, delimiter=_delimiter(mapping))
+        for number, cells in enumerate(rows, start=first + 1):
+            if not cells or not "".join(cells).strip():
                 continue
-            cells = (
-                _fixed(line, mapping.widths)
-                if mapping.layout == "fixed"
-                else next(csv.reader(io.StringIO(line), delimiter=_delimiter(mapping)), [])
-            )
-            row = _Row(cells, names)
+            if comment and cells[0].startswith(comment):
+                continue
             try:
-                yield _record(row, number, specs, tz, rate, options)
+                yield _record(_Row(cells, names, index), number, specs, tz, rate, options)
             except (ValueError, InputError) as exc:
                 yield LineError(source, number, (str(exc),), "invalid_field")
         if progress is not None:
@@ -232,11 +253,11 @@ def _record(  # noqa: PLR0917 - one branch per field kind
     start_spec = specs["start"]
     start = _instant(row.get(start_spec.column), start_spec, tz, rate, day)
     fields: dict[str, Any] = {"phase": "complete", "start": start.isoformat()}
-    midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
     if "duration" in specs:
         fields["duration"] = _seconds(row.get(specs["duration"].column), specs["duration"], rate)
     elif "end" in specs:
         spec = specs["end"]
+        midnight = start.replace(hour=0, minute=0, second=0, microsecond=0)
         end = _instant(row.get(spec.column), spec, tz, rate, midnight)
         if spec.format not in (None, "iso", "timecode") and "%d" not in spec.format:
             # A clock time only: on the start's day (past midnight handled below).

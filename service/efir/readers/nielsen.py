@@ -14,6 +14,7 @@ channels). Neither language nor origin is in the file: ``--classify``.
 
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,16 @@ _DEFAULT_COLUMNS = (
 )
 
 
+@functools.lru_cache(maxsize=64)
+def _date(text: str) -> datetime:
+    """``YYYYMMDD`` as a naive midnight (a file holds a day or two: cached)."""
+    if len(text) != 8 or not text.isdigit():
+        msg = f"{text!r} is not a date YYYYMMDD"
+        raise ValueError(msg)
+    return datetime(int(text[:4]), int(text[4:6]), int(text[6:]))  # noqa: DTZ001 - local
+
+
+@functools.lru_cache(maxsize=4096)
 def _clock(text: str) -> timedelta:
     """``HHMMSS`` (hours may be 24 and more) as the time since the date's midnight."""
     if len(text) != 6 or not text.isdigit():
@@ -119,7 +130,7 @@ class NielsenReader:
         raw = {name: cells[i].strip() for i, name in enumerate(columns) if i < len(cells)}
         begin = raw.get("StartTime") or raw.get("BeginTime") or ""
         try:
-            day = datetime.strptime(raw.get("Date", ""), "%Y%m%d")  # noqa: DTZ007 - a local date
+            day = _date(raw.get("Date", ""))
             start = _clock(begin)
             last = _clock(raw.get("EndTime", ""))
         except ValueError as exc:
