@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from fractions import Fraction
     from pathlib import Path
 
+    from pydantic import ValidationError
+
     from efir.core.event import AsRunEvent
     from efir.readers.classify import Classifier
 
@@ -244,3 +246,10 @@ def event_json(event: AsRunEvent, tz: ZoneInfo) -> dict[str, Any]:
         if value is not None:
             out[name] = value
     return out
+
+
+def problems(exc: ValidationError) -> str:
+    """A pydantic error as ``field.path: message; ...`` (options files: mapping, classify)."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_url=False)
+    )

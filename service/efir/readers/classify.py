@@ -30,25 +30,17 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from efir.core.errors import InputError
+from efir.core.event import INHERITABLE
+from efir.readers.base import problems
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     from efir.readers.base import Record
 
-#: Fields a rule may set (the event's attribute fields).
-SETTABLE = frozenset(
-    {
-        "kind",
-        "layer",
-        "language",
-        "kk_fraction",
-        "origin",
-        "retransmission",
-        "tags",
-        "ad_category",
-    }
-)
+#: Fields a rule may set: what an item is (the event's inheritable attributes),
+#: not which item it is (its house number, title, artist, ISRC).
+SETTABLE = frozenset(INHERITABLE) - {"house_id", "title", "artist", "isrc"}
 
 
 class ClassifyError(InputError):
@@ -185,11 +177,7 @@ def load_classifier(path: Path) -> Classifier:
     try:
         parsed = _File.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        msg = f"--classify: {path}: " + "; ".join(problems)
+        msg = f"--classify: {path}: {problems(exc)}"
         raise ClassifyError(msg) from None
     rules = []
     for i, rule in enumerate(parsed.rules, start=1):

@@ -42,7 +42,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from efir.core.errors import InputError
 from efir.readers import timecode
-from efir.readers.base import LineError, Record, Skipped
+from efir.readers.base import LineError, Record, Skipped, problems
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -92,11 +92,8 @@ def load_mapping(data: Any, where: str = "--mapping") -> Mapping:
     try:
         mapping = Mapping.model_validate(data)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
-            for e in exc.errors(include_url=False)
-        ]
-        raise MappingError(f"{where}: " + "; ".join(problems)) from None
+        msg = f"{where}: {problems(exc)}"
+        raise MappingError(msg) from None
     if "start" not in mapping.fields:
         msg = f"{where}: fields must say where `start` is"
         raise MappingError(msg)
