@@ -78,7 +78,7 @@ InputFormatOption = Annotated[
     str | None,
     typer.Option(
         "--input-format",
-        help="jsonl, bxf, nielsen-nl or csv (with --mapping). Default: detected from the content.",
+        help="jsonl, bxf, nielsen-nl, itx or csv (with --mapping). Default: detected.",
     ),
 ]
 SourceTimezoneOption = Annotated[

@@ -8,6 +8,7 @@ from efir.core.errors import InputError
 from efir.readers.base import ReaderOf
 from efir.readers.bxf import BxfReader
 from efir.readers.delimited import DelimitedReader
+from efir.readers.itx import ItxReader
 from efir.readers.jsonl import JsonLinesReader
 from efir.readers.nielsen import NielsenReader
 
@@ -18,14 +19,14 @@ if TYPE_CHECKING:
 
 #: Readers of foreign formats, whose records ``efir convert`` writes with ``raw``.
 RECORD_READERS: dict[str, RecordReader] = {
-    r.name: r for r in (BxfReader(), NielsenReader(), DelimitedReader())
+    r.name: r for r in (BxfReader(), NielsenReader(), ItxReader(), DelimitedReader())
 }
 READERS: dict[str, Reader] = {
     "jsonl": JsonLinesReader(),
     **{name: ReaderOf(r) for name, r in RECORD_READERS.items()},
 }
 #: Formats of the readers issue not read yet (named so the error says so).
-PLANNED_FORMATS = ("itx", "marina", "medialive", "playbox", "ffplayout")
+PLANNED_FORMATS = ("marina", "medialive", "playbox", "ffplayout")
 #: Bytes of a file detection looks at.
 HEAD_BYTES = 4096
 
