@@ -40,6 +40,8 @@ _lines = st.lists(
                 ),
                 b"<AsRun><BasicAsRun><AsRunDetail><Status>Did not air</Status></AsRunDetail>",
                 b"</Schedule></BxfData></BxfMessage>",
+                b"12/1/2026-25:00:00.000|Logo|L|x|00:00:00.29|||u|",
+                b"1/32/2026-10:00:00.99|Live|||99:99:99.00|||",
             ]
         ),
     ),
@@ -49,7 +51,13 @@ _lines = st.lists(
 
 @pytest.mark.parametrize(
     ("name", "head"),
-    [("jsonl", b""), ("nielsen-nl", _NIELSEN_HEAD), ("bxf", _BXF_HEAD), ("csv", _CSV_HEAD)],
+    [
+        ("jsonl", b""),
+        ("nielsen-nl", _NIELSEN_HEAD),
+        ("bxf", _BXF_HEAD),
+        ("csv", _CSV_HEAD),
+        ("itx", b"12/1/2026-18:00:00.00|Video Clip|H|T|00:00:10.00|||u|\n"),
+    ],
 )
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lines=_lines)
