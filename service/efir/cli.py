@@ -124,12 +124,7 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         tz = ZoneInfo(zone)
     except (ValueError, KeyError):
         _fail(f"--source-timezone: unknown zone {zone!r}")
-    on = None
-    if day is not None:
-        try:
-            on = date.fromisoformat(day)
-        except ValueError:
-            _fail(f"--date must be YYYY-MM-DD, not {day!r}")
+    on = _date_option(day, "--date")
     layout = None
     if mapping is not None:
         try:
@@ -145,6 +140,17 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         mapping=layout,
         classify=load_classifier(classify) if classify is not None else None,
     )
+
+
+def _date_option(text: str | None, option: str) -> date | None:
+    """An option's ``YYYY-MM-DD`` (``None`` when not given); one clear line when it is not one."""
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        _fail(f"{option} must be a date YYYY-MM-DD, not {text!r}")
+        raise  # unreachable: _fail exits
 
 
 def _now_us() -> int:
@@ -437,12 +443,7 @@ def _audit_profile(  # noqa: PLR0917 - the audit's channel options, passed throu
 
 def _what_if(pack: RulePack, as_of: str | None, threshold: list[str] | None) -> RulePack:
     """``pack`` under ``--as-of`` and ``--threshold RULE=VALUE`` (one sentence on a bad value)."""
-    day = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            _fail(f"--as-of must be a date YYYY-MM-DD, not {as_of!r}")
+    day = _date_option(as_of, "--as-of")
     overrides: dict[str, float] = {}
     known = {r.id: r for r in pack.rules}
     for item in threshold or []:

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 
+from efir.core.channel import DEFAULT_TIMEZONE
 from efir.core.timebase import US_PER_S, format_local
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
@@ -100,7 +101,7 @@ class ReadOptions:
     """
 
     channel: str | None = None
-    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo("Asia/Almaty"))
+    timezone: ZoneInfo = field(default_factory=lambda: ZoneInfo(DEFAULT_TIMEZONE))
     frame_rate: Fraction | None = None
     date: date | None = None
     mapping: dict[str, Any] | None = None

@@ -23,6 +23,7 @@ from efir.readers.base import LineError, Record, Skipped
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+    from zoneinfo import ZoneInfo
 
     from efir.readers.base import ReadOptions
 
@@ -98,7 +99,7 @@ class NielsenReader:
                     progress(consumed)
                 line = raw_line.decode("iso-8859-1").rstrip("\r\n")
                 if number == 1:
-                    line = line.removeprefix("\ufeff").removeprefix("ï»¿")
+                    line = line.removeprefix("ï»¿")  # a UTF-8 BOM read as ISO-8859-1
                 if not line.strip():
                     continue
                 if line.startswith("%"):
@@ -124,7 +125,7 @@ class NielsenReader:
         line: str,
         columns: list[str],
         pivot: timedelta,
-        tz: object,
+        tz: ZoneInfo,
     ) -> Record | LineError:
         cells = line.split("\t")
         raw = {name: cells[i].strip() for i, name in enumerate(columns) if i < len(cells)}
@@ -142,7 +143,7 @@ class NielsenReader:
         end = last + timedelta(seconds=1)  # EndTime is the last second aired
         if end <= start:
             end += timedelta(days=1)  # a row running past 24:00 written with 00:MM
-        at = (day + start).replace(tzinfo=tz)  # type: ignore[arg-type]
+        at = (day + start).replace(tzinfo=tz)
         kind = KINDS.get(raw.get("ProgramType", "").upper())
         house = raw.get("ProgID") or raw.get("PromoID") or None
         fields: dict[str, object] = {

@@ -44,9 +44,6 @@ def detect_format(path: Path) -> str:
     """
     with path.open("rb") as handle:
         head = handle.read(HEAD_BYTES).removeprefix(b"\xef\xbb\xbf").lstrip()
-    if head.startswith(b"<?xml"):
-        head = head[head.find(b"?>") + 2 :].lstrip() if b"?>" in head else head
-        head = b"<" + head.lstrip(b"<") if head else head
     found = [name for name, reader in READERS.items() if reader.sniff(head)]
     if len(found) == 1:
         return found[0]
