@@ -4,13 +4,14 @@ Usage:
 
     .venv/bin/python bench/readers_throughput.py [--records 300000] [--runs 3]
 
-For each format (nielsen-nl, csv through a mapping, bxf) a file of
+For each format (nielsen-nl, csv through a mapping, bxf, marina, playbox) a file of
 ``--records`` records is written (a dense TV day repeated: programmes,
 promos, idents, breaks; a channel-year is about 900,000 records), then read
 ``--runs`` times with ``efir.readers`` exactly as ``efir audit`` reads it
 (records, classification, validation into events). The best and median
 records/s are printed, with the file size. Targets (issue 17): 100,000
-records/s for the delimited readers, 50,000 for BXF.
+records/s for the delimited readers, 50,000 for BXF. (A Marina item is two
+rows, its Media and Switch events; records/s counts items.)
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from efir.readers.base import LineError, ReadOptions
+from efir.readers.marina import COLUMNS as MARINA_COLUMNS
 from efir.readers.registry import READERS
 from efir.readers.timecode import to_timecode, us_to_frames
 
 TZ = ZoneInfo("Asia/Almaty")
+MARINA_NAMES = [name for name, _ in MARINA_COLUMNS]
 KINDS = [("PROGRAMMA", 1500), ("PROMO", 30), ("STATIONID", 5), ("BREAK", 180)]
 RATE = Fraction(25)
 
@@ -116,19 +119,70 @@ def write_bxf(path: Path, items: list[tuple[datetime, int, str, int]]) -> None:
         out.write("</Schedule></BxfData></BxfMessage>\n")
 
 
-def measure(name: str, path: Path, options: ReadOptions, runs: int) -> dict[str, object]:
+MARINA_WIDTHS = [w for _, w in MARINA_COLUMNS]
+DF = Fraction(30000, 1001)
+
+
+def write_marina(path: Path, items: list[tuple[datetime, int, str, int]]) -> None:
+    def row(cells: dict[str, str]) -> str:
+        return " " + " ".join(
+            cells.get(name, "").ljust(w)
+            for name, w in zip(MARINA_NAMES, MARINA_WIDTHS, strict=True)
+        )
+
+    def stamp(t: datetime) -> str:
+        midnight = datetime(t.year, t.month, t.day, tzinfo=TZ)
+        us = round((t - midnight).total_seconds() * 1_000_000)
+        return f"{t:%d/%m/%Y} {to_timecode(us_to_frames(us, DF), DF)}"
+
+    with path.open("w") as out:
+        out.write("Log Output - Marina Text AsRun v1.0\nChannel: 'QAZ'\n\n")
+        out.write(" " + " ".join(n.ljust(w) for n, w in MARINA_COLUMNS) + "\n")
+        out.write(" " + " ".join("-" * w for w in MARINA_WIDTHS) + "\n")
+        code = {"PROGRAMMA": "ENT", "PROMO": "PRM", "STATIONID": "PRM", "BREAK": "COM"}
+        for t, seconds, kind, i in items:
+            cells = {
+                "TYPE": "P",
+                "START TIME": stamp(t),
+                "END TIME": stamp(t + timedelta(seconds=seconds)),
+                "MEDIA ID": f"{code[kind]}{i:09d}",
+                "TITLE": f"Title {i}",
+                "STATUS": "Completed",
+            }
+            out.write(row({**cells, "EVENT": "Media Event", "DEVICE STREAM": "A) P"}) + "\n")
+            out.write(row({**cells, "EVENT": "Switch Event", "DEVICE STREAM": "PGM"}) + "\n")
+
+
+def write_playbox(path: Path, items: list[tuple[datetime, int, str, int]]) -> None:
+    """One playlist of ``items``: write at most a week (a playlist is a day or a few)."""
+    folder = {"PROGRAMMA": "Programs", "PROMO": "Anons", "STATIONID": "id", "BREAK": "Commercial"}
+    lines = ["#FILENAME V:\\PLAYLISTS\\2026_01_01_02_00_00.ply", "#PLAYLISTTC 02:00:00:00"]
+    for _, seconds, kind, i in items:
+        lines += [
+            f"#LISTID {i}",
+            "#DYNAMICMEDIA FALSE",
+            "#TYPE MPEG2 (48 kHz)",
+            "#TC 0.00000",
+            f'"V:\\VIDEO\\{folder[kind]}\\{i}.mpg";0.00000;{seconds:.5f};;Title {i}',
+        ]
+    path.write_bytes(("\r\n".join(lines) + "\r\n").encode("windows-1251"))
+
+
+def measure(name: str, paths: list[Path], options: ReadOptions, runs: int) -> dict[str, object]:
     rates = []
     for _ in range(runs):
         t = time.perf_counter()
         n = bad = 0
-        for got in READERS[name].read(path, options):
-            n += 1
-            bad += isinstance(got, LineError)
+        for path in paths:
+            for got in READERS[name].read(path, options):
+                n += 1
+                bad += isinstance(got, LineError)
         rates.append(n / (time.perf_counter() - t))
     return {
         "records": n,
         "refused": bad,
-        "file_mb": round(path.stat().st_size / 1e6, 1),
+        "files": len(paths),
+        "file_mb": round(sum(p.stat().st_size for p in paths) / 1e6, 1),
         "records_per_s_best": round(max(rates)),
         "records_per_s_median": round(statistics.median(rates)),
     }
@@ -150,10 +204,17 @@ def main() -> None:
             ("nielsen-nl", write_nielsen, ReadOptions(timezone=TZ)),
             ("csv", write_csv, ReadOptions(timezone=TZ, mapping=CSV_MAPPING)),
             ("bxf", write_bxf, ReadOptions(timezone=TZ)),
+            ("marina", write_marina, ReadOptions(timezone=TZ)),
+            ("playbox", write_playbox, ReadOptions(timezone=TZ)),
         ):
-            path = folder / name
-            writer(path, items)
-            report[name] = measure(name, path, options, args.runs)
+            # Playlists are days: a week per file (a plan of 31 days at most is read).
+            size = 1400 if name == "playbox" else len(items)
+            paths = []
+            for n, first in enumerate(range(0, len(items), size)):
+                path = folder / f"{name}-{n}"
+                writer(path, items[first : first + size])
+                paths.append(path)
+            report[name] = measure(name, paths, options, args.runs)
     print(json.dumps(report, indent=2))
 
 

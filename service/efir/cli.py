@@ -78,7 +78,10 @@ InputFormatOption = Annotated[
     str | None,
     typer.Option(
         "--input-format",
-        help="jsonl, bxf, nielsen-nl, itx or csv (with --mapping). Default: detected.",
+        help=(
+            "jsonl, bxf, nielsen-nl, itx, marina, medialive, playbox, ffplayout, "
+            "or csv (with --mapping). Default: detected."
+        ),
     ),
 ]
 SourceTimezoneOption = Annotated[
@@ -92,6 +95,13 @@ FrameRateOption = Annotated[
 ]
 DateOption = Annotated[
     str | None, typer.Option("--date", help="YYYY-MM-DD of a file that gives no date.")
+]
+DayStartOption = Annotated[
+    str | None,
+    typer.Option(
+        "--day-start",
+        help="HH:MM[:SS] a playlist without clock times starts at (default: the file's, or 00:00).",
+    ),
 ]
 MappingOption = Annotated[
     Path | None, typer.Option("--mapping", help="YAML layout of a delimited or fixed-width log.")
@@ -111,6 +121,8 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
     day: str | None,
     mapping: Path | None,
     classify: Path | None,
+    *,
+    day_start: str | None = None,
 ) -> ReadOptions:
     """What the readers are told, from the command's options (each checked, one clear error)."""
     import yaml  # noqa: PLC0415 - see the imports
@@ -125,6 +137,14 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
     except (ValueError, KeyError):
         _fail(f"--source-timezone: unknown zone {zone!r}")
     on = _date_option(day, "--date")
+    starts = None
+    if day_start is not None:
+        from efir.readers.playlist import parse_clock  # noqa: PLC0415
+
+        try:
+            starts = parse_clock(day_start)
+        except ValueError as exc:
+            _fail(f"--day-start: {exc}")
     layout = None
     if mapping is not None:
         try:
@@ -139,6 +159,7 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         date=on,
         mapping=layout,
         classify=load_classifier(classify) if classify is not None else None,
+        day_start=starts,
     )
 
 
@@ -223,6 +244,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     source_timezone: SourceTimezoneOption = None,
     frame_rate: FrameRateOption = None,
     day: DateOption = None,
+    day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
     flag: Annotated[
@@ -281,7 +303,13 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     # and freeze what the audit built.
     gc.disable()
     options = _read_options(
-        channel, source_timezone or timezone, frame_rate, day, mapping, classify
+        channel,
+        source_timezone or timezone,
+        frame_rate,
+        day,
+        mapping,
+        classify,
+        day_start=day_start,
     )
     try:
         _audit_command(
@@ -518,6 +546,7 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
     source_timezone: SourceTimezoneOption = None,
     frame_rate: FrameRateOption = None,
     day: DateOption = None,
+    day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
 ) -> None:
@@ -538,7 +567,13 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
     from efir.readers.registry import RECORD_READERS, reader_for  # noqa: PLC0415
 
     options = _read_options(
-        channel, source_timezone or timezone, frame_rate, day, mapping, classify
+        channel,
+        source_timezone or timezone,
+        frame_rate,
+        day,
+        mapping,
+        classify,
+        day_start=day_start,
     )
     try:
         tz = ZoneInfo(timezone)

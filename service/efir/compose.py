@@ -20,6 +20,7 @@ from efir.api.context import ApiContext
 from efir.daemon.alerting import Alerter
 from efir.daemon.broker import EmbeddedBroker
 from efir.daemon.checkpoints import Checkpointer
+from efir.daemon.enrich import Enrichment
 from efir.daemon.ingest import Ingest
 from efir.daemon.leader import Leadership
 from efir.daemon.live_metrics import LiveCollector
@@ -55,6 +56,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         settings.profiles(), stale_after_s=settings.stale_after_s, started_us=now_us()
     )
     metrics.registry.register(LiveCollector(monitor, now_us))
+    enrichment = Enrichment.of(settings)
     checkpointer = Checkpointer(
         store,
         monitor,
@@ -64,6 +66,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         lookback_s=settings.checkpoint_lookback_s,
         compact_every_s=settings.compact_every_s,
         now_us=now_us,
+        enrichment=enrichment,
     )
     alert_store = AlertStore(store)
     # Set by the alerter and the API when outbox rows are due; the worker waits on it.
@@ -80,6 +83,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         batch_max=settings.batch_max,
         hydrate=checkpointer.hydrate,
         on_applied=alerter.kick,
+        enrichment=enrichment,
     )
     consumer = MqttConsumer(
         settings.mqtt_target,
@@ -140,6 +144,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         consumer=consumer,
         broker=broker,
         checkpointer=checkpointer,
+        enrichment=enrichment,
         alert_store=alert_store,
         sender=sender,
         delivery=delivery,

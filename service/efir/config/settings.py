@@ -36,11 +36,14 @@ from efir.core.channel import CHANNEL_ID, DEFAULT_TIMEZONE, KNOWN_FLAGS, Channel
 from efir.core.errors import ConfigurationError
 from efir.core.rules import Media
 from efir.core.schedule import OnAirSchedule
+from efir.readers.classify import ClassifyError, build_classifier, load_classifier
 from efir.redact import redact
 from efir.rulepacks import PackError, load_pack
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+    from efir.readers.classify import Classifier
 
 #: The law keeps the on-air log one year (regulation.md); retention may not be shorter.
 MIN_RETENTION_DAYS = 366
@@ -77,6 +80,12 @@ class ChannelConfig(Strict):
     #: status never pages as locked in (docs/engine.md, "Open items").
     open_grace_s: float = Field(default=300.0, ge=0, le=86_400)
     open_cap_s: float = Field(default=3600.0, gt=0, le=86_400)
+    #: Classification of this channel's live events (docs/formats.md,
+    #: "Classification"): a YAML file's path (relative to the working
+    #: directory) or the rules inline. Fills in what a ``start`` or
+    #: ``complete`` lacks at ingest and at restart; the stored payload is kept
+    #: as it arrived.
+    classify: Path | dict[str, Any] | None = None
 
     @field_validator("flags")
     @classmethod
@@ -105,7 +114,23 @@ class ChannelConfig(Strict):
         if unknown:
             msg = f"unknown rule id(s) {sorted(unknown)}: not in pack {self.rule_pack!r}"
             raise ValueError(msg)
+        try:
+            self.classifier()
+        except ClassifyError as exc:
+            raise ValueError(str(exc)) from None
         return self
+
+    def classifier(self) -> Classifier | None:
+        """The channel's classification, read and checked (``None``: none configured).
+
+        Raises:
+            ClassifyError: the file cannot be read, or a rule cannot work.
+        """
+        if self.classify is None:
+            return None
+        if isinstance(self.classify, Path):
+            return load_classifier(self.classify, "classify")
+        return build_classifier(self.classify, "classify")
 
     def profile(self) -> ChannelProfile:
         """The core's channel profile."""

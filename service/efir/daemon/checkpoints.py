@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
 
     from efir.core.event import AsRunEvent
+    from efir.daemon.enrich import Enrichment
     from efir.daemon.monitor import Monitor
     from efir.metrics import Metrics
     from efir.store import Store
@@ -69,6 +70,7 @@ class Checkpointer:
         every_s: how often each channel gets a checkpoint; 0 takes and uses none.
         lookback_s: rows received this long before a checkpoint are re-read at restore.
         compact_every_s: how often each channel's live state is compacted; 0 never.
+        enrichment: the channels' classification, applied to stored versions read back.
     """
 
     def __init__(
@@ -82,8 +84,10 @@ class Checkpointer:
         lookback_s: float,
         compact_every_s: float = 0.0,
         now_us: Callable[[], int],
+        enrichment: Enrichment | None = None,
     ) -> None:
         """Wire; nothing runs until :meth:`run` or :meth:`restore`."""
+        self.enrichment = enrichment
         self.store = CheckpointStore(store)
         self.monitor = monitor
         self.metrics = metrics
@@ -138,7 +142,8 @@ class Checkpointer:
             marks[cid] = (ck.upto_id, ck.taken_us - self.lookback_us)
             self.taken[cid] = ck.taken_us
         later = await self.store.rows_after(marks, since)
-        parsed = {cid: parse_stored(cid, _pairs(rows)) for cid, rows in later.items()}
+        enrichment = self.enrichment
+        parsed = {cid: parse_stored(cid, _pairs(rows), enrichment) for cid, rows in later.items()}
         # One round of history queries for every channel, then the rows in order.
         await self.hydrate([event for events in parsed.values() for event in events])
         for cid, events in parsed.items():
@@ -160,7 +165,8 @@ class Checkpointer:
         now = self.now_us()
         for cid, by_id in found.items():
             for event_id, rows in by_id.items():
-                self.monitor.hydrate(cid, event_id, parse_stored(cid, _pairs(rows)), now)
+                versions = parse_stored(cid, _pairs(rows), self.enrichment)
+                self.monitor.hydrate(cid, event_id, versions, now)
                 count += 1
         if count:
             self.metrics.hydrated.inc(count)
@@ -262,16 +268,19 @@ class Checkpointer:
 _UNREADABLE = (CheckpointError, zlib.error, ValueError, TypeError, KeyError, RecursionError)
 
 
-def parse_stored(channel_id: str, rows: Iterable[tuple[bytes, int]]) -> list[AsRunEvent]:
+def parse_stored(
+    channel_id: str, rows: Iterable[tuple[bytes, int]], enrichment: Enrichment | None = None
+) -> list[AsRunEvent]:
     """Parse stored ``(payload, received_us)`` versions; skip (and log) what no longer parses.
 
     A version stored under an older schema that this one refuses is left out
-    rather than stopping the start.
+    rather than stopping the start. ``enrichment`` classifies as ingest did.
     """
+    parse = enrichment.parse if enrichment is not None else parse_event
     out: list[AsRunEvent] = []
     for payload, received_us in rows:
         try:
-            out.append(parse_event(payload, now_us=received_us, expect_channel=channel_id))
+            out.append(parse(payload, now_us=received_us, expect_channel=channel_id))
         except EventError as exc:
             log.warning("skipping a stored event of %s that no longer parses: %s", channel_id, exc)
     return out

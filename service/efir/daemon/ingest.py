@@ -37,6 +37,7 @@ from efir.store.database import DeadLetter, EventRow, StoreUnavailableError
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
+    from efir.daemon.enrich import Enrichment
     from efir.daemon.monitor import Monitor
     from efir.metrics import Metrics
     from efir.store import Store
@@ -107,6 +108,7 @@ class Ingest:
         batch_max: int,
         hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None,
         on_applied: Callable[[set[str]], None] | None = None,
+        enrichment: Enrichment | None = None,
     ) -> None:
         """Create the queue; :meth:`run` is the writer task.
 
@@ -122,7 +124,11 @@ class Ingest:
                 versions before new ones apply (the checkpointer's).
             on_applied: called with the channels a batch changed (the
                 alerter's wake-up).
+            enrichment: the channels' classification (``classify:``), applied
+                to each payload before it is counted; the payload is stored
+                as it arrived.
         """
+        self.parse = enrichment.parse if enrichment is not None else parse_event
         self.store = store
         self.monitor = monitor
         self.metrics = metrics
@@ -252,7 +258,7 @@ class Ingest:
         if item.channel is not None and self.monitor.get(item.channel) is None:
             return reject("unknown_channel", [_unknown(item.channel)], item.channel)
         try:
-            event = parse_event(item.payload, now_us=item.received_us, expect_channel=item.channel)
+            event = self.parse(item.payload, now_us=item.received_us, expect_channel=item.channel)
         except EventError as exc:
             return reject(exc.code, exc.reasons, item.channel)
         except Exception as exc:

@@ -39,6 +39,7 @@ if TYPE_CHECKING:
     from efir.daemon.alerting import Alerter
     from efir.daemon.broker import EmbeddedBroker
     from efir.daemon.checkpoints import Checkpointer
+    from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
     from efir.daemon.leader import Leadership
     from efir.daemon.monitor import Monitor
@@ -84,6 +85,7 @@ class Parts:
     consumer: MqttConsumer
     broker: EmbeddedBroker | None
     checkpointer: Checkpointer
+    enrichment: Enrichment
     alert_store: AlertStore
     sender: Sender
     delivery: DeliveryWorker
@@ -115,6 +117,7 @@ class Service:
         self.consumer = parts.consumer
         self.broker = parts.broker
         self.checkpointer = parts.checkpointer
+        self.enrichment = parts.enrichment
         self.alert_store = parts.alert_store
         self.sender = parts.sender
         self.delivery = parts.delivery
@@ -179,7 +182,7 @@ class Service:
             for cid, ch in self.monitor.channels.items():
                 if cid not in restored:
                     stored = await self.store.load_events(cid, since)
-                    self.monitor.load(cid, parse_stored(cid, stored), now)
+                    self.monitor.load(cid, parse_stored(cid, stored, self.enrichment), now)
                 self.monitor.restore_feed(cid, *feeds.get(cid, (None, None, None)))
                 if len(ch.engine) or ch.events:
                     # Re-offer every closed window of the live horizon: what closed while

@@ -24,7 +24,7 @@ from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Iterator
-    from datetime import date
+    from datetime import date, time
     from fractions import Fraction
     from pathlib import Path
 
@@ -98,6 +98,8 @@ class ReadOptions:
         default_kind: the kind of a record that says none and that no
             classification rule gave one: a programme (its unknown language
             then counts against the channel, the conservative reading).
+        day_start: the clock time a playlist without clock times starts at
+            (``--day-start``; ``None``: what the file says, else 00:00).
     """
 
     channel: str | None = None
@@ -107,6 +109,7 @@ class ReadOptions:
     mapping: dict[str, Any] | None = None
     classify: Classifier | None = None
     default_kind: str = "program"
+    day_start: time | None = None
 
 
 class Reader(Protocol):

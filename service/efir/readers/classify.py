@@ -26,21 +26,26 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Annotated, Any
 
+import msgspec
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from efir.core.errors import InputError
 from efir.core.event import INHERITABLE
-from efir.readers.base import problems
+from efir.readers.base import Record, problems
+from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, nesting
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
-
-    from efir.readers.base import Record
 
 #: Fields a rule may set: what an item is (the event's inheritable attributes),
 #: not which item it is (its house number, title, artist, ISRC).
 SETTABLE = frozenset(INHERITABLE) - {"house_id", "title", "artist", "isrc"}
+
+
+_DECODE = msgspec.json.Decoder().decode
+_ENCODE = msgspec.json.Encoder().encode
 
 
 class ClassifyError(InputError):
@@ -148,6 +153,43 @@ class Classifier:
         }
 
 
+def classify_payload(classifiers: Mapping[str, Classifier], payload: bytes) -> bytes:
+    """A live ``efir.asrun/1`` payload with what it lacks filled in by its channel's rules.
+
+    ``classifiers`` maps a channel id to its classification; the payload's
+    ``channel`` picks one.
+    Only a ``start`` or ``complete`` is classified: the other phases inherit
+    what the item is from its earlier versions, and a default filled into an
+    ``end`` would overwrite it. ``raw.<name>`` conditions look at the
+    payload's ``raw`` object. A payload that is not a JSON object within the
+    size limit, or that no rule changes, is returned as it is (validation
+    then says what is wrong with it).
+    """
+    if len(payload) > MAX_PAYLOAD_BYTES or nesting(payload) > MAX_DEPTH:
+        return payload
+    try:
+        doc = _DECODE(payload)
+    except (msgspec.DecodeError, RecursionError):
+        return payload
+    if not isinstance(doc, dict) or doc.get("phase") not in {"start", "complete"}:
+        return payload
+    classifier = classifiers.get(doc.get("channel"))  # type: ignore[arg-type]
+    if classifier is None:
+        return payload
+    given = doc.get("raw")
+    raw = (
+        {str(k): v for k, v in given.items() if isinstance(v, str)}
+        if isinstance(given, dict)
+        else {}
+    )
+    fields = {k: v for k, v in doc.items() if k != "raw"}
+    record = Record(dict(fields), raw, 0)
+    classifier.apply(record)
+    if record.fields == fields:
+        return payload
+    return _ENCODE({**record.fields, **({"raw": given} if "raw" in doc else {})})
+
+
 def _fill(fields: dict[str, Any], sets: dict[str, Any]) -> bool:
     changed = False
     for name, value in sets.items():
@@ -157,8 +199,8 @@ def _fill(fields: dict[str, Any], sets: dict[str, Any]) -> bool:
     return changed
 
 
-def load_classifier(path: Path) -> Classifier:
-    """Read and check a classification file.
+def load_classifier(path: Path, option: str = "--classify") -> Classifier:
+    """Read and check a classification file (``option`` starts each message).
 
     Raises:
         ClassifyError: unreadable, not YAML, or a rule that cannot work (the
@@ -167,32 +209,43 @@ def load_classifier(path: Path) -> Classifier:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except OSError as exc:
-        msg = f"--classify: cannot read {path}: {exc.strerror or exc}"
+        msg = f"{option}: cannot read {path}: {exc.strerror or exc}"
         raise ClassifyError(msg) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        msg = f"--classify: {path} is not valid YAML{where}"
+        msg = f"{option}: {path} is not valid YAML{where}"
         raise ClassifyError(msg) from None
+    return build_classifier(data, f"{option}: {path}")
+
+
+def build_classifier(data: object, where: str) -> Classifier:
+    """Check classification rules already parsed (a file's YAML, a channel's ``classify:``).
+
+    ``where`` starts each message (``--classify: FILE``, ``channels[0].classify``).
+
+    Raises:
+        ClassifyError: a rule that cannot work (the message names the rule and field).
+    """
     try:
-        parsed = _File.model_validate(data)
+        parsed = _File.model_validate(data or {})
     except ValidationError as exc:
-        msg = f"--classify: {path}: {problems(exc)}"
+        msg = f"{where}: {problems(exc)}"
         raise ClassifyError(msg) from None
     rules = []
     for i, rule in enumerate(parsed.rules, start=1):
         bad = sorted(set(rule.set) - SETTABLE)
         if bad:
-            msg = f"--classify: rule {i} sets {bad}; a rule sets only {sorted(SETTABLE)}"
+            msg = f"{where}: rule {i} sets {bad}; a rule sets only {sorted(SETTABLE)}"
             raise ClassifyError(msg)
         conditions = [
-            _Condition(name, _predicate(test, f"--classify: rule {i}, {name}"))
+            _Condition(name, _predicate(test, f"{where}: rule {i}, {name}"))
             for name, test in rule.when.items()
         ]
         rules.append((conditions, dict(rule.set)))
     bad = sorted(set(parsed.default) - SETTABLE)
     if bad:
-        msg = f"--classify: default sets {bad}; it sets only {sorted(SETTABLE)}"
+        msg = f"{where}: default sets {bad}; it sets only {sorted(SETTABLE)}"
         raise ClassifyError(msg)
     described = [rule.model_dump(by_alias=True, exclude_none=True) for rule in parsed.rules]
     return Classifier(rules, dict(parsed.default), described, [0] * len(rules))

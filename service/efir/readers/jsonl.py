@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,6 +37,7 @@ def parse_lines(
             yield LineError(source, number, tuple(exc.reasons), exc.code)
 
 
+_PLAYLIST = re.compile(rb'"program"\s*:\s*\[')
 #: Bytes read per chunk (about 20,000 typical lines).
 CHUNK_BYTES = 4 << 20
 
@@ -49,8 +51,25 @@ class JsonLinesReader:
     name = "jsonl"
 
     def sniff(self, head: bytes) -> bool:
-        """A JSON object (or a ``#`` comment) first."""
-        return head.startswith((b"{", b"#"))
+        """A first line (after ``#`` comments) that opens a JSON object and goes on.
+
+        A pretty-printed JSON document has ``{`` alone on its first line, a
+        playlist has a ``"program": [`` list, a MediaLive export names
+        ``as_run_type``, and other
+        formats' ``#`` directives are followed by lines that are not JSON:
+        none of them is taken for JSON lines.
+        """
+        for line in head.splitlines():
+            stripped = line.strip()
+            if not stripped or stripped.startswith(b"#"):
+                continue
+            return (
+                stripped.startswith(b"{")
+                and len(stripped) > 1
+                and b"as_run_type" not in stripped
+                and _PLAYLIST.search(stripped) is None
+            )
+        return False
 
     def read(
         self,

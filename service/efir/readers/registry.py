@@ -8,9 +8,13 @@ from efir.core.errors import InputError
 from efir.readers.base import ReaderOf
 from efir.readers.bxf import BxfReader
 from efir.readers.delimited import DelimitedReader
+from efir.readers.ffplayout import FfplayoutReader
 from efir.readers.itx import ItxReader
 from efir.readers.jsonl import JsonLinesReader
+from efir.readers.marina import MarinaReader
+from efir.readers.medialive import MedialiveReader
 from efir.readers.nielsen import NielsenReader
+from efir.readers.playbox import PlayboxReader
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -19,14 +23,22 @@ if TYPE_CHECKING:
 
 #: Readers of foreign formats, whose records ``efir convert`` writes with ``raw``.
 RECORD_READERS: dict[str, RecordReader] = {
-    r.name: r for r in (BxfReader(), NielsenReader(), ItxReader(), DelimitedReader())
+    r.name: r
+    for r in (
+        BxfReader(),
+        NielsenReader(),
+        ItxReader(),
+        MarinaReader(),
+        MedialiveReader(),
+        PlayboxReader(),
+        FfplayoutReader(),
+        DelimitedReader(),
+    )
 }
 READERS: dict[str, Reader] = {
     "jsonl": JsonLinesReader(),
     **{name: ReaderOf(r) for name, r in RECORD_READERS.items()},
 }
-#: Formats of the readers issue not read yet (named so the error says so).
-PLANNED_FORMATS = ("marina", "medialive", "playbox", "ffplayout")
 #: Bytes of a file detection looks at.
 HEAD_BYTES = 4096
 
@@ -62,13 +74,9 @@ def reader_for(path: Path, input_format: str | None) -> Reader:
     name = input_format or detect_format(path)
     reader = READERS.get(name)
     if reader is None:
-        if name in PLANNED_FORMATS:
-            msg = (
-                f"{path}: input format {name!r} is not supported yet; describe the file "
-                "with --input-format csv --mapping FILE, or convert it to efir.asrun/1 "
-                "JSON lines (docs/formats.md)"
-            )
-        else:
-            msg = f"unknown input format {name!r}; known: {', '.join(READERS)}"
+        msg = (
+            f"unknown input format {name!r}; known: {', '.join(READERS)} (any other "
+            "delimited or fixed-width log: --input-format csv --mapping FILE, docs/formats.md)"
+        )
         raise FormatError(msg)
     return reader

@@ -160,7 +160,7 @@ def test_period_options_and_partial_windows(tmp_path: Path) -> None:
         (["--format", "xml"], "xml"),
         (["--from", "yesterday"], "neither a date"),
         (["--enable", "no_such_rule"], "unknown rule"),
-        (["--input-format", "marina"], "not supported yet"),
+        (["--input-format", "sony-lmt"], "unknown input format"),
         (["--input-format", "csv"], "needs --mapping"),
         (["--timezone", "Mars/Olympus"], "Mars/Olympus"),
     ],

@@ -162,7 +162,9 @@ def test_broken_xml_is_one_error_with_its_position(tmp_path: Path) -> None:
 def test_detection_names_the_candidates_or_the_known_formats(tmp_path: Path) -> None:
     odd = tmp_path / "odd.txt"
     odd.write_text("hello\n")
-    with pytest.raises(FormatError, match="jsonl, bxf, nielsen-nl, itx, csv"):
+    with pytest.raises(
+        FormatError, match="jsonl, bxf, nielsen-nl, itx, marina, medialive, playbox, ffplayout, csv"
+    ):
         detect_format(odd)
-    with pytest.raises(FormatError, match="not supported yet"):
-        reader_for(odd, "marina")
+    with pytest.raises(FormatError, match="unknown input format 'sony-lmt'"):
+        reader_for(odd, "sony-lmt")

@@ -99,3 +99,43 @@ def test_a_bad_mapping_or_zone_is_one_clear_error(tmp_path: Path) -> None:
     done = _efir("convert", str(log), "--source-timezone", "Mars/Base", "-o", str(tmp_path / "o"))
     assert done.returncode == 2
     assert "unknown zone" in done.stderr
+
+
+def test_a_playlist_is_audited_as_planned_from_its_day_start(tmp_path: Path) -> None:
+    playlist = tmp_path / "day.json"
+    program = [
+        {"in": 0, "out": 3 * 3600, "duration": 3 * 3600, "source": "/m/kk-film.mp4"},
+        {"in": 0, "out": 3 * 3600, "duration": 3 * 3600, "source": "/m/ru-film.mp4"},
+    ]
+    playlist.write_text(json.dumps({"channel": "x", "date": "2027-01-04", "program": program}))
+    classify = tmp_path / "classify.yaml"
+    classify.write_text(
+        "rules:\n"
+        "  - when: {house_id: {prefix: kk-}}\n    set: {language: kk, origin: domestic}\n"
+        "  - when: {house_id: {prefix: ru-}}\n    set: {language: ru, origin: foreign}\n"
+    )
+    out = tmp_path / "plan.jsonl"
+    done = _efir(
+        "convert", str(playlist), "--day-start", "06:00", "--channel", "qaz", "-o", str(out),
+        "--classify", str(classify),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    first, second = (json.loads(line) for line in out.read_text().splitlines())
+    assert first["start"] == "2027-01-04T06:00:00+05:00"
+    assert second["start"] == "2027-01-04T09:00:00+05:00"
+    assert (first["language"], second["language"]) == ("kk", "ru")
+    audit = _efir(
+        "audit", str(playlist), "--day-start", "06:00", "--channel", "qaz",
+        "--classify", str(classify), "--format", "json",
+    )  # fmt: skip
+    doc = json.loads(audit.stdout)
+    (window,) = [
+        w
+        for w in doc["windows"]
+        if w["rule"] == "lang_6h" and w["window_start"].startswith("2027-01-04T06")
+    ]
+    assert window["share"] == 0.5  # 3 h of Kazakh in 6 h: under 2027's 60 %
+    assert window["verdict"] == "violation"
+    bad = _efir("audit", str(playlist), "--day-start", "25:00")
+    assert bad.returncode == 2
+    assert "--day-start" in bad.stderr
