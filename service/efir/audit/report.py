@@ -148,19 +148,21 @@ def _label(w: WindowResult, tz: ZoneInfo) -> str:
     return label + (" (transitional)" if w.transitional else "")
 
 
-def _columns(rule_type: RuleType) -> list[str]:
-    if rule_type is RuleType.MIN_COUNT:
+def _columns(rule: Rule) -> list[str]:
+    if rule.type is RuleType.MIN_COUNT:
         return ["count", "required"]
-    if rule_type is RuleType.FORBIDDEN:
-        return ["count", "items"]
+    if rule.type is RuleType.FORBIDDEN:
+        # A rule that reports unknown items apart (ads of unknown language) shows them.
+        return ["count", "items", "unknown"] if rule.unknown is not None else ["count", "items"]
     return ["share", "threshold", "numerator", "base", "unknown"]
 
 
-def _cells(rule_type: RuleType, w: WindowResult) -> list[str]:
-    if rule_type is RuleType.MIN_COUNT:
+def _cells(rule: Rule, w: WindowResult) -> list[str]:
+    if rule.type is RuleType.MIN_COUNT:
         return [str(w.count), f"{w.threshold:g}" if w.threshold is not None else ""]
-    if rule_type is RuleType.FORBIDDEN:
-        return [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
+    if rule.type is RuleType.FORBIDDEN:
+        cells = [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
+        return [*cells, _hms(w.unknown_s)] if rule.unknown is not None else cells
     return [
         percent(w.share, 2, ""),
         percent(w.threshold, 2, ""),
@@ -176,18 +178,19 @@ def rule_table(
     """One rule's table: a line per window (item rules: only windows with occurrences)."""
     table = Table(title=f"{rule.id}: {rule.title}", title_justify="left", caption_justify="left")
     table.add_column("window (local)")
-    for name in _columns(rule.type):
+    for name in _columns(rule):
         table.add_column(name, justify="right")
     table.add_column("gap", justify="right")
     table.add_column("verdict")
     for w in windows:
         verdict = str(w.verdict)
         quiet = rule.type is RuleType.FORBIDDEN or violations_only
-        if quiet and verdict != "violation":
+        doubtful = rule.type is RuleType.FORBIDDEN and not violations_only and w.unknown_s
+        if quiet and verdict != "violation" and not doubtful:
             continue
         style = _STYLE.get(verdict, "")
         table.add_row(
-            _label(w, tz), *_cells(rule.type, w), _hms(w.gap_s), Text(verdict, style=style)
+            _label(w, tz), *_cells(rule, w), _hms(w.gap_s), Text(verdict, style=style)
         )
     counts = Counter(str(w.verdict) for w in windows)
     totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 class BoundRule:
     """``rule`` evaluated on scheme index ``scheme`` with its dates resolved for the channel."""
 
-    __slots__ = ("_protected", "_selected", "_weights", "dates", "rule", "scheme")
+    __slots__ = ("_doubtful", "_protected", "_selected", "_weights", "dates", "rule", "scheme")
 
     def __init__(self, rule: Rule, scheme: int, dates: frozenset[date]) -> None:
         """Bind ``rule``; ``dates`` are its forbidden dates (mourning days resolved)."""
@@ -29,6 +29,7 @@ class BoundRule:
         self._weights: list[ShareWeights] = []
         self._selected: list[bool] = []
         self._protected: list[bool] = []
+        self._doubtful: list[bool] = []
 
     def weights(self, profiles: list[Profile]) -> list[ShareWeights]:
         """Share weights indexed by profile id (extended as new profiles appear)."""
@@ -42,6 +43,14 @@ class BoundRule:
         cache = self._selected
         while len(cache) < len(profiles):
             cache.append(self.rule.select.matches(profiles[len(cache)]))
+        return cache[pid]
+
+    def doubtful(self, pid: int, profiles: list[Profile]) -> bool:
+        """Whether profile ``pid`` matches an item rule's ``unknown`` selector (reported apart)."""
+        cache = self._doubtful
+        selector = self.rule.unknown
+        while len(cache) < len(profiles):
+            cache.append(selector is not None and selector.matches(profiles[len(cache)]))
         return cache[pid]
 
     def protected(self, pid: int, profiles: list[Profile]) -> bool:

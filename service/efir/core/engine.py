@@ -464,7 +464,8 @@ class ChannelEngine:
             else:
                 verdict = Status.PARTIAL if cut else Status.VIOLATION
             return replace(base, verdict=verdict, status=verdict, count=count)
-        occurrences = tuple(self.scanner.occurrences(rt, ws, we, now))
+        found, unknown_us = self.scanner.scan(rt, ws, we, now)
+        occurrences = tuple(found)
         forbidden_verdict: Status | None = None
         if occurrences:
             forbidden_verdict = Status.VIOLATION
@@ -476,6 +477,7 @@ class ChannelEngine:
             status=forbidden_verdict or Status.ON_TRACK,
             count=len(occurrences),
             occurrences=occurrences,
+            unknown_s=unknown_us / US_PER_S if rule.unknown is not None else None,
         )
 
     def _share_result(

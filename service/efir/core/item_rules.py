@@ -2,9 +2,12 @@
 
 An item matching a ``forbidden`` rule's selector, starting inside the window
 (and on one of its dates, when the rule has dates) is an occurrence the
-moment it airs. With ``between_parts_of`` it must also sit between two parts
-of the same protected programme: the nearest programme items before and after
-it share ``house_id`` (or, without house ids, the title).
+moment it airs. An item matching the rule's ``unknown`` selector instead
+(an advertisement of unknown language, for the ads-in-Kazakh rule) is not an
+occurrence: its aired seconds are reported apart, as unknown. With
+``between_parts_of`` it must also sit between two parts of the same
+protected programme: the nearest programme items before and after it share
+``house_id`` (or, without house ids, the title).
 """
 
 from __future__ import annotations
@@ -40,21 +43,31 @@ class ItemRuleScanner:
         self.calendar = calendar
         self.tz = tz
 
-    def occurrences(self, br: BoundRule, ws: int, we: int, now: int | None) -> list[Occurrence]:
-        """Occurrences of ``br`` among items starting in ``[ws, we)``."""
+    def scan(
+        self, br: BoundRule, ws: int, we: int, now: int | None
+    ) -> tuple[list[Occurrence], int]:
+        """Occurrences of ``br`` in ``[ws, we)``, and the aired µs of its unknown items there."""
         rule = br.rule
         if rule.dates and not br.dates:
-            return []  # date-bound rule with no configured dates
+            return [], 0  # date-bound rule with no configured dates
         if not self._may_have_occurrences(br, ws, we, now):
-            return []
+            return [], 0
         clip = self.ledger.clip
+        profiles = self.profiles
         out: list[Occurrence] = []
+        unknown_us = 0
         for item, s, e in self.ledger.aired(ws, we, now):
-            if not ws <= item.start < we or not br.selected(item.pid, self.profiles):
+            if not ws <= item.start < we:
+                continue
+            selected = br.selected(item.pid, profiles)
+            if not selected and not br.doubtful(item.pid, profiles):
                 continue
             if clip is not None and not clip[0] <= item.start < clip[1]:
                 continue
             if br.dates and local_date(item.start, self.tz) not in br.dates:
+                continue
+            if not selected:
+                unknown_us += e - s
                 continue
             reason = rule.title
             if rule.between_parts_of is not None:
@@ -63,7 +76,7 @@ class ItemRuleScanner:
                     continue
                 reason = f"interrupts {programme.event.title or programme.event_id}"
             out.append(Occurrence(item.event_id, s, e, item.event.title, reason))
-        return out
+        return out, unknown_us
 
     def _may_have_occurrences(self, br: BoundRule, ws: int, we: int, now: int | None) -> bool:
         """Cheap pre-check from the window's per-profile counts (skips most scans)."""
@@ -73,7 +86,10 @@ class ItemRuleScanner:
                 return False
         counts = self.ledger.counts(br.scheme, ws, now)
         profiles = self.profiles
-        if not any(n and br.selected(pid, profiles) for pid, n in counts.items()):
+        if not any(
+            n and (br.selected(pid, profiles) or br.doubtful(pid, profiles))
+            for pid, n in counts.items()
+        ):
             return False
         if br.rule.between_parts_of is None:
             return True

@@ -98,10 +98,16 @@ class _Builder:
         rng = self.rng
         for _ in range(rng.randint(*self.spec.spots)):
             kind = "social_advertising" if rng.random() < 0.06 else "advertising"
+            seconds = float(rng.choice((10, 15, 20, 20, 30, 30, 45)))
+            language = self.language()
+            # Ads are in Kazakh, or bilingual with Kazakh in them (Advertising
+            # Law art. 6(2)): a Russian spot carries a Kazakh part.
+            bilingual = {"kk_fraction": 0.5} if language != "kk" else {}
             yield from self.item(
                 kind,
-                float(rng.choice((10, 15, 20, 20, 30, 30, 45))),
-                language=self.language(),
+                seconds,
+                language=language,
+                **bilingual,
                 title=f"Spot {rng.randint(1, 400)}",
                 house_id=f"AD{rng.randint(1, 400):04d}",
             )

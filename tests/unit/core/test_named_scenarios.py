@@ -389,3 +389,33 @@ def test_upcoming_window_on_a_day_without_data_while_an_item_is_on_air() -> None
     (w,) = by_rule(eng.status(at(2026, 3, 2, 23, 30)), "ads_evening_hour")
     assert w.window_start == at(2026, 3, 3, 18, 0)
     assert w.budget_s == pytest.approx(720)
+
+
+def test_advertising_not_in_kazakh_is_an_occurrence_and_unknown_is_apart() -> None:
+    """AD-LANG: an ad in Russian only is an occurrence; a bilingual ad complies; unknown apart."""
+    eng = engine()
+    t = at(2026, 3, 2, 20, 0)
+    spots = [
+        ("kk-spot", 30, {"language": "kk"}),
+        ("ru-spot", 20, {"language": "ru"}),
+        ("bilingual", 15, {"language": "ru", "kk_fraction": 0.3}),
+        ("no-language", 45, {"language": None}),
+        ("ru-crawl", 60, {"language": "ru", "layer": "secondary"}),
+    ]
+    at_us = t
+    for event_id, seconds, fields in spots:
+        eng.apply(ev(event_id, at_us, seconds, "advertising", **fields))  # type: ignore[arg-type]
+        at_us += seconds * US_PER_S
+    eng.apply(ev("ru-film", at_us, 3600, language="ru"))  # a programme: not this rule's
+    day, end = at(2026, 3, 2, 0, 0), at(2026, 3, 3, 0, 0)
+    (w,) = by_rule(eng.windows(day, end, now=end, period=Period(day, end)), "ads_language")
+    assert w.verdict is Status.VIOLATION
+    assert [o.event_id for o in w.occurrences] == ["ru-spot"]
+    assert w.unknown_s == 45
+    # The next day, Kazakh and unknown ads only: it complies, the unknown seconds said apart.
+    t2 = at(2026, 3, 3, 9, 0)
+    eng.apply(ev("kk-2", t2, 30, "advertising"))
+    eng.apply(ev("unknown-2", t2 + 30 * US_PER_S, 20, "advertising", language=None))
+    day2, end2 = end, at(2026, 3, 4, 0, 0)
+    (w2,) = by_rule(eng.windows(day2, end2, now=end2, period=Period(day2, end2)), "ads_language")
+    assert (w2.verdict, w2.count, w2.unknown_s) == (Status.COMPLIES, 0, 20)
