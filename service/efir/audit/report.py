@@ -189,9 +189,7 @@ def rule_table(
         if quiet and verdict != "violation" and not doubtful:
             continue
         style = _STYLE.get(verdict, "")
-        table.add_row(
-            _label(w, tz), *_cells(rule, w), _hms(w.gap_s), Text(verdict, style=style)
-        )
+        table.add_row(_label(w, tz), *_cells(rule, w), _hms(w.gap_s), Text(verdict, style=style))
     counts = Counter(str(w.verdict) for w in windows)
     totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
     mark = "" if rule.verified else "  [unverified]"
