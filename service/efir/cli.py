@@ -38,8 +38,11 @@ from efir.core.tzcheck import TzDataError, check_tzdata
 from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from efir.config.settings import Settings
     from efir.readers.base import ReadOptions
+    from efir.reports.content import Report
 
 # The daemon's modules (MQTT, SQLAlchemy, Alembic, FastAPI, the notifiers) are
 # imported by the commands that use them: importing them all took 1.5 s of
@@ -218,25 +221,68 @@ class _LazyProgress:
             self.progress.stop()
 
 
+ChannelOption = Annotated[
+    str | None, typer.Option(help="Channel id; required when the input holds several.")
+]
+MediaOption = Annotated[Media, typer.Option(help="Channel media.")]
+TimezoneOption = Annotated[str, typer.Option(help="IANA zone of the channel.")]
+RulesOption = Annotated[str, typer.Option(help="Rule pack name or YAML path.")]
+FromOption = Annotated[
+    str | None, typer.Option("--from", help="Period start: YYYY-MM-DD (local) or RFC 3339.")
+]
+ToOption = Annotated[
+    str | None,
+    typer.Option("--to", help="Period end: YYYY-MM-DD (inclusive day) or RFC 3339 (exclusive)."),
+]
+FlagOption = Annotated[
+    list[str] | None, typer.Option(help="Channel flag (repeatable). Default: domestic.")
+]
+MourningOption = Annotated[
+    list[str] | None, typer.Option(help="National mourning date YYYY-MM-DD (repeatable).")
+]
+EnableOption = Annotated[
+    list[str] | None, typer.Option(help="Enable a rule disabled by default (repeatable).")
+]
+DisableOption = Annotated[list[str] | None, typer.Option(help="Disable a rule (repeatable).")]
+SingleProcessOption = Annotated[
+    bool,
+    typer.Option(
+        "--single-process",
+        help="Read with this process only (by default a second one reads part of inputs "
+        "of 16 MB and more).",
+    ),
+]
+MaxRefusedOption = Annotated[
+    float,
+    typer.Option(
+        min=0, max=1, help="Share of refused lines above which the audit is unusable (exit 2)."
+    ),
+]
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Judge every window under the thresholds in force on this date (YYYY-MM-DD), "
+        "e.g. 2027-01-01 for the 60 % thresholds.",
+    ),
+]
+ThresholdOption = Annotated[
+    list[str] | None, typer.Option(help="Override one rule's threshold: RULE=VALUE (repeatable).")
+]
+FilesArgument = Annotated[
+    list[Path], typer.Argument(help="As-run files to audit.", show_default=False)
+]
+
+
 @app.command()
 def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
-    files: Annotated[list[Path], typer.Argument(help="As-run files to audit.", show_default=False)],
-    channel: Annotated[
-        str | None, typer.Option(help="Channel id; required when the input holds several.")
-    ] = None,
-    media: Annotated[Media, typer.Option(help="Channel media.")] = Media.TV,
-    timezone: Annotated[str, typer.Option(help="IANA zone of the channel.")] = DEFAULT_TIMEZONE,
-    rules: Annotated[str, typer.Option(help="Rule pack name or YAML path.")] = "kz",
-    start: Annotated[
-        str | None,
-        typer.Option("--from", help="Period start: YYYY-MM-DD (local) or RFC 3339."),
-    ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(
-            "--to", help="Period end: YYYY-MM-DD (inclusive day) or RFC 3339 (exclusive)."
-        ),
-    ] = None,
+    files: FilesArgument,
+    channel: ChannelOption = None,
+    media: MediaOption = Media.TV,
+    timezone: TimezoneOption = DEFAULT_TIMEZONE,
+    rules: RulesOption = "kz",
+    start: FromOption = None,
+    end: ToOption = None,
     output_format: Annotated[OutputFormat, typer.Option("--format", help="Report format.")] = (
         OutputFormat.TABLE
     ),
@@ -247,61 +293,25 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
-    flag: Annotated[
-        list[str] | None,
-        typer.Option(help="Channel flag (repeatable). Default: domestic."),
-    ] = None,
-    mourning: Annotated[
-        list[str] | None, typer.Option(help="National mourning date YYYY-MM-DD (repeatable).")
-    ] = None,
-    enable: Annotated[
-        list[str] | None, typer.Option(help="Enable a rule disabled by default (repeatable).")
-    ] = None,
-    disable: Annotated[list[str] | None, typer.Option(help="Disable a rule (repeatable).")] = None,
+    flag: FlagOption = None,
+    mourning: MourningOption = None,
+    enable: EnableOption = None,
+    disable: DisableOption = None,
     violations_only: Annotated[
         bool, typer.Option("--violations-only", help="Table: list only violating windows.")
     ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write the report to a file.")
     ] = None,
-    single_process: Annotated[
-        bool,
-        typer.Option(
-            "--single-process",
-            help="Read with this process only (by default a second one reads part of inputs "
-            "of 16 MB and more).",
-        ),
-    ] = False,
-    max_refused: Annotated[
-        float,
-        typer.Option(
-            min=0,
-            max=1,
-            help="Share of refused lines above which the audit is unusable (exit 2).",
-        ),
-    ] = 0.1,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help="Judge every window under the thresholds in force on this date (YYYY-MM-DD), "
-            "e.g. 2027-01-01 for the 60 % thresholds.",
-        ),
-    ] = None,
-    threshold: Annotated[
-        list[str] | None,
-        typer.Option(help="Override one rule's threshold: RULE=VALUE (repeatable)."),
-    ] = None,
+    single_process: SingleProcessOption = False,
+    max_refused: MaxRefusedOption = 0.1,
+    as_of: AsOfOption = None,
+    threshold: ThresholdOption = None,
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
     Exit code 0: every window complies; 1: a violation was found; 2: unusable input or arguments.
     """
-    # An audit allocates millions of long-lived objects and no reference cycles.
-    # The cyclic collector would re-scan that growing heap again and again (it
-    # doubled the run time), and once more at exit: pause it for the command
-    # and freeze what the audit built.
-    gc.disable()
     options = _read_options(
         channel,
         source_timezone or timezone,
@@ -311,6 +321,164 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
         classify,
         day_start=day_start,
     )
+
+    def write(result: AuditResult) -> None:
+        _write_report(result, output_format, output, violations_only=violations_only)
+
+    _audited(
+        files,
+        channel,
+        media,
+        timezone,
+        rules,
+        start,
+        end,
+        input_format,
+        flag,
+        mourning,
+        enable,
+        disable,
+        write=write,
+        output=output,
+        split=not single_process,
+        max_refused=max_refused,
+        as_of=as_of,
+        threshold=threshold,
+        options=options,
+    )
+
+
+class ReportFormat(StrEnum):
+    """Formats of ``efir report``."""
+
+    PDF = "pdf"
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+@app.command()
+def report(  # noqa: PLR0917 - typer maps each parameter to one documented option
+    files: FilesArgument,
+    output: Annotated[Path, typer.Option("--output", "-o", help="The report file to write.")],
+    report_format: Annotated[
+        ReportFormat | None,
+        typer.Option("--format", help="pdf, xlsx or csv (default: from the output's suffix)."),
+    ] = None,
+    channel: ChannelOption = None,
+    media: MediaOption = Media.TV,
+    timezone: TimezoneOption = DEFAULT_TIMEZONE,
+    rules: RulesOption = "kz",
+    start: FromOption = None,
+    end: ToOption = None,
+    input_format: InputFormatOption = None,
+    source_timezone: SourceTimezoneOption = None,
+    frame_rate: FrameRateOption = None,
+    day: DateOption = None,
+    day_start: DayStartOption = None,
+    mapping: MappingOption = None,
+    classify: ClassifyOption = None,
+    flag: FlagOption = None,
+    mourning: MourningOption = None,
+    enable: EnableOption = None,
+    disable: DisableOption = None,
+    single_process: SingleProcessOption = False,
+    max_refused: MaxRefusedOption = 0.1,
+    as_of: AsOfOption = None,
+    threshold: ThresholdOption = None,
+) -> None:
+    """Write a compliance report an inspector reads: checklist, windows, evidence, risk degree.
+
+    The audit's options and figures (docs/reports.md). Exit codes as ``efir audit``.
+    """
+    chosen = report_format
+    if chosen is None:
+        try:
+            chosen = ReportFormat(output.suffix.lstrip(".").lower())
+        except ValueError:
+            _fail(f"--format: say pdf, xlsx or csv (the output {output.name} does not say)")
+            raise  # unreachable: _fail exits
+    options = _read_options(
+        channel,
+        source_timezone or timezone,
+        frame_rate,
+        day,
+        mapping,
+        classify,
+        day_start=day_start,
+    )
+
+    def write(result: AuditResult) -> None:
+        from efir.readers.locate import locate  # noqa: PLC0415 - see the imports
+        from efir.reports import content  # noqa: PLC0415
+
+        made = content.build(result)
+        wanted = {row["event_id"] for row in made.evidence}
+        made = content.with_sources(made, locate(files, input_format, options, wanted))
+        output.write_bytes(_render(made, chosen))
+
+    _audited(
+        files,
+        channel,
+        media,
+        timezone,
+        rules,
+        start,
+        end,
+        input_format,
+        flag,
+        mourning,
+        enable,
+        disable,
+        write=write,
+        output=output,
+        split=not single_process,
+        max_refused=max_refused,
+        as_of=as_of,
+        threshold=threshold,
+        options=options,
+    )
+
+
+def _render(made: Report, chosen: ReportFormat) -> bytes:
+    """A built report in the format chosen."""
+    if chosen is ReportFormat.PDF:
+        from efir.reports.pdf import to_pdf  # noqa: PLC0415 - ReportLab only when asked for
+
+        return to_pdf(made)
+    from efir.reports.tabular import to_csv as report_csv  # noqa: PLC0415
+    from efir.reports.tabular import to_xlsx  # noqa: PLC0415
+
+    return to_xlsx(made) if chosen is ReportFormat.XLSX else report_csv(made).encode("utf-8")
+
+
+def _audited(  # noqa: PLR0917 - the audit's options, passed through
+    files: list[Path],
+    channel: str | None,
+    media: Media,
+    timezone: str,
+    rules: str,
+    start: str | None,
+    end: str | None,
+    input_format: str | None,
+    flag: list[str] | None,
+    mourning: list[str] | None,
+    enable: list[str] | None,
+    disable: list[str] | None,
+    *,
+    write: Callable[[AuditResult], None],
+    output: Path | None,
+    split: bool,
+    max_refused: float,
+    as_of: str | None,
+    threshold: list[str] | None,
+    options: ReadOptions,
+) -> None:
+    """Run the audit and ``write`` its result, the cyclic collector paused meanwhile."""
+    # An audit allocates millions of long-lived objects and no reference cycles.
+    # The cyclic collector would re-scan that growing heap again and again (it
+    # doubled the run time), and once more at exit: pause it for the command
+    # and freeze what the audit built.
+    gc.disable()
     try:
         _audit_command(
             files,
@@ -320,15 +488,14 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
             rules,
             start,
             end,
-            output_format,
             input_format,
             flag,
             mourning,
             enable,
             disable,
-            violations_only=violations_only,
+            write=write,
             output=output,
-            split=not single_process,
+            split=split,
             max_refused=max_refused,
             as_of=as_of,
             threshold=threshold,
@@ -347,14 +514,13 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     rules: str,
     start: str | None,
     end: str | None,
-    output_format: OutputFormat,
     input_format: str | None,
     flag: list[str] | None,
     mourning: list[str] | None,
     enable: list[str] | None,
     disable: list[str] | None,
     *,
-    violations_only: bool,
+    write: Callable[[AuditResult], None],
     output: Path | None,
     split: bool,
     max_refused: float,
@@ -402,7 +568,7 @@ def _audit_command(  # noqa: PLR0917 - the audit command's parameters, passed th
     if stats.rejected > 20:
         err.print(f"... and {stats.rejected - 20} more rejected lines (see --format json)")
     try:
-        _write_report(result, output_format, output, violations_only=violations_only)
+        write(result)
     except OSError as exc:
         _fail(f"--output: cannot write the report: {exc.strerror or exc}")
     _Exit.skip_teardown = True

@@ -101,7 +101,7 @@ def to_json(result: AuditResult, *, violations_only: bool = False) -> dict[str, 
     }
 
 
-def _cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     """A CSV cell: empty for null, ``true``/``false`` as in the JSON report."""
     if value is None:
         return ""
@@ -122,7 +122,7 @@ def to_csv(result: AuditResult, *, violations_only: bool = False) -> str:
             continue
         row = window_dict(w, tz, types[w.rule])
         ids = " ".join(o["event_id"] for o in row.get("occurrences", []))
-        writer.writerow([_cell(row.get(f)) for f in WINDOW_FIELDS] + [ids])
+        writer.writerow([csv_cell(row.get(f)) for f in WINDOW_FIELDS] + [ids])
     return buffer.getvalue()
 
 
@@ -197,7 +197,8 @@ def rule_table(
     return table
 
 
-def _what_if(what: dict[str, Any]) -> str:
+def what_if_text(what: dict[str, Any]) -> str:
+    """The what-if of a pack in words (``--as-of``, ``--threshold``)."""
     parts = []
     if what.get("as_of"):
         parts.append(f"every threshold as in force on {what['as_of']}")
@@ -218,7 +219,7 @@ def print_table(result: AuditResult, console: Console, *, violations_only: bool 
         f"{result.pack.version}\nperiod {period}"
     )
     if result.pack.what_if:
-        console.print(f"[bold yellow]what-if[/bold yellow]: {_what_if(result.pack.what_if)}")
+        console.print(f"[bold yellow]what-if[/bold yellow]: {what_if_text(result.pack.what_if)}")
     for rule_id, windows in by_rule.items():
         rule = result.engine.rules[rule_id].rule
         console.print(rule_table(rule, windows, tz, violations_only=violations_only))

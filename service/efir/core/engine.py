@@ -226,6 +226,18 @@ class ChannelEngine:
         """The primary item on air at ``now`` (``None`` in a gap)."""
         return self.ledger.on_air(now)
 
+    def aired(self, lo: int, hi: int, now: int | None = None) -> list[tuple[Item, int, int]]:
+        """``(item, start, end)`` of the primary items aired in ``[lo, hi)``, clipped to it.
+
+        The evidence of a window (reports): each item with the µs of it inside
+        the window, in air order; open items count to ``now``.
+        """
+        return [
+            (item, max(s, lo), min(e, hi))
+            for item, s, e in self.ledger.aired(lo, hi, now, secondary=False)
+            if min(e, hi) > max(s, lo)
+        ]
+
     def airtime(self, lo: int, hi: int, now: int) -> int:
         """µs of primary airtime inside ``[lo, hi)``, open items counted to ``now``."""
         return sum(self.ledger.span_seconds(lo, hi, now).values())

@@ -49,6 +49,19 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class RiskDegree(StrEnum):
+    """How a breach weighs in the state's risk criteria (a self-assessment, per rule).
+
+    One ``gross`` breach puts a broadcaster at the top degree of risk;
+    ``major`` and ``minor`` breaches are weighted by how many of the
+    requirements of that degree were breached (``efir.reports.risk``).
+    """
+
+    GROSS = "gross"
+    MAJOR = "major"
+    MINOR = "minor"
+
+
 class TransitionalPolicy(StrEnum):
     """Which threshold a window spanning a threshold change uses."""
 
@@ -125,6 +138,7 @@ class Rule:
             (seconds); ``min_count`` turns ``at_risk`` when less than this remains.
         sanction: penalty text (Administrative Code article), informative.
         note: interpretation notes and open ambiguities.
+        risk: the breach's degree in the risk criteria (``None``: not rated).
     """
 
     id: str
@@ -149,6 +163,7 @@ class Rule:
     margin_s: float = 120.0
     sanction: str = ""
     note: str = ""
+    risk: RiskDegree | None = None
 
     def __post_init__(self) -> None:
         """Validate type-specific requirements."""

@@ -23,6 +23,7 @@ from efir.core.errors import ConfigurationError
 from efir.core.rules import (
     Applicability,
     Media,
+    RiskDegree,
     Rule,
     RuleType,
     Severity,
@@ -117,6 +118,7 @@ class RuleSpec(_Strict):
     title: str
     legal_ref: str
     sanction: str = ""
+    risk: RiskDegree | None = None
     note: str = ""
     severity: Severity = Severity.WARNING
     verified: bool = True
@@ -177,6 +179,7 @@ class RuleSpec(_Strict):
             critical_ratio=self.critical_ratio,
             margin_s=self.margin_s,
             sanction=self.sanction,
+            risk=self.risk,
             note=self.note,
         )
 
