@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from efir.config.settings import Settings
+    from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
     from efir.reports.content import Report
 
@@ -385,6 +386,12 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
     max_refused: MaxRefusedOption = 0.1,
     as_of: AsOfOption = None,
     threshold: ThresholdOption = None,
+    plan: Annotated[
+        list[Path] | None,
+        typer.Option(
+            help="A planned schedule (any input format) to reconcile with what aired (repeatable)."
+        ),
+    ] = None,
 ) -> None:
     """Write a compliance report an inspector reads: checklist, windows, evidence, risk degree.
 
@@ -414,6 +421,8 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         made = content.build(result)
         wanted = {row["event_id"] for row in made.evidence}
         made = content.with_sources(made, locate(files, input_format, options, wanted))
+        if plan:
+            made = content.with_plan(made, result, _read_plan(plan, options))
         output.write_bytes(_render(made, chosen))
 
     _audited(
@@ -437,6 +446,29 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         threshold=threshold,
         options=options,
     )
+
+
+def _read_plan(paths: list[Path], options: ReadOptions) -> list[AsRunEvent]:
+    """The events of the ``--plan`` files (refused records listed on stderr, not fatal)."""
+    from efir.core.event import AsRunEvent  # noqa: PLC0415 - see the imports
+    from efir.readers.base import LineError  # noqa: PLC0415
+    from efir.readers.registry import reader_for  # noqa: PLC0415
+
+    events: list[AsRunEvent] = []
+    for path in paths:
+        if not path.is_file():
+            _fail(f"--plan: not a readable file: {path}")
+        try:
+            reader = reader_for(path, None)
+        except InputError as exc:
+            _fail(f"--plan: {exc}")
+            raise  # unreachable: _fail exits
+        for got in reader.read(path, options):
+            if isinstance(got, AsRunEvent):
+                events.append(got)
+            elif isinstance(got, LineError):
+                err.print(f"[yellow]plan: skipped[/yellow] {escape(str(got))}", highlight=False)
+    return events
 
 
 def _render(made: Report, chosen: ReportFormat) -> bytes:

@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from efir import __version__
 from efir.core.engine import is_active
+from efir.core.event import Layer
+from efir.core.reconcile import Outcome, Slot, reconcile
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import US_PER_S, format_local
@@ -30,9 +32,10 @@ from efir.core.window_object import window_dict
 from efir.reports.risk import Risk, assess
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Iterable, Mapping
 
     from efir.audit.run import AuditResult
+    from efir.core.event import AsRunEvent
     from efir.core.rules import Rule
 
 COMPLIES = "complies"
@@ -57,6 +60,22 @@ EVIDENCE_FIELDS = (
     "title",
     "house_id",
     "source",
+)
+
+
+#: The reconciliation's columns, in order.
+RECONCILIATION_FIELDS = (
+    "outcome",
+    "planned_start",
+    "planned_end",
+    "planned_title",
+    "planned_house_id",
+    "aired_start",
+    "aired_end",
+    "aired_title",
+    "aired_event_id",
+    "shift_s",
+    "length_change_s",
 )
 
 
@@ -89,6 +108,10 @@ class Report:
     evidence: list[dict[str, Any]]
     risk: Risk
     input: dict[str, Any] = field(default_factory=dict)
+    #: Plan against as-run (``--plan``): one row per planned and per inserted item.
+    reconciliation: list[dict[str, Any]] = field(default_factory=list)
+    #: Rows per outcome (every outcome named, zero included), when a plan was given.
+    plan_counts: dict[str, int] = field(default_factory=dict)
 
 
 def build(result: AuditResult) -> Report:
@@ -169,6 +192,54 @@ def with_sources(report: Report, sources: Mapping[str, list[str]]) -> Report:
     """``report`` with each evidence item's source: where its versions were read."""
     for row in report.evidence:
         row["source"] = " ".join(sources.get(row["event_id"], []))
+    return report
+
+
+def with_plan(report: Report, result: AuditResult, plan: Iterable[AsRunEvent]) -> Report:
+    """``report`` with the plan reconciled against what aired in the period.
+
+    Planned items are the plan's primary items starting in the period;
+    aired items the audit's primary items starting in it (corrections
+    applied).
+    """
+    lo, hi = result.period.start, result.period.end
+    tz = result.engine.tz
+    planned = [
+        Slot(e.event_id, e.start, e.start + e.duration, e.house_id, e.title)
+        for e in plan
+        if e.start is not None
+        and e.duration
+        and lo <= e.start < hi
+        and e.layer is not Layer.SECONDARY
+    ]
+    aired = [
+        Slot(item.event_id, item.start, e, item.event.house_id, item.event.title)
+        for item, _, e in result.engine.aired(lo, hi, hi)
+        if lo <= item.start < hi
+    ]
+    rows = []
+    counts = dict.fromkeys((str(o) for o in Outcome), 0)
+    for m in reconcile(planned, aired):
+        counts[str(m.outcome)] += 1
+        p, a = m.planned, m.aired
+        shift, change = m.shift_us, m.length_change_us
+        rows.append(
+            {
+                "outcome": str(m.outcome),
+                "planned_start": format_local(p.start, tz) if p else None,
+                "planned_end": format_local(p.end, tz) if p else None,
+                "planned_title": p.title if p else None,
+                "planned_house_id": p.house_id if p else None,
+                "aired_start": format_local(a.start, tz) if a else None,
+                "aired_end": format_local(a.end, tz) if a else None,
+                "aired_title": a.title if a else None,
+                "aired_event_id": a.event_id if a else None,
+                "shift_s": shift / US_PER_S if shift is not None else None,
+                "length_change_s": change / US_PER_S if change is not None else None,
+            }
+        )
+    report.reconciliation = rows
+    report.plan_counts = counts
     return report
 
 

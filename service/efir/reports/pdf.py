@@ -169,6 +169,7 @@ def to_pdf(report: Report) -> bytes:
     )
     story += _windows(report, styles, width)
     story += _evidence(report, styles, width)
+    story += _reconciliation(report, styles, width)
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -276,6 +277,36 @@ def _evidence(report: Report, styles: dict[str, ParagraphStyle], width: float) -
             e["source"] or "",
         ]
         for e in report.evidence
+    ]
+    story.append(_table(header, rows, [f * width for f in widths], styles))
+    return story
+
+
+def _reconciliation(
+    report: Report, styles: dict[str, ParagraphStyle], width: float
+) -> list[Flowable]:
+    if not report.plan_counts:
+        return []
+    counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in report.plan_counts.items())
+    story: list[Flowable] = [
+        PageBreak(),
+        Paragraph("Plan against as-run", styles["h2"]),
+        Paragraph(_esc(counts), styles["body"]),
+        Spacer(1, 2 * mm),
+    ]
+    header = ["Outcome", "Planned", "Planned item", "Aired", "Aired item", "Shift s", "Length s"]
+    widths = [0.11, 0.2, 0.17, 0.2, 0.17, 0.07, 0.08]
+    rows = [
+        [
+            r["outcome"].replace("_", " "),
+            f"{r['planned_start']} .. {r['planned_end'][11:]}" if r["planned_start"] else "",
+            r["planned_title"] or r["planned_house_id"] or "",
+            f"{r['aired_start']} .. {r['aired_end'][11:]}" if r["aired_start"] else "",
+            r["aired_title"] or r["aired_event_id"] or "",
+            "" if r["shift_s"] is None else f"{r['shift_s']:+g}",
+            "" if r["length_change_s"] is None else f"{r['length_change_s']:+g}",
+        ]
+        for r in report.reconciliation
     ]
     story.append(_table(header, rows, [f * width for f in widths], styles))
     return story

@@ -1,8 +1,9 @@
 """A report as tables: CSV (blocks in one file) and XLSX (one sheet per table, openpyxl).
 
-Both hold the same four tables: ``summary`` (the channel, the period, the
-verdict and the risk indicator), ``checklist``, ``windows`` (the columns of
-``efir audit --format csv``, with the same figures) and ``evidence``. In
+Both hold the same tables: ``summary`` (the channel, the period, the
+verdict, the risk indicator and, with a plan, the count of each outcome),
+``checklist``, ``windows`` (the columns of ``efir audit --format csv``, with
+the same figures), ``evidence`` and, with a plan, ``reconciliation``. In
 CSV each table is a block: a row ``section,NAME``, its header, its rows and
 an empty row.
 """
@@ -19,7 +20,7 @@ from openpyxl.utils import get_column_letter
 
 from efir.audit.report import csv_cell, what_if_text
 from efir.core.window_object import WINDOW_FIELDS
-from efir.reports.content import EVIDENCE_FIELDS
+from efir.reports.content import EVIDENCE_FIELDS, RECONCILIATION_FIELDS
 
 if TYPE_CHECKING:
     from efir.reports.content import Report
@@ -78,12 +79,17 @@ def tables(report: Report) -> dict[str, tuple[tuple[str, ...], list[list[Any]]]]
         for w in report.windows
     ]
     evidence = [[csv_cell(e.get(f)) for f in EVIDENCE_FIELDS] for e in report.evidence]
-    return {
+    out = {
         "summary": (("field", "value"), summary),
         "checklist": (CHECKLIST_FIELDS, checklist),
         "windows": (WINDOWS_FIELDS, windows),
         "evidence": (EVIDENCE_FIELDS, evidence),
     }
+    if report.plan_counts:
+        summary.extend([f"plan_{outcome}", n] for outcome, n in report.plan_counts.items())
+        rows = [[csv_cell(r.get(f)) for f in RECONCILIATION_FIELDS] for r in report.reconciliation]
+        out["reconciliation"] = (RECONCILIATION_FIELDS, rows)
+    return out
 
 
 def to_csv(report: Report) -> str:

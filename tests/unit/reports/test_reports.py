@@ -150,3 +150,40 @@ def test_a_report_without_a_format_or_suffix_is_refused(day: Path, tmp_path: Pat
     done = _efir("report", str(day), "-o", str(tmp_path / "report.doc"))
     assert done.returncode == 2
     assert "--format" in done.stderr
+
+
+def test_the_omroep_brabant_plan_reconciles_with_its_as_run(tmp_path: Path) -> None:
+    data = Path(__file__).parents[2] / "data" / "omroep-brabant"
+    out = tmp_path / "ob.csv"
+    done = _efir(
+        "report", str(data / "AR20240617.tvbrab"), "--plan", str(data / "BR20240617.tvbrab"),
+        "--source-timezone", "Europe/Amsterdam", "--timezone", "Europe/Amsterdam",
+        "--channel", "ob", "-o", str(out),
+    )  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    blocks = _csv_blocks(out.read_text(encoding="utf-8"))
+    summary = {r["field"]: r["value"] for r in blocks["summary"]}
+    counts = {k.removeprefix("plan_"): int(v) for k, v in summary.items() if k.startswith("plan_")}
+    # The plan's 91 programme lines: each matched, replaced or missed.
+    planned = counts["as_planned"] + counts["aired_differently"] + counts["replaced"]
+    assert planned + counts["missed"] == 91
+    assert counts == {
+        "as_planned": 37,
+        "aired_differently": 52,
+        "replaced": 2,
+        "missed": 0,
+        "insertion": 395,  # the plan lists programmes only: every promo, ident and break
+    }
+    rows = blocks["reconciliation"]
+    by_start = {r["planned_start"]: r for r in rows if r["planned_start"]}
+    # Checked by hand against the two files:
+    night = by_start["2024-06-17T02:00:00+02:00"]  # 02:00-07:00 night loop, aired as items
+    assert (night["planned_title"], night["outcome"]) == ("NACHTPROGRAMMERING", "replaced")
+    news = by_start["2024-06-17T07:00:00+02:00"]  # planned 360 s, aired 07:00:00 for 256 s
+    assert (news["outcome"], news["shift_s"], news["length_change_s"]) == (
+        "aired_differently", "0.0", "-104.0",
+    )  # fmt: skip
+    bureau = by_start["2024-06-17T17:00:00+02:00"]  # planned 900 s, aired 17:00:07-17:12:08
+    assert (bureau["outcome"], bureau["shift_s"], bureau["length_change_s"]) == (
+        "as_planned", "7.0", "-178.0",
+    )  # fmt: skip
