@@ -178,4 +178,5 @@ def api_context(parts: Parts) -> ApiContext:
         alerts=settings.alerts,
         write_tokens=write_tokens,
         read_tokens=read_tokens,
+        enrichment=parts.enrichment,
     )

@@ -23,6 +23,7 @@ from efir.api import (
     events,
     health,
     receivers,
+    reports,
     silences,
 )
 from efir.api.auth import AUTH_ERRORS
@@ -47,7 +48,17 @@ def create_app(context: ApiContext) -> FastAPI:
         generate_unique_id_function=_operation_id,
     )
     app.state.context = context
-    for module in (health, channels, events, dead_letters, alerts, silences, deliveries, receivers):
+    for module in (
+        health,
+        channels,
+        reports,
+        events,
+        dead_letters,
+        alerts,
+        silences,
+        deliveries,
+        receivers,
+    ):
         app.include_router(module.router)
     app.include_router(board_router())
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

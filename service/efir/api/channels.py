@@ -214,9 +214,9 @@ async def channel_windows(  # noqa: PLR0917 - FastAPI reads the query parameters
             status.HTTP_404_NOT_FOUND, f"rule {rule!r} is not active on {ch.profile.id!r}"
         )
     now = ctx.now_us()
-    hi = _instant(to, ch.engine.tz, "to") if to else now
-    lo = _instant(from_, ch.engine.tz, "from") if from_ else min(hi, now) - ROLLING_US
-    _check_span(lo, hi, now)
+    hi = instant_param(to, ch.engine.tz, "to") if to else now
+    lo = instant_param(from_, ch.engine.tz, "from") if from_ else min(hi, now) - ROLLING_US
+    check_span(lo, hi, now)
     live_from = live_since(now)
     under = None
     if as_of is not None:
@@ -263,7 +263,8 @@ async def channel_windows(  # noqa: PLR0917 - FastAPI reads the query parameters
     return WindowList(channel=ch.profile.id, windows=ordered, what_if=what)
 
 
-def _instant(text: str, tz: ZoneInfo, name: str) -> int:
+def instant_param(text: str, tz: ZoneInfo, name: str) -> int:
+    """A query parameter's RFC 3339 time (local to ``tz`` without an offset); 422 if not one."""
     try:
         t = datetime.fromisoformat(text)
         return to_us(t if t.tzinfo is not None else t.replace(tzinfo=tz))
@@ -298,7 +299,7 @@ def _rejudged(
     return {**figures, "threshold": threshold, "verdict": verdict, "transitional": False}
 
 
-def _check_span(lo: int, hi: int, now: int) -> None:
+def check_span(lo: int, hi: int, now: int) -> None:
     """Refuse (422) a window range the API does not answer (see the limits above)."""
     problem = None
     if hi <= lo:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from efir.config.alerts import AlertsConfig
     from efir.daemon.alerting import Alerter
+    from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
     from efir.store import Store
@@ -47,6 +48,7 @@ class ApiContext:
         alerts: the ``alerts:`` configuration (receivers).
         write_tokens: bearer tokens of mutating endpoints (empty: they are off).
         read_tokens: bearer tokens of revealing reads (write tokens included).
+        enrichment: the channels' classification, for stored versions read back.
     """
 
     now_us: Callable[[], int]
@@ -63,6 +65,7 @@ class ApiContext:
     alerts: AlertsConfig
     write_tokens: tuple[bytes, ...] = ()
     read_tokens: tuple[bytes, ...] = ()
+    enrichment: Enrichment | None = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -17,10 +17,11 @@ from efir.readers.registry import reader_for
 from efir.schema.asrun import EARLIEST_START_US
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from pathlib import Path
 
     from efir.core.channel import ChannelProfile
+    from efir.core.event import AsRunEvent
     from efir.core.result import WindowResult
     from efir.rulepacks import RulePack
 
@@ -187,6 +188,39 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     windows = engine.windows(period.start, period.end, now=period.end, period=period)
     classified = None if options.classify is None else options.classify.report()
     return AuditResult(engine.channel, pack, engine, period, windows, stats, classified)
+
+
+def audit_events(
+    events: Iterable[AsRunEvent],
+    *,
+    channel: ChannelProfile,
+    pack: RulePack,
+    start_us: int,
+    end_us: int,
+    source: str,
+) -> AuditResult:
+    """Audit already-parsed events of ``channel`` over ``[start_us, end_us)`` (µs UTC).
+
+    The daemon's report of a channel and period of its store: the versions
+    are recorded in arrival order as ``efir audit`` records a file's lines,
+    so the figures are the ones an audit of the same events gives.
+    ``source`` names where they came from in the report's input.
+    """
+    stats = InputStats(files=[source])
+    clip = (start_us, end_us)
+
+    def new_engine(_: str) -> ChannelEngine:
+        return ChannelEngine(channel, pack.rules, clip=clip)
+
+    recorder = Recorder(stats, new_engine, channel.id)
+    recorder.record(events)
+    engine = recorder.engine(channel.id)  # not `or`: an engine with nothing settled is falsy
+    engine.resolve()
+    stats.lines_ok = stats.applied + stats.unchanged
+    engine.settle()
+    period = Period(start_us, end_us)
+    windows = engine.windows(start_us, end_us, now=end_us, period=period)
+    return AuditResult(channel, pack, engine, period, windows, stats)
 
 
 def _with_id(channel: ChannelProfile, channel_id: str) -> ChannelProfile:

@@ -1,0 +1,107 @@
+"""A channel's compliance report over a period of the store: PDF, XLSX or CSV.
+
+The same report as ``efir report`` (docs/reports.md), of the versions the
+daemon stored: they are read back, classified as ingest classified them,
+and audited over ``[from, to)``; ``to`` is at most now (later windows hold
+nothing yet). The evidence's source is when each message was received.
+Reading a year of a channel takes seconds and memory: the route needs the
+read token (it lists what aired, and costs), and runs off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date  # noqa: TC003 - FastAPI reads the annotation at runtime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from efir.api.auth import REVEAL
+from efir.api.channels import NOT_FOUND, channel, check_span, instant_param
+from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.audit.run import audit_events
+from efir.core.timebase import US_PER_S, format_local
+from efir.daemon.checkpoints import parse_stored
+from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.reports import content
+from efir.reports.pdf import to_pdf
+from efir.reports.tabular import to_csv, to_xlsx
+from efir.rulepacks import load_pack
+
+if TYPE_CHECKING:
+    from efir.audit.run import AuditResult
+
+router = APIRouter(tags=["reports"])
+
+#: Versions stored this long before ``from`` are read too (an item that started earlier).
+LOOKBACK_US = 86_400 * US_PER_S
+
+
+class Format(StrEnum):
+    """Report formats."""
+
+    PDF = "pdf"
+    XLSX = "xlsx"
+    CSV = "csv"
+
+
+_MEDIA = {
+    Format.PDF: "application/pdf",
+    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    Format.CSV: "text/csv; charset=utf-8",
+}
+
+
+@router.get(
+    "/api/v1/channels/{channel_id}/report",
+    dependencies=REVEAL,
+    responses={
+        **NOT_FOUND,
+        200: {"content": {m: {} for m in _MEDIA.values()}, "description": "The report file"},
+    },
+    response_class=Response,
+)
+async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters from these
+    ctx: Ctx,
+    ch: Annotated[Channel, Depends(channel)],
+    from_: Annotated[str, Query(alias="from", description="Period start, RFC 3339.")],
+    to: Annotated[str | None, Query(description="Period end, RFC 3339 (default: now).")] = None,
+    report_format: Annotated[Format, Query(alias="format")] = Format.PDF,
+    as_of: Annotated[
+        date | None,
+        Query(description="What-if: every threshold as in force on this date (2027-01-01)."),
+    ] = None,
+) -> Response:
+    """The compliance report of the channel over ``[from, to)`` (at most 366 days)."""
+    now = ctx.now_us()
+    tz = ch.engine.tz
+    lo = instant_param(from_, tz, "from")
+    hi = min(instant_param(to, tz, "to") if to else now, now)
+    check_span(lo, hi, now)
+    stored = await ctx.store.load_events(ch.profile.id, lo - LOOKBACK_US)
+    pack = load_pack(ch.profile.rule_pack).under(as_of=as_of)
+
+    def build() -> bytes:
+        events = []
+        received: dict[str, list[str]] = {}
+        for payload, at in stored:
+            for event in parse_stored(ch.profile.id, [(payload, at)], ctx.enrichment):
+                events.append(event)
+                received.setdefault(event.event_id, []).append(f"received {format_local(at, tz)}")
+        result: AuditResult = audit_events(
+            events, channel=ch.profile, pack=pack, start_us=lo, end_us=hi, source="store"
+        )
+        made = content.build(result)
+        made = content.with_sources(made, received)
+        if report_format is Format.PDF:
+            return to_pdf(made)
+        return to_xlsx(made) if report_format is Format.XLSX else to_csv(made).encode("utf-8")
+
+    body = await asyncio.to_thread(build)
+    name = f"efir-{ch.profile.id}-{format_local(lo, tz)[:10]}.{report_format.value}"
+    return Response(
+        body,
+        media_type=_MEDIA[report_format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
