@@ -27,6 +27,7 @@ from efir.daemon.live_metrics import LiveCollector
 from efir.daemon.monitor import Monitor
 from efir.daemon.mqtt import MqttConsumer
 from efir.daemon.readiness import Readiness
+from efir.daemon.reporting import ReportScheduler
 from efir.daemon.service import Parts, Service, wall_clock_us
 from efir.daemon.ticker import Ticker
 from efir.metrics import Metrics
@@ -126,7 +127,18 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         holder=settings.mqtt.client_id,
         now_us=now_us,
     )
-    ticker = Ticker(settings, monitor, store, alert_store, alerter, metrics, now_us=now_us)
+    reports = ReportScheduler(
+        settings,
+        monitor,
+        store,
+        alert_store.outbox,
+        enrichment,
+        leading=lambda: alerter.state is not None,
+        wake_delivery=delivery.wake,
+    )
+    ticker = Ticker(
+        settings, monitor, store, alert_store, alerter, metrics, now_us=now_us, reports=reports
+    )
     readiness = Readiness(ingest, consumer)
     receivers = [r.name for r in settings.alerts.receivers]
     metrics.known_labels(receivers)

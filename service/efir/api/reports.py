@@ -13,29 +13,18 @@ from __future__ import annotations
 import asyncio
 from datetime import date  # noqa: TC003 - FastAPI reads the annotation at runtime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from efir.api.auth import REVEAL
 from efir.api.channels import NOT_FOUND, channel, check_span, instant_param
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.audit.run import audit_events
-from efir.core.timebase import US_PER_S, format_local
-from efir.daemon.checkpoints import parse_stored
+from efir.core.timebase import format_local
 from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.reports import content
-from efir.reports.pdf import to_pdf
-from efir.reports.tabular import to_csv, to_xlsx
-from efir.rulepacks import load_pack
-
-if TYPE_CHECKING:
-    from efir.audit.run import AuditResult
+from efir.daemon.reporting import LOOKBACK_US, MEDIA_TYPES, render, store_report
 
 router = APIRouter(tags=["reports"])
-
-#: Versions stored this long before ``from`` are read too (an item that started earlier).
-LOOKBACK_US = 86_400 * US_PER_S
 
 
 class Format(StrEnum):
@@ -46,11 +35,7 @@ class Format(StrEnum):
     CSV = "csv"
 
 
-_MEDIA = {
-    Format.PDF: "application/pdf",
-    Format.XLSX: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    Format.CSV: "text/csv; charset=utf-8",
-}
+_MEDIA = {f: MEDIA_TYPES[f.value] for f in Format}
 
 
 @router.get(
@@ -80,23 +65,10 @@ async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters 
     hi = min(instant_param(to, tz, "to") if to else now, now)
     check_span(lo, hi, now)
     stored = await ctx.store.load_events(ch.profile.id, lo - LOOKBACK_US)
-    pack = load_pack(ch.profile.rule_pack).under(as_of=as_of)
 
     def build() -> bytes:
-        events = []
-        received: dict[str, list[str]] = {}
-        for payload, at in stored:
-            for event in parse_stored(ch.profile.id, [(payload, at)], ctx.enrichment):
-                events.append(event)
-                received.setdefault(event.event_id, []).append(f"received {format_local(at, tz)}")
-        result: AuditResult = audit_events(
-            events, channel=ch.profile, pack=pack, start_us=lo, end_us=hi, source="store"
-        )
-        made = content.build(result)
-        made = content.with_sources(made, received)
-        if report_format is Format.PDF:
-            return to_pdf(made)
-        return to_xlsx(made) if report_format is Format.XLSX else to_csv(made).encode("utf-8")
+        made = store_report(ch.profile, stored, ctx.enrichment, lo, hi, as_of=as_of)
+        return render(made, report_format.value)
 
     body = await asyncio.to_thread(build)
     name = f"efir-{ch.profile.id}-{format_local(lo, tz)[:10]}.{report_format.value}"

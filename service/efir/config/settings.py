@@ -213,6 +213,34 @@ def parse_mqtt_url(url: str) -> MqttTarget:
     )
 
 
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class ReportSchedule(Strict):
+    """A weekly report sent to a receiver (the YAML ``reports:`` list, docs/reports.md).
+
+    Each week's report (Monday 00:00 to Monday 00:00 in the channel's zone)
+    goes out on ``weekday`` at ``at`` (local) of the week after it, through
+    the notifier outbox (retried, journaled, resendable like an alert).
+    """
+
+    receiver: str
+    #: Channel ids (empty: every configured channel), one report each.
+    channels: list[str] = []
+    weekday: Literal[
+        "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"
+    ] = "monday"
+    at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
+    format: Literal["pdf", "xlsx", "csv"] = "pdf"
+    #: What-if: judge the week under the thresholds in force on this date.
+    as_of: date | None = None
+
+    @property
+    def weekday_index(self) -> int:
+        """Monday 0 .. Sunday 6."""
+        return _WEEKDAYS.index(self.weekday)
+
+
 class Settings(BaseSettings):
     """Everything ``efir run`` needs. See docs/daemon.md for each setting."""
 
@@ -259,6 +287,29 @@ class Settings(BaseSettings):
     #: ``plain`` lines (time with its UTC offset) or ``json``, one object a line.
     log_format: Literal["plain", "json"] = "plain"
     alerts: AlertsConfig = AlertsConfig()
+    #: Weekly reports sent to receivers (e-mail with the file attached, or a webhook).
+    reports: list[ReportSchedule] = []
+
+    @model_validator(mode="after")
+    def _report_receivers(self) -> Settings:
+        receivers = {r.name: r.type for r in self.alerts.receivers}
+        channels = {c.id for c in self.channels}
+        for i, schedule in enumerate(self.reports):
+            kind = receivers.get(schedule.receiver)
+            if kind is None:
+                msg = f"reports[{i}]: no receiver named {schedule.receiver!r} in alerts.receivers"
+                raise ValueError(msg)
+            if kind not in {"email", "webhook"}:
+                msg = (
+                    f"reports[{i}]: receiver {schedule.receiver!r} is {kind}; "
+                    "reports go to email or webhook receivers"
+                )
+                raise ValueError(msg)
+            unknown = sorted(set(schedule.channels) - channels)
+            if unknown:
+                msg = f"reports[{i}]: unknown channels {unknown}"
+                raise ValueError(msg)
+        return self
 
     @field_validator("mqtt_url")
     @classmethod

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from efir.core.window_object import StoredWindow
     from efir.daemon.alerting import Alerter
     from efir.daemon.monitor import Monitor
+    from efir.daemon.reporting import ReportScheduler
     from efir.metrics import Metrics
     from efir.store import Store
     from efir.store.alerts import AlertStore
@@ -46,8 +47,10 @@ class Ticker:
         metrics: Metrics,
         *,
         now_us: Callable[[], int],
+        reports: ReportScheduler | None = None,
     ) -> None:
         """Wire; nothing runs until :meth:`run` (or a :meth:`tick`)."""
+        self.reports = reports
         self.tick_s = settings.tick_s
         self.retention_days = settings.retention_days
         self.receivers = [r.name for r in settings.alerts.receivers]
@@ -117,6 +120,8 @@ class Ticker:
                 now_us=now,
             )
             self.monitor.feed_stored(cid, feed)
+        if self.reports is not None:
+            await self.reports.tick(now)
         if now - self._last_prune >= _PRUNE_EVERY_US:
             self._last_prune = now
             cutoff = now - self.retention_days * DAY_US

@@ -8,6 +8,7 @@ disabled); ``failed`` (any other 4xx: retrying the same request cannot help).
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import time
@@ -201,6 +202,15 @@ class Sender:
         # The outbox id doubles as the Message-ID: a retried e-mail is recognisably the same.
         msg["Message-ID"] = f"<{row.id}@efir>"
         msg.set_content(row.body["text"])
+        attachment = row.body.get("attachment")
+        if attachment:  # a weekly report's file
+            maintype, _, subtype = attachment["content_type"].partition(";")[0].partition("/")
+            msg.add_attachment(
+                base64.b64decode(attachment["data_base64"]),
+                maintype=maintype,
+                subtype=subtype,
+                filename=attachment["filename"],
+            )
         try:
             await aiosmtplib.send(
                 msg,

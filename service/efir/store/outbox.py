@@ -178,6 +178,20 @@ class Outbox:
             async with self.store.engine.connect() as conn:
                 return [_row(r) for r in (await conn.execute(q)).mappings()]
 
+    async def add(self, row: OutboxRow, now: int) -> bool:
+        """Queue ``row`` unless a row with its id exists (``False`` then): idempotent by id.
+
+        Scheduled notifications (the weekly reports) have ids made of what
+        they are, so that a restart, or a second instance, queues each once.
+        """
+        with unavailable():
+            async with self.store.engine.begin() as conn:
+                found = await conn.execute(select(outbox.c.id).where(outbox.c.id == row.id))
+                if found.first() is not None:
+                    return False
+                await conn.execute(insert(outbox).values(**outbox_values(row, now)))
+        return True
+
     async def outbox_row(self, outbox_id: str) -> OutboxRow | None:
         """One notification, or ``None``."""
         with unavailable():
