@@ -320,6 +320,17 @@ def fleet() -> Dashboard:
     )
     d = d.with_panel(
         counter_stat(
+            "Six-hour intervals under 60 % (2027), last four weeks",
+            'count(last_over_time(efir_window_share{channel=~"$channel", rule="lang_6h"}[28d])'
+            " < 0.6) or vector(0)",
+            "Six-hour intervals of the last four weeks whose Kazakh share would fail the "
+            "threshold in force from 1 January 2027 (60 %): each interval's last value, the "
+            "current one as it stands. The channel dashboard lists them.",
+            steps((None, "green"), (1, "orange")),
+        )
+    )
+    d = d.with_panel(
+        counter_stat(
             "Channels",
             'count(count by (channel) (efir_rule_status_rank{channel=~"$channel"}))',
             "Channels Efir monitors.",
@@ -498,6 +509,35 @@ def channel() -> Dashboard:
             DataTransformerConfig(id_val="sortBy", options={"sort": [{"field": "window_start"}]})
         )
         .height(14)
+        .span(12)
+    )
+    d = d.with_panel(
+        bargauge.Panel()
+        .title("Under the 2027 thresholds: six-hour intervals, last four weeks")
+        .description(
+            "Each six-hour interval of the last four weeks against the 60 % that applies "
+            "from 1 January 2027: red would fail, green would comply (the interval's last "
+            "value; the current one as it stands). The board's 2027 view and "
+            "GET /api/v1/channels/{id}/windows?as_of=2027-01-01 give the same from the store."
+        )
+        .datasource(DS)
+        .with_target(
+            query(
+                f'last_over_time(efir_window_share{{{ch}, rule="lang_6h"}}[28d])',
+                "{{window_start}}",
+                instant=True,
+            )
+        )
+        .unit("percentunit")
+        .min(0)
+        .max(1)
+        .thresholds(steps((None, "red"), (0.6, "green")))
+        .orientation(VizOrientation.HORIZONTAL)
+        .reduce_options(ReduceDataOptions().values(True).calcs(["lastNotNull"]))
+        .with_transformation(
+            DataTransformerConfig(id_val="sortBy", options={"sort": [{"field": "window_start"}]})
+        )
+        .height(20)
         .span(12)
     )
     d = d.with_panel(

@@ -429,6 +429,11 @@ def test_status_board_in_a_browser(stack: Stack, browser: Any) -> None:
         assert "threshold 55.0 %" in t["language"], t
         assert t["budget"], t
     assert tile(driver, "qaz-tv")["name"] == "Qazaq TV"
+    # The 2027 view: every channel under the thresholds in force from 1 January 2027.
+    wait_for(driver, lambda d: d.find_element(By.ID, "whatif").is_displayed())
+    view = driver.find_element(By.ID, "whatif").text
+    assert "Under the 2027 thresholds, last four weeks" in view, view
+    assert "Qazaq TV" in view, view
     quiet = tile(driver, QUIET)
     assert quiet["title"] == "Nothing on air", quiet
     assert quiet["feed"] == "unknown", quiet

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator  # noqa: TC003 - FastAPI reads the return type
+from datetime import date
 from importlib.resources import files
 from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.sse import EventSourceResponse, ServerSentEvent
 from pydantic import BaseModel, Field
 
+from efir.api.channels import channel_windows
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.api.models import FeedInfo, OnAir
 from efir.api.views import feed_info, on_air_now
@@ -99,6 +101,41 @@ class Board(BaseModel):
     tiles: list[Tile]
 
 
+#: The what-if view's default date and span: the thresholds of 2027, the last four weeks.
+WHAT_IF_DEFAULT = date(2027, 1, 1)
+WHAT_IF_DAYS = 28
+
+
+class FailingWindow(BaseModel):
+    """A window that would fail under the what-if thresholds."""
+
+    rule: str
+    title: str
+    window_start: str
+    window_end: str
+    share: float | None
+    threshold: float | None
+    verdict_now: str | None = Field(description="Its verdict under the thresholds in force.")
+
+
+class WhatIfChannel(BaseModel):
+    """One channel under the what-if thresholds."""
+
+    channel: str
+    name: str | None
+    judged: int = Field(description="Share windows judged whole in the span.")
+    failing: list[FailingWindow] = Field(description="Those that would fail, latest first.")
+
+
+class WhatIf(BaseModel):
+    """Every channel's share windows of the last weeks judged under other thresholds."""
+
+    as_of: str
+    window_from: str
+    window_to: str
+    channels: list[WhatIfChannel]
+
+
 def board_router() -> APIRouter:
     """The page, the JSON and the stream (one router per application: it caches the board)."""
     router = APIRouter()
@@ -123,6 +160,66 @@ def board_router() -> APIRouter:
     def board(ctx: Ctx) -> Board:
         """Every channel's tile: worst status, on air, six-hour Kazakh share, ad budget."""
         return snapshot(ctx)
+
+    @router.get("/api/v1/board/what-if", tags=["status"])
+    async def board_what_if(
+        ctx: Ctx,
+        as_of: Annotated[
+            date, Query(description="Judge under the thresholds in force on this date.")
+        ] = WHAT_IF_DEFAULT,
+    ) -> WhatIf:
+        """The last four weeks' share windows of every channel under ``as_of``'s thresholds.
+
+        The board's "under the 2027 thresholds" view: each share window
+        (six-hour intervals, weeks) that complies today and would fail then,
+        per channel, from the store and the live state (as
+        ``GET /api/v1/channels/{id}/windows?as_of=`` gives them).
+        """
+        now = ctx.now_us()
+        lo = now - WHAT_IF_DAYS * 86_400 * US_PER_S
+        out = []
+        for cid, ch in ctx.monitor.channels.items():
+            tz = ch.engine.tz
+            shares = {r: b.rule for r, b in ch.engine.rules.items() if b.rule.is_share}
+            under = await channel_windows(
+                ctx, ch, from_=format_local(lo, tz), to=format_local(now, tz), as_of=as_of
+            )
+            today = await channel_windows(
+                ctx, ch, from_=format_local(lo, tz), to=format_local(now, tz)
+            )
+            verdicts = {(w["rule"], w["window_start"]): w.get("verdict") for w in today.windows}
+            whole = [
+                w
+                for w in under.windows
+                if w["rule"] in shares and w.get("verdict") in {"complies", "violation"}
+            ]
+            failing = [
+                FailingWindow(
+                    rule=w["rule"],
+                    title=shares[w["rule"]].title,
+                    window_start=w["window_start"],
+                    window_end=w["window_end"],
+                    share=w.get("share"),
+                    threshold=w.get("threshold"),
+                    verdict_now=verdicts.get((w["rule"], w["window_start"])),
+                )
+                for w in reversed(whole)
+                if w["verdict"] == "violation"
+            ]
+            out.append(
+                WhatIfChannel(
+                    channel=cid,
+                    name=ctx.channel_names.get(cid),
+                    judged=len(whole),
+                    failing=failing,
+                )
+            )
+        return WhatIf(
+            as_of=as_of.isoformat(),
+            window_from=format_local(lo, _UTC),
+            window_to=format_local(now, _UTC),
+            channels=out,
+        )
 
     @router.get("/api/v1/board/events", tags=["status"], response_class=EventSourceResponse)
     async def board_events(

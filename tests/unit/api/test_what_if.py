@@ -52,6 +52,17 @@ async def test_windows_as_of_2027_are_judged_under_the_60_percent_thresholds(
     assert [(w["threshold"], w["verdict"]) for w in then["windows"]] == [(0.6, "violation")] * 2
     bad = await http.get("/api/v1/channels/qaz-tv/windows", params={**span, "as_of": "2027-13-01"})
     assert bad.status_code == 422
+    # The board's view: the last four weeks' share windows that would fail in 2027.
+    view = (await http.get("/api/v1/board/what-if")).json()
+    assert view["as_of"] == "2027-01-01"
+    (ch,) = view["channels"]
+    six = [f for f in ch["failing"] if f["rule"] == "lang_6h"]
+    assert [(f["window_start"], f["threshold"], f["verdict_now"]) for f in six] == [
+        ("2025-11-16T06:00:00+05:00", 0.6, "complies"),  # latest first
+        ("2025-11-16T00:00:00+05:00", 0.6, "complies"),
+    ]
+    assert six[0]["share"] == pytest.approx(21 / 36)
+    assert ch["judged"] >= 2
 
 
 def test_a_stored_window_is_rejudged_from_its_figures() -> None:
