@@ -26,6 +26,7 @@ from efir.daemon.leader import Leadership
 from efir.daemon.live_metrics import LiveCollector
 from efir.daemon.monitor import Monitor
 from efir.daemon.mqtt import MqttConsumer
+from efir.daemon.planning import PlanIntake
 from efir.daemon.readiness import Readiness
 from efir.daemon.reporting import ReportScheduler
 from efir.daemon.service import Parts, Service, wall_clock_us
@@ -36,6 +37,7 @@ from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
 from efir.store import Store
 from efir.store.alerts import AlertStore
+from efir.store.plans import Plans
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -86,6 +88,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         on_applied=alerter.kick,
         enrichment=enrichment,
     )
+    planning = PlanIntake(Plans(store), monitor)
     consumer = MqttConsumer(
         settings.mqtt_target,
         settings.mqtt,
@@ -94,6 +97,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         metrics,
         now_us=now_us,
         embedded=settings.embedded_broker,
+        planning=planning,
     )
     sender = Sender(publish=consumer.publish)
     delivery = DeliveryWorker(
@@ -157,6 +161,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         broker=broker,
         checkpointer=checkpointer,
         enrichment=enrichment,
+        planning=planning,
         alert_store=alert_store,
         sender=sender,
         delivery=delivery,
@@ -191,4 +196,5 @@ def api_context(parts: Parts) -> ApiContext:
         write_tokens=write_tokens,
         read_tokens=read_tokens,
         enrichment=parts.enrichment,
+        planning=parts.planning,
     )

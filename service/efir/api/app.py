@@ -22,6 +22,7 @@ from efir.api import (
     deliveries,
     events,
     health,
+    plans,
     receivers,
     reports,
     silences,
@@ -51,6 +52,7 @@ def create_app(context: ApiContext) -> FastAPI:
     for module in (
         health,
         channels,
+        plans,
         reports,
         events,
         dead_letters,

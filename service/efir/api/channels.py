@@ -75,6 +75,32 @@ class RuleStatus(BaseModel):
         default=None, description="With `provisional`: the status from closed items alone."
     )
     advice: str | None = Field(description="What to do, in one sentence (null when nothing).")
+    forecast_share: float | None = Field(
+        default=None,
+        description="The share at the window's end if the rest airs as planned "
+        "(null without a plan for the rest of the window).",
+    )
+    forecast_status: Status | None = Field(
+        default=None, description="`complies` or `violation` if the rest airs as planned."
+    )
+    fix: list[FixItem] = Field(
+        default_factory=list,
+        description="The fewest planned items whose replacement by qualifying items of the "
+        "same length meets the threshold, by time (empty when the plan complies).",
+    )
+    fixable: bool | None = Field(
+        default=None, description="Whether replacing every candidate would be enough."
+    )
+
+
+class FixItem(BaseModel):
+    """A planned item to replace by a qualifying one of the same length."""
+
+    event_id: str
+    title: str | None
+    start: str
+    end: str
+    gain_s: float = Field(description="Qualifying seconds the swap adds to the window.")
 
 
 class ChannelSummary(BaseModel):
@@ -149,10 +175,29 @@ def channel_status(ctx: Ctx, ch: Annotated[Channel, Depends(channel)]) -> Channe
     now = ctx.now_us()
     tz = ch.engine.tz
     results = ch.status(now)
+    forecasts = ch.forecasts(now, results)
     rules = []
     for w in results:
         rule = ch.engine.rules[w.rule].rule
         obj = live_window_dict(w, tz, rule.type)
+        f = forecasts.get(w.rule)
+        ahead: dict[str, Any] = {}
+        if f is not None:
+            ahead = {
+                "forecast_share": f.share,
+                "forecast_status": f.status,
+                "fixable": f.fixable if f.fix else None,
+                "fix": [
+                    {
+                        "event_id": s.event_id,
+                        "title": s.title,
+                        "start": format_local(s.start, tz),
+                        "end": format_local(s.end, tz),
+                        "gain_s": s.gain_us / US_PER_S,
+                    }
+                    for s in f.fix
+                ],
+            }
         rules.append(
             RuleStatus.model_validate(
                 {
@@ -162,6 +207,7 @@ def channel_status(ctx: Ctx, ch: Annotated[Channel, Depends(channel)]) -> Channe
                     "severity": str(rule.severity),
                     "count": w.count,
                     "advice": advice(w, tz, now) or None,
+                    **ahead,
                 }
             )
         )

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
+    from efir.daemon.planning import PlanIntake
     from efir.store import Store
     from efir.store.alerts import AlertStore
 
@@ -49,6 +50,7 @@ class ApiContext:
         write_tokens: bearer tokens of mutating endpoints (empty: they are off).
         read_tokens: bearer tokens of revealing reads (write tokens included).
         enrichment: the channels' classification, for stored versions read back.
+        planning: where planned schedules are received.
     """
 
     now_us: Callable[[], int]
@@ -66,6 +68,7 @@ class ApiContext:
     write_tokens: tuple[bytes, ...] = ()
     read_tokens: tuple[bytes, ...] = ()
     enrichment: Enrichment | None = None
+    planning: PlanIntake | None = None
 
 
 def get_context(request: Request) -> ApiContext:

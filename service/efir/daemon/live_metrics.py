@@ -100,6 +100,11 @@ class LiveCollector(Collector):
             "When the next threshold takes effect: local midnight (Unix time).",
             labels=labels,
         )
+        planned = GaugeMetricFamily(
+            "efir_rule_forecast_share",
+            "Share at the current window's end if the rest airs as planned (with a plan).",
+            labels=labels,
+        )
         w_labels = [*labels, "window_start"]
         w_share = GaugeMetricFamily(
             "efir_window_share",
@@ -140,7 +145,8 @@ class LiveCollector(Collector):
                 last_event.add_metric([cid], ch.feed.last_event_us / US_PER_S)
             if ch.feed.last_heard_us is not None:
                 last_heard.add_metric([cid], ch.feed.last_heard_us / US_PER_S)
-            for w in ch.status(now):
+            _add_forecasts(ch, now, results := ch.status(now), planned)
+            for w in results:
                 key = [cid, w.rule]
                 for family, value in (
                     (share, w.share),
@@ -167,7 +173,15 @@ class LiveCollector(Collector):
             _add_week(ch, now, w_share, w_numerator)
         yield from (share, threshold, numerator, base, unknown, needed, slack, deadline, budget)
         yield from (window_end, status, rank, next_threshold, next_from, w_share, w_numerator)
-        yield from (feed, last_event, last_heard, beyond)
+        yield from (feed, last_event, last_heard, beyond, planned)
+
+
+def _add_forecasts(
+    ch: Channel, now: int, results: list[WindowResult], planned: GaugeMetricFamily
+) -> None:
+    for rule_id, f in ch.forecasts(now, results).items():
+        if f.share is not None:
+            planned.add_metric([ch.profile.id, rule_id], f.share)
 
 
 def _add_week(

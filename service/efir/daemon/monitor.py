@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from efir.core.engine import ROLLING_US, ChannelEngine
 from efir.core.event import Phase
 from efir.core.feed import Feed, FeedState
+from efir.core.forecast import Forecast, PlanBook, forecast
 from efir.core.timebase import US_PER_S, merge_spans
 from efir.rulepacks import load_pack
 
@@ -70,6 +71,31 @@ class Channel:
     #: instants long past, as an adapter re-sends after a lost session).
     lagging_since: int | None = None
     last_lagging_us: int | None = None
+    #: The planned schedule (its latest version over each span), for forecasts.
+    plan: PlanBook = field(default_factory=PlanBook)
+
+    def forecasts(self, now: int, results: list[WindowResult]) -> dict[str, Forecast]:
+        """Per open share window of ``results``, the forecast when the plan covers its rest."""
+        out: dict[str, Forecast] = {}
+        if not self.plan.items:
+            return out
+        for w in results:
+            bound = self.engine.rules.get(w.rule)
+            if bound is None or not bound.rule.is_share or w.window_end <= now:
+                continue
+            rest = self.plan.overlapping(now, w.window_end)
+            if not rest or w.numerator_s is None or w.base_s is None:
+                continue
+            out[w.rule] = forecast(
+                bound.rule,
+                w.threshold,
+                w.numerator_s * US_PER_S,
+                w.base_s * US_PER_S,
+                now,
+                w.window_end,
+                rest,
+            )
+        return out
 
     def catching_up(self, now: int) -> bool:
         """Whether the feed is replaying the past (see :data:`CATCH_UP_LAG_US`).

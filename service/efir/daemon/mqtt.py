@@ -9,7 +9,8 @@ events published while Efir restarts wait in the broker.
 
 Topics (DESIGN section 6, prefix default ``asrun``): ``{prefix}/{channel}/event``,
 ``{prefix}/{channel}/status`` (retained ``online``/``offline``, the adapter's
-Last Will), ``{prefix}/{channel}/heartbeat``. Efir publishes its own retained
+Last Will), ``{prefix}/{channel}/heartbeat``, ``{prefix}/{channel}/plan`` (a
+planned schedule: a JSON array of events, acknowledged once stored). Efir publishes its own retained
 ``efir/status`` with a Last Will ``offline``.
 """
 
@@ -29,6 +30,8 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
 from efir.daemon.ingest import Inbound
+from efir.daemon.planning import PlanError
+from efir.store.database import StoreError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,11 +39,14 @@ if TYPE_CHECKING:
     from efir.config.settings import MqttConfig, MqttTarget
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
+    from efir.daemon.planning import PlanIntake
     from efir.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
 EFIR_STATUS_TOPIC = "efir/status"
+#: The topics read under each channel.
+_LEAVES = ("event", "status", "heartbeat", "plan")
 #: CONNACK codes that retrying will not fix (3.1.1: 4 bad credentials, 5 not
 #: authorised; MQTT 5: 0x86 bad user name or password, 0x87 not authorised,
 #: 0x8A banned, 0x8C bad authentication method).
@@ -74,8 +80,10 @@ class MqttConsumer:
         *,
         now_us: Callable[[], int],
         embedded: bool = False,
+        planning: PlanIntake | None = None,
     ) -> None:
         """Configure; :meth:`run` connects (``embedded``: the built-in broker speaks 3.1.1)."""
+        self.planning = planning
         self.target = target
         self.options = options
         self.ingest = ingest
@@ -170,7 +178,10 @@ class MqttConsumer:
             protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
             await client.publish(EFIR_STATUS_TOPIC, b"online", qos=1, retain=True)
             await client.subscribe(
-                [(f"{self.prefix}/+/{leaf}", 1) for leaf in ("event", "status", "heartbeat")]
+                [
+                    (f"{self.prefix}/+/{leaf}", 1)
+                    for leaf in ("event", "status", "heartbeat", "plan")
+                ]
             )
             # Connected means subscribed: what is published from now on reaches us.
             st.connected, st.error, st.refused, st.protocol = True, None, False, protocol
@@ -280,7 +291,21 @@ class MqttConsumer:
         if leaf == "event":
             await self.ingest.submit(Inbound(payload, "mqtt", now, topic, channel, ack))
             return
-        if channel and leaf == "heartbeat":
+        if channel and leaf == "plan" and self.planning is not None:
+            if self.monitor.get(channel) is None:
+                log.warning("a plan for %s, which is not monitored, was ignored", channel)
+            else:
+                try:
+                    got = await self.planning.receive_events(channel, payload, now)
+                except PlanError as exc:
+                    log.warning("a plan for %s was refused: %s", channel, exc)
+                except StoreError as exc:
+                    log.warning("a plan for %s could not be stored: %s", channel, exc)
+                    return  # not acknowledged: the broker delivers it again
+                else:
+                    if got.refused:
+                        log.warning("plan of %s: %d items refused", channel, len(got.refused))
+        elif channel and leaf == "heartbeat":
             self.monitor.heard_heartbeat(channel, now)
         elif channel and leaf == "status":
             text = payload.decode("utf-8", "replace").strip().strip('"').lower()

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from efir.daemon.leader import Leadership
     from efir.daemon.monitor import Monitor
     from efir.daemon.mqtt import MqttConsumer
+    from efir.daemon.planning import PlanIntake
     from efir.daemon.readiness import Readiness
     from efir.daemon.ticker import Ticker
     from efir.metrics import Metrics
@@ -86,6 +87,7 @@ class Parts:
     broker: EmbeddedBroker | None
     checkpointer: Checkpointer
     enrichment: Enrichment
+    planning: PlanIntake
     alert_store: AlertStore
     sender: Sender
     delivery: DeliveryWorker
@@ -118,6 +120,7 @@ class Service:
         self.broker = parts.broker
         self.checkpointer = parts.checkpointer
         self.enrichment = parts.enrichment
+        self.planning = parts.planning
         self.alert_store = parts.alert_store
         self.sender = parts.sender
         self.delivery = parts.delivery
@@ -188,9 +191,12 @@ class Service:
                     # Re-offer every closed window of the live horizon: what closed while
                     # Efir was down, and what a crash kept from being stored.
                     self.monitor.start_closing_from(cid, live_since(now))
+            plans = await self.planning.restore(live_since(now))
         finally:
             gc.enable()
             gc.freeze()
+        if plans:
+            log.info("%d plan versions applied again", plans)
         self._readiness.loaded = True
         self.ready_after_s = time.perf_counter() - t0
         self.metrics.restart_seconds.set(self.ready_after_s)

@@ -66,6 +66,22 @@ events = Table(
     Index(None, "received_us"),
 )
 
+#: Planned schedules, every version kept: each replaces the plan over its span.
+plans = Table(
+    "plans",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel_id", String(64), nullable=False),
+    Column("received_us", BigInteger, nullable=False),
+    # [span_start_us, span_end_us): what this version replaces.
+    Column("span_start_us", BigInteger, nullable=False),
+    Column("span_end_us", BigInteger, nullable=False),
+    Column("source", String(200), nullable=False),
+    # The planned items as efir.asrun/1 JSON lines (what the readers understood).
+    Column("events", LargeBinary, nullable=False),
+    Index(None, "channel_id", "span_end_us"),
+)
+
 #: Payloads that could not be accepted, with the reason; replayable.
 dead_letters = Table(
     "dead_letters",

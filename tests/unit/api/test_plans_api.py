@@ -1,0 +1,117 @@
+"""Plans in the daemon: uploaded, versioned, forecast in the status, replaced, restored."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+
+from efir.compose import build
+from efir.config.settings import ChannelConfig, Settings
+from tests.unit.api.inprocess import AUTH, NOW, TOKEN, event, in_process, writing
+
+
+def _aired() -> list[dict[str, object]]:
+    """12:00-13:00: 30 minutes in Kazakh, 30 in Russian (NOW is 13:00)."""
+    return [
+        event("a1", start="2025-11-16T12:00:00+05:00", duration=1800, language="kk"),
+        event("a2", start="2025-11-16T12:30:00+05:00", duration=1800, language="ru"),
+    ]
+
+
+def _plan(*items: tuple[str, str, int, str]) -> bytes:
+    lines = [
+        event(
+            eid,
+            start=f"2025-11-16T{start}:00+05:00",
+            duration=seconds,
+            language=language,
+            title=eid,
+        )
+        for eid, start, seconds, language in items
+    ]
+    return "".join(json.dumps(x) + "\n" for x in lines).encode()
+
+
+def _six(status: dict[str, object]) -> dict[str, object]:
+    return next(r for r in status["rules"] if r["rule"] == "lang_6h")  # type: ignore[attr-defined, index]
+
+
+async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) -> None:
+    async with in_process(tmp_path) as (http, service):
+        assert (await http.post("/api/v1/events", json=_aired(), headers=AUTH)).status_code == 200
+        url = "/api/v1/channels/qaz-tv/plan"
+        before = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
+        assert before["forecast_share"] is None  # no plan yet
+        body = _plan(("kk-show", "13:00", 7200, "kk"), ("ru-film", "15:00", 10800, "ru"))
+        assert (await http.post(url, content=body)).status_code == 401
+        got = await http.post(url, content=body, headers=AUTH)
+        assert got.status_code == 200, got.text
+        receipt = got.json()
+        assert (receipt["items"], receipt["span_from"], receipt["span_to"]) == (
+            2,
+            "2025-11-16T13:00:00+05:00",
+            "2025-11-16T18:00:00+05:00",
+        )
+        six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
+        # (30 + 120) / 360 min = 41.7 %: under 55 %; swapping the film gives 91.7 %.
+        assert six["forecast_share"] == pytest.approx(150 / 360)
+        assert six["forecast_status"] == "violation"
+        assert [f["event_id"] for f in six["fix"]] == ["ru-film"]
+        assert six["fixable"] is True
+        metrics = (await http.get("/metrics")).text
+        assert 'efir_rule_forecast_share{channel="qaz-tv",rule="lang_6h"} 0.41666' in metrics
+        # A new version over 15:00-18:00 puts Kazakh content there (sent on MQTT the same way).
+        again = await service.planning.receive_events(
+            "qaz-tv", _plan(("kk-film", "15:00", 10800, "kk")), NOW
+        )
+        assert again.version == receipt["version"] + 1
+        six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
+        assert six["forecast_status"] == "complies"
+        assert six["fix"] == []
+        view = (await http.get(url)).json()
+        assert [i["event_id"] for i in view["items"]] == ["kk-show", "kk-film"]
+        assert len(view["versions"]) == 2
+        bad = await http.post(url, content=b"hello", headers=AUTH)
+        assert bad.status_code == 422
+        assert "cannot detect" in bad.json()["detail"]
+    # A restart applies the stored versions again.
+    restarted = build(
+        Settings(
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'e.db'}",
+            mqtt_url="mqtt://127.0.0.1:1",
+            channels=[ChannelConfig(id="qaz-tv")],
+            api_token=TOKEN,
+        ),
+        now_us=lambda: NOW,
+    )
+    async with writing(restarted):
+        transport = httpx.ASGITransport(app=restarted.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
+            six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
+            assert six["forecast_status"] == "complies"
+            assert six["forecast_share"] == pytest.approx((30 + 120 + 180) / 360)
+
+
+async def test_plans_in_other_formats_and_hostile_ones(tmp_path: Path) -> None:
+    async with in_process(tmp_path) as (http, _):
+        url = "/api/v1/channels/qaz-tv/plan"
+        playlist = {"date": "2025-11-16", "program": [{"in": 0, "out": 3600, "source": "/m/a.mp4"}]}
+        got = await http.post(
+            url, content=json.dumps(playlist).encode(), headers=AUTH, params={"day_start": "14:00"}
+        )
+        assert got.status_code == 200, got.text
+        assert got.json()["span_from"] == "2025-11-16T14:00:00+05:00"
+        deep = b"[" * 200_000 + b"]" * 200_000
+        assert (await http.post(url, content=deep, headers=AUTH)).status_code == 422
+        huge = b"{" + b" " * (9 << 20)
+        assert (await http.post(url, content=huge, headers=AUTH)).status_code == 413
+        bad_zone = await http.post(
+            url, content=b"{}", headers=AUTH, params={"source_timezone": "Mars/X"}
+        )
+        assert bad_zone.status_code == 422
+        assert (
+            await http.post("/api/v1/channels/nope/plan", content=b"{}", headers=AUTH)
+        ).status_code == 404
