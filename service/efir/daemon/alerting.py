@@ -31,6 +31,7 @@ from efir.core.alerting.conditions import (
     feed_conditions,
     gap_condition,
     open_item_condition,
+    plan_condition,
     receiver_condition,
     rule_conditions,
 )
@@ -39,6 +40,7 @@ from efir.core.alerting.lifecycle import apply, step
 from efir.core.alerting.silence import Matcher, Silence
 from efir.core.errors import ServiceError
 from efir.core.feed import FeedState
+from efir.core.rules import RuleType
 from efir.core.timebase import US_PER_S
 from efir.notify.render import Context, render
 from efir.store.database import StoreError
@@ -247,11 +249,16 @@ class Alerter:
             out.extend(self._recorded(ref, now))
             return out
         finest: WindowResult | None = None
-        for w in ch.status(now):
+        results = ch.status(now)
+        forecasts = ch.forecasts(now, results)
+        for w in results:
             if w.window_start > now:
                 continue  # the next window of today, not started yet
             rule = ch.engine.rules[w.rule].rule
             out.extend(rule_conditions(ref, rule, w, now, self.thresholds))
+            planned = forecasts.get(w.rule)
+            if planned is not None and rule.type is RuleType.MIN_SHARE:
+                out.append(plan_condition(ref, rule, w, planned, now))
             if rule.is_share and (
                 finest is None
                 or w.window_end - w.window_start < finest.window_end - finest.window_start

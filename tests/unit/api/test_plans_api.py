@@ -14,10 +14,10 @@ from tests.unit.api.inprocess import AUTH, NOW, TOKEN, event, in_process, writin
 
 
 def _aired() -> list[dict[str, object]]:
-    """12:00-13:00: 30 minutes in Kazakh, 30 in Russian (NOW is 13:00)."""
+    """12:00-13:00 in Kazakh (NOW is 13:00): the pace is on track."""
     return [
         event("a1", start="2025-11-16T12:00:00+05:00", duration=1800, language="kk"),
-        event("a2", start="2025-11-16T12:30:00+05:00", duration=1800, language="ru"),
+        event("a2", start="2025-11-16T12:30:00+05:00", duration=1800, language="kk"),
     ]
 
 
@@ -56,13 +56,24 @@ async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) 
             "2025-11-16T18:00:00+05:00",
         )
         six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
-        # (30 + 120) / 360 min = 41.7 %: under 55 %; swapping the film gives 91.7 %.
-        assert six["forecast_share"] == pytest.approx(150 / 360)
+        # (60 + 120) / 360 min = 50 %: under 55 %; swapping the film gives 100 %.
+        assert six["forecast_share"] == pytest.approx(180 / 360)
         assert six["forecast_status"] == "violation"
         assert [f["event_id"] for f in six["fix"]] == ["ru-film"]
         assert six["fixable"] is True
+        # The pace says on track; the plan says the window fails: the alert says what to swap.
+        assert six["status"] == "on_track"
+        ch = service.monitor.channels["qaz-tv"]
+        (risk,) = [
+            c
+            for c in service.alerter.conditions(ch, NOW)
+            if c.alertname == "EfirPlanRisk" and c.rule == "lang_6h"
+        ]
+        assert risk.active
+        assert "the plan ends at 50.0 %" in risk.summary
+        assert "Replace ru-film at 15:00" in risk.description
         metrics = (await http.get("/metrics")).text
-        assert 'efir_rule_forecast_share{channel="qaz-tv",rule="lang_6h"} 0.41666' in metrics
+        assert 'efir_rule_forecast_share{channel="qaz-tv",rule="lang_6h"} 0.5' in metrics
         # A new version over 15:00-18:00 puts Kazakh content there (sent on MQTT the same way).
         again = await service.planning.receive_events(
             "qaz-tv", _plan(("kk-film", "15:00", 10800, "kk")), NOW
@@ -71,6 +82,12 @@ async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) 
         six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
         assert six["forecast_status"] == "complies"
         assert six["fix"] == []
+        (risk,) = [
+            c
+            for c in service.alerter.conditions(ch, NOW)
+            if c.alertname == "EfirPlanRisk" and c.rule == "lang_6h"
+        ]
+        assert not risk.active  # the new version keeps the window: the alert resolves
         view = (await http.get(url)).json()
         assert [i["event_id"] for i in view["items"]] == ["kk-show", "kk-film"]
         assert len(view["versions"]) == 2
@@ -92,7 +109,7 @@ async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) 
         async with httpx.AsyncClient(transport=transport, base_url="http://efir") as http:
             six = _six((await http.get("/api/v1/channels/qaz-tv/status")).json())
             assert six["forecast_status"] == "complies"
-            assert six["forecast_share"] == pytest.approx((30 + 120 + 180) / 360)
+            assert six["forecast_share"] == pytest.approx(1.0)
 
 
 async def test_plans_in_other_formats_and_hostile_ones(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from efir.core.alerting.inhibit import (
     FEED_STALE,
     FORBIDDEN_ITEM,
     OPEN_ITEM_OVERDUE,
+    PLAN_RISK,
     QUOTA_RISK,
     QUOTA_VIOLATION,
     UNKNOWN_CONTENT,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from efir.core.book import Item
+    from efir.core.forecast import Forecast
     from efir.core.result import WindowResult
     from efir.core.rules import Rule
 
@@ -80,6 +82,64 @@ def _values(w: WindowResult, tz: ZoneInfo) -> dict[str, Any]:
         "gap_s": w.gap_s,
         "count": w.count,
     }
+
+
+def plan_condition(ch: ChannelRef, rule: Rule, w: WindowResult, f: Forecast, now: int) -> Condition:
+    """The plan's verdict on an open share window while the current pace does not page.
+
+    Active when the rest of the window, aired as planned, misses the
+    threshold although the window's own status is not at risk yet: the one
+    moment a swap in the plan is still cheap. The description names the fix.
+    """
+    span = window_words(w, ch.tz)
+    paging = w.settled_status if w.provisional and w.settled_status else w.status
+    active = f.status is Status.VIOLATION and SEVERITY_OF_STATUS.get(paging) is None
+    values = {
+        **_values(w, ch.tz),
+        "forecast_share": f.share,
+        "fix": [
+            {"event_id": s.event_id, "title": s.title, "start": format_local(s.start, ch.tz)}
+            for s in f.fix
+        ],
+    }
+    if not active:
+        return Condition(
+            alertname=PLAN_RISK,
+            channel=ch.id,
+            rule=rule.id,
+            window=window_label(w, ch.tz),
+            active=False,
+            severity=Severity.WARNING,
+            summary=f"{ch.name}: {rule.title}, {span}: the plan keeps the window",
+            description=f"As planned, {rule.title} for {span} ends at {percent(f.share)}.",
+            window_end=w.window_end,
+            values=values,
+        )
+    swaps = ", ".join(
+        f"{s.title or s.event_id} at {instant(s.start, ch.tz, now)}" for s in f.fix[:6]
+    )
+    more = f" and {len(f.fix) - 6} more" if len(f.fix) > 6 else ""
+    if f.fixable:
+        action = (
+            f"Replace {swaps}{more} with qualifying content of the same length "
+            f"({len(f.fix)} item{'s' if len(f.fix) != 1 else ''}, the fewest that suffice)."
+        )
+    else:
+        action = f"Even replacing {swaps}{more} would not be enough: add qualifying content."
+    return Condition(
+        alertname=PLAN_RISK,
+        channel=ch.id,
+        rule=rule.id,
+        window=window_label(w, ch.tz),
+        active=True,
+        severity=Severity.WARNING,
+        summary=f"{ch.name}: {rule.title}, {span}: the plan ends at {percent(f.share)}, "
+        f"under {percent(w.threshold)}",
+        description=f"On track so far, but if the rest airs as planned {rule.title} for "
+        f"{span} fails. {action}",
+        window_end=w.window_end,
+        values=values,
+    )
 
 
 def rule_conditions(

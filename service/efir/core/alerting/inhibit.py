@@ -34,6 +34,7 @@ COUNT_RISK = "EfirCountRisk"
 FORBIDDEN_ITEM = "EfirForbiddenItem"
 RECEIVER_GONE = "EfirReceiverGone"
 OPEN_ITEM_OVERDUE = "EfirOpenItemOverdue"
+PLAN_RISK = "EfirPlanRisk"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,12 +69,12 @@ def alertnames(*names: str) -> tuple[Matcher, ...]:
 DEFAULT_INHIBITIONS = (
     InhibitRule(
         alertnames(FEED_STALE, FEED_OFFLINE),
-        alertnames(QUOTA_RISK, QUOTA_VIOLATION, COUNT_RISK, FEED_GAP, UNKNOWN_CONTENT),
+        alertnames(QUOTA_RISK, QUOTA_VIOLATION, COUNT_RISK, FEED_GAP, UNKNOWN_CONTENT, PLAN_RISK),
         ("channel",),
     ),
     InhibitRule(
         alertnames(QUOTA_VIOLATION),
-        alertnames(QUOTA_RISK, COUNT_RISK, FORBIDDEN_ITEM),
+        alertnames(QUOTA_RISK, COUNT_RISK, FORBIDDEN_ITEM, PLAN_RISK),
         ("channel", "rule", "window"),
         mute_resolved=True,
     ),
