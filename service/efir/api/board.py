@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator  # noqa: TC003 - FastAPI reads the return type
 from datetime import date
 from importlib.resources import files
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
@@ -63,6 +63,14 @@ class LanguageTile(BaseModel):
         description="The deadline as people read it: HH:MM today, else with weekday and date."
     )
     advice: str | None
+    forecast_share: float | None = Field(
+        default=None, description="The share at the interval's end if the rest airs as planned."
+    )
+    forecast_status: Status | None = None
+    fix: list[str] = Field(
+        default_factory=list,
+        description="Planned items to replace with qualifying content (title and HH:MM).",
+    )
 
 
 class AdsTile(BaseModel):
@@ -302,7 +310,21 @@ def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | N
         deadline=None if w.deadline is None else format_local(w.deadline, tz),
         deadline_text=None if w.deadline is None else instant(w.deadline, tz, now),
         advice=advice(w, tz, now) or None,
+        **_planned(ch, w, now),
     )
+
+
+def _planned(ch: Channel, w: WindowResult, now: int) -> dict[str, Any]:
+    """The tile's forecast fields, when the plan covers the rest of the interval."""
+    f = ch.forecasts(now, [w]).get(w.rule)
+    if f is None:
+        return {}
+    tz = ch.engine.tz
+    return {
+        "forecast_share": f.share,
+        "forecast_status": f.status,
+        "fix": [f"{s.title or s.event_id} {format_local(s.start, tz)[11:16]}" for s in f.fix],
+    }
 
 
 def _ads(ch: Channel, w: WindowResult | None, now: int) -> AdsTile | None:

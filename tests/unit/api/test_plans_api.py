@@ -72,6 +72,9 @@ async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) 
         assert risk.active
         assert "the plan ends at 50.0 %" in risk.summary
         assert "Replace ru-film at 15:00" in risk.description
+        (tile,) = (await http.get("/api/v1/board")).json()["tiles"]
+        assert tile["language"]["forecast_status"] == "violation"
+        assert tile["language"]["fix"] == ["ru-film 15:00"]
         metrics = (await http.get("/metrics")).text
         assert 'efir_rule_forecast_share{channel="qaz-tv",rule="lang_6h"} 0.5' in metrics
         # A new version over 15:00-18:00 puts Kazakh content there (sent on MQTT the same way).
