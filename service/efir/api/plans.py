@@ -20,6 +20,7 @@ from efir.api.auth import MUTATE
 from efir.api.channels import NOT_FOUND, channel, instant_param
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.api.models import ErrorOut
+from efir.core.reconcile import Outcome, Slot, reconcile
 from efir.core.timebase import US_PER_S, format_local
 from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.daemon.planning import MAX_PLAN_BYTES, PlanError
@@ -165,3 +166,88 @@ async def channel_plan(
             for v in await ctx.planning.plans.versions(ch.profile.id, 20)
         ]
     return PlanView(channel=ch.profile.id, items=items, versions=versions)
+
+
+class ReconciledItem(BaseModel):
+    """One line of plan against as-run."""
+
+    outcome: str
+    planned_event_id: str | None
+    planned_title: str | None
+    planned_start: str | None
+    aired_event_id: str | None
+    aired_title: str | None
+    aired_start: str | None
+    shift_s: float | None
+    length_change_s: float | None
+
+
+class Reconciliation(BaseModel):
+    """What became of the plan over a range: counts per outcome and each line."""
+
+    channel: str
+    window_from: str
+    window_to: str
+    counts: dict[str, int]
+    items: list[ReconciledItem]
+
+
+@router.get("/api/v1/channels/{channel_id}/plan/reconciliation", responses=NOT_FOUND)
+async def plan_reconciliation(
+    ctx: Ctx,
+    ch: Annotated[Channel, Depends(channel)],
+    from_: Annotated[str | None, Query(alias="from", description="Default: a day ago.")] = None,
+    to: Annotated[str | None, Query(description="Default: now.")] = None,
+) -> Reconciliation:
+    """Plan against as-run over ``[from, to)``: what became of each planned item.
+
+    Each planned item aired as planned, aired differently, was replaced or
+    missed; each aired item no plan line accounts for is an insertion
+    (docs/reports.md, "Plan against as-run"). The live horizon's items (ten
+    days) and the current plan are compared.
+    """
+    tz = ch.engine.tz
+    now = ctx.now_us()
+    hi = min(instant_param(to, tz, "to") if to else now, now)
+    lo = instant_param(from_, tz, "from") if from_ else hi - _DAY_US
+    if hi <= lo or hi - lo > 31 * _DAY_US:
+        msg = "`to` must be after `from`, at most 31 days"
+        raise _refuse(msg)
+    planned = [
+        Slot(p.event_id, p.start, p.end, None, p.title)
+        for p in ch.plan.overlapping(lo, hi)
+        if lo <= p.start < hi
+    ]
+    async with ctx.monitor.lock:
+        aired = [
+            Slot(i.event_id, i.start, e, i.event.house_id, i.event.title)
+            for i, _, e in ch.engine.aired(lo, hi, now)
+            if lo <= i.start < hi
+        ]
+    counts = dict.fromkeys((str(o) for o in Outcome), 0)
+    items = []
+    for m in reconcile(planned, aired):
+        counts[str(m.outcome)] += 1
+        p, a = m.planned, m.aired
+        items.append(
+            ReconciledItem(
+                outcome=str(m.outcome),
+                planned_event_id=p.event_id if p else None,
+                planned_title=p.title if p else None,
+                planned_start=format_local(p.start, tz) if p else None,
+                aired_event_id=a.event_id if a else None,
+                aired_title=a.title if a else None,
+                aired_start=format_local(a.start, tz) if a else None,
+                shift_s=None if m.shift_us is None else m.shift_us / US_PER_S,
+                length_change_s=None
+                if m.length_change_us is None
+                else m.length_change_us / US_PER_S,
+            )
+        )
+    return Reconciliation(
+        channel=ch.profile.id,
+        window_from=format_local(lo, tz),
+        window_to=format_local(hi, tz),
+        counts=counts,
+        items=items,
+    )

@@ -94,6 +94,12 @@ async def test_a_plan_forecasts_the_window_and_suggests_the_fix(tmp_path: Path) 
         view = (await http.get(url)).json()
         assert [i["event_id"] for i in view["items"]] == ["kk-show", "kk-film"]
         assert len(view["versions"]) == 2
+        # Plan against as-run so far: the 12:00-13:00 items were not planned; nothing planned aired yet.
+        rec = (
+            await http.get(url + "/reconciliation", params={"from": "2025-11-16T12:00:00+05:00"})
+        ).json()
+        assert rec["counts"]["insertion"] == 2
+        assert rec["counts"]["as_planned"] == 0
         bad = await http.post(url, content=b"hello", headers=AUTH)
         assert bad.status_code == 422
         assert "cannot detect" in bad.json()["detail"]
@@ -135,3 +141,27 @@ async def test_plans_in_other_formats_and_hostile_ones(tmp_path: Path) -> None:
         assert (
             await http.post("/api/v1/channels/nope/plan", content=b"{}", headers=AUTH)
         ).status_code == 404
+
+
+async def test_the_live_plan_reconciles_with_what_aired(tmp_path: Path) -> None:
+    async with in_process(tmp_path) as (http, _):
+        aired = [
+            event("a1", start="2025-11-16T12:00:00+05:00", duration=1800, title="News"),
+            event("a2", start="2025-11-16T12:30:00+05:00", duration=1800, title="Film"),
+        ]
+        assert (await http.post("/api/v1/events", json=aired, headers=AUTH)).status_code == 200
+        plan = _plan(("News", "12:00", 1800, "kk"), ("Show", "12:30", 1800, "kk"))
+        url = "/api/v1/channels/qaz-tv/plan"
+        assert (await http.post(url, content=plan, headers=AUTH)).status_code == 200
+        got = (await http.get(url + "/reconciliation")).json()
+        assert {k: v for k, v in got["counts"].items() if v} == {
+            "as_planned": 1,
+            "replaced": 1,
+            "insertion": 1,
+        }
+        outcomes = {(i["planned_title"], i["aired_title"]): i["outcome"] for i in got["items"]}
+        assert outcomes == {
+            ("News", "News"): "as_planned",
+            ("Show", None): "replaced",
+            (None, "Film"): "insertion",
+        }
