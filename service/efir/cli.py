@@ -386,6 +386,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
     max_refused: MaxRefusedOption = 0.1,
     as_of: AsOfOption = None,
     threshold: ThresholdOption = None,
+    lang: Annotated[str, typer.Option("--lang", help="The PDF's language: en, kk or ru.")] = "en",
     plan: Annotated[
         list[Path] | None,
         typer.Option(
@@ -397,6 +398,8 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
 
     The audit's options and figures (docs/reports.md). Exit codes as ``efir audit``.
     """
+    if lang not in ("en", "kk", "ru"):
+        _fail(f"--lang: en, kk or ru, not {lang!r}")
     chosen = report_format
     if chosen is None:
         try:
@@ -423,7 +426,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         made = content.with_sources(made, locate(files, input_format, options, wanted))
         if plan:
             made = content.with_plan(made, result, _read_plan(plan, options))
-        output.write_bytes(_render(made, chosen))
+        output.write_bytes(_render(made, chosen, lang))
 
     _audited(
         files,
@@ -471,12 +474,12 @@ def _read_plan(paths: list[Path], options: ReadOptions) -> list[AsRunEvent]:
     return events
 
 
-def _render(made: Report, chosen: ReportFormat) -> bytes:
-    """A built report in the format chosen."""
+def _render(made: Report, chosen: ReportFormat, lang: str) -> bytes:
+    """A built report in the format chosen (the PDF in ``lang``)."""
     if chosen is ReportFormat.PDF:
         from efir.reports.pdf import to_pdf  # noqa: PLC0415 - ReportLab only when asked for
 
-        return to_pdf(made)
+        return to_pdf(made, lang)
     from efir.reports.tabular import to_csv as report_csv  # noqa: PLC0415
     from efir.reports.tabular import to_xlsx  # noqa: PLC0415
 

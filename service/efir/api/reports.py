@@ -38,6 +38,14 @@ class Format(StrEnum):
 _MEDIA = {f: MEDIA_TYPES[f.value] for f in Format}
 
 
+class Lang(StrEnum):
+    """Languages of a report."""
+
+    EN = "en"
+    KK = "kk"
+    RU = "ru"
+
+
 @router.get(
     "/api/v1/channels/{channel_id}/report",
     dependencies=REVEAL,
@@ -57,6 +65,9 @@ async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters 
         date | None,
         Query(description="What-if: every threshold as in force on this date (2027-01-01)."),
     ] = None,
+    lang: Annotated[
+        Lang, Query(description="The PDF's language (XLSX and CSV keep English keys).")
+    ] = Lang.EN,
 ) -> Response:
     """The compliance report of the channel over ``[from, to)`` (at most 366 days)."""
     now = ctx.now_us()
@@ -68,7 +79,7 @@ async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters 
 
     def build() -> bytes:
         made = store_report(ch.profile, stored, ctx.enrichment, lo, hi, as_of=as_of)
-        return render(made, report_format.value)
+        return render(made, report_format.value, lang.value)
 
     body = await asyncio.to_thread(build)
     name = f"efir-{ch.profile.id}-{format_local(lo, tz)[:10]}.{report_format.value}"

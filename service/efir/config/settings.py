@@ -232,6 +232,8 @@ class ReportSchedule(Strict):
     ] = "monday"
     at: str = Field(default="08:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     format: Literal["pdf", "xlsx", "csv"] = "pdf"
+    #: The PDF's language: en, kk or ru (XLSX and CSV keep English keys).
+    lang: Literal["en", "kk", "ru"] = "en"
     #: What-if: judge the week under the thresholds in force on this date.
     as_of: date | None = None
 

@@ -51,10 +51,10 @@ MEDIA_TYPES = {
 }
 
 
-def render(made: Report, fmt: str) -> bytes:
-    """A built report as ``pdf``, ``xlsx`` or ``csv`` bytes."""
+def render(made: Report, fmt: str, lang: str = "en") -> bytes:
+    """A built report as ``pdf`` (in ``lang``), ``xlsx`` or ``csv`` bytes."""
     if fmt == "pdf":
-        return to_pdf(made)
+        return to_pdf(made, lang)
     return to_xlsx(made) if fmt == "xlsx" else to_csv(made).encode("utf-8")
 
 
@@ -178,7 +178,7 @@ class ReportScheduler:
         )
         if not made.input.get("events_valid"):
             return None
-        data = await asyncio.to_thread(render, made, schedule.format)
+        data = await asyncio.to_thread(render, made, schedule.format, schedule.lang)
         tz = ZoneInfo(profile.timezone)
         week = f"{format_local(start, tz)[:10]} to {format_local(end - 1, tz)[:10]}"
         filename = f"efir-{profile.id}-{format_local(start, tz)[:10]}.{schedule.format}"

@@ -34,11 +34,12 @@ from reportlab.platypus import (
 )
 
 from efir.audit.report import what_if_text
+from efir.i18n import Translator
 
 if TYPE_CHECKING:
     from reportlab.platypus import Flowable
 
-    from efir.reports.content import Report
+    from efir.reports.content import Report, Requirement
 
 FONT, BOLD = "DejaVuSans", "DejaVuSans-Bold"
 _ANSWER_COLOUR = {
@@ -107,69 +108,130 @@ def _seconds(value: Any) -> str:
     return f"{whole // 3600}:{whole % 3600 // 60:02d}:{whole % 60:02d}"
 
 
-def _share(value: Any) -> str:
-    return "" if value is None else f"{float(value) * 100:.2f} %"
+def _why(r: Requirement, tr: Translator) -> str:
+    """The checklist's "Windows" cell in the report's language."""
+    if r.answer == "does not comply":
+        return tr("{n} of {total} windows in violation", n=r.violations, total=r.windows)
+    if r.answer == "complies":
+        return tr("{n} windows judged, none in violation", n=r.windows)
+    if r.windows:
+        return tr("no window of the period could be judged whole")
+    return tr("not evaluated for this channel")
 
 
-def to_pdf(report: Report) -> bytes:
-    """The report as a PDF document (A4 landscape)."""
+def _method(report: Report, tr: Translator) -> str:
+    risk = report.risk
+    if risk.gross_breached:
+        return tr("gross breach of {rules}: 100", rules=", ".join(risk.gross_breached))
+    (mb, mj), (nb, nj) = risk.major, risk.minor
+    return tr(
+        "0.7 × 100 × {mb}/{mj} major + 0.3 × 100 × {nb}/{nj} minor = {indicator}",  # noqa: RUF001 - the multiplication sign is meant
+        mb=mb,
+        mj=mj,
+        nb=nb,
+        nj=nj,
+        indicator=tr.number(risk.indicator),
+    )
+
+
+def to_pdf(report: Report, lang: str | Translator = "en") -> bytes:
+    """The report as a PDF document (A4 landscape) in a language (``en``, ``kk``, ``ru``)."""
     _fonts()
+    tr = lang if isinstance(lang, Translator) else Translator(lang)
+    lang = tr.lang
     styles = _styles()
     width = landscape(A4)[0] - 24 * mm
     story: list[Flowable] = []
     ch = report.channel
+    pack = f"{report.rule_pack['name']} {report.rule_pack['version']}"
     story += [
-        Paragraph(f"Compliance report: {_esc(ch['id'])}", styles["title"]),
+        Paragraph(_esc(tr("Compliance report: {channel}", channel=ch["id"])), styles["title"]),
         Spacer(1, 3 * mm),
         Paragraph(
-            f"{_esc(ch['media'])}, {_esc(ch['timezone'])}; period {_esc(report.period['from'])}"
-            f" to {_esc(report.period['to'])}; rule pack {_esc(report.rule_pack['name'])} "
-            f"{_esc(report.rule_pack['version'])}; generated {_esc(report.generated_at)} by Efir "
-            f"{_esc(report.input.get('efir_version', ''))}",
+            _esc(
+                tr(
+                    "{media}, {timezone}; period {start} to {end}; rule pack {pack}; "
+                    "generated {generated} by Efir {version}",
+                    media=ch["media"],
+                    timezone=ch["timezone"],
+                    start=tr.when_text(report.period["from"]),
+                    end=tr.when_text(report.period["to"]),
+                    pack=pack,
+                    generated=tr.when_text(report.generated_at),
+                    version=report.input.get("efir_version", ""),
+                )
+            ),
             styles["body"],
         ),
     ]
     what_if = report.rule_pack.get("what_if")
     if what_if:
-        story.append(Paragraph(f"What-if: {_esc(what_if_text(what_if))}", styles["body"]))
+        text = (
+            tr(
+                "What-if: every threshold as in force on {date} "
+                "(not the thresholds of the audited period)",
+                date=what_if["as_of"],
+            )
+            if lang != "en" and what_if.get("as_of") and not what_if.get("overrides")
+            else f"What-if: {what_if_text(what_if)}"
+        )
+        story.append(Paragraph(_esc(text), styles["body"]))
     risk = report.risk
     colour = _DEGREE_COLOUR[risk.degree].hexval()[2:]
+    indicator = _esc(tr.number(risk.indicator))
+    risk_line = _esc(
+        tr(
+            "Risk indicator {indicator} ({degree}): {method}.",
+            indicator="\x00",
+            degree=tr(risk.degree),
+            method=_method(report, tr),
+        )
+    ).replace("\x00", f'<font color="#{colour}">{indicator}</font>')
     story += [
         Spacer(1, 3 * mm),
-        Paragraph(f"Verdict of the period: {_esc(report.verdict)}", styles["h2"]),
         Paragraph(
-            f'Risk indicator <font color="#{colour}">{risk.indicator:g} ({risk.degree})</font>: '
-            f"{_esc(risk.explain())}. A self-assessment by the method of the risk criteria "
-            "(one gross breach 100; otherwise major breaches weighted 0.7 and minor 0.3, each "
-            "as breached over judged requirements times 100; 61 to 100 high, 31 to 60 medium); "
-            "the degrees of the requirements are Efir's, kept in the rule pack.",
+            _esc(tr("Verdict of the period: {verdict}", verdict=tr(report.verdict))),
+            styles["h2"],
+        ),
+        Paragraph(
+            risk_line
+            + " "
+            + _esc(
+                tr(
+                    "A self-assessment by the method of the risk criteria (one gross breach "
+                    "100; otherwise major breaches weighted 0.7 and minor 0.3, each as "
+                    "breached over judged requirements times 100; 61 to 100 high, 31 to 60 "
+                    "medium); the degrees of the requirements are Efir's, kept in the rule "
+                    "pack."
+                )
+            ),
             styles["body"],
         ),
         Spacer(1, 3 * mm),
-        Paragraph("Checklist: what the as-run shows", styles["h2"]),
+        Paragraph(_esc(tr("Checklist: what the as-run shows")), styles["h2"]),
     ]
     rows = []
     for r in report.checklist:
         answer = _ANSWER_COLOUR[r.answer].hexval()[2:]
         rows.append(
             [
-                r.title,
+                tr(r.title),
                 r.legal_ref,
                 Paragraph(
-                    f'<font color="#{answer}"><b>{_esc(r.answer)}</b></font>', styles["cell"]
+                    f'<font color="#{answer}"><b>{_esc(tr(r.answer))}</b></font>', styles["cell"]
                 ),
-                r.why,
-                r.risk or "",
+                _why(r, tr),
+                tr(r.risk) if r.risk else "",
             ]
         )
     story.append(
         _checklist_table(
-            rows, [0.28 * width, 0.3 * width, 0.12 * width, 0.22 * width, 0.08 * width], styles
+            rows, [0.28 * width, 0.3 * width, 0.12 * width, 0.22 * width, 0.08 * width], styles, tr
         )
     )
-    story += _windows(report, styles, width)
-    story += _evidence(report, styles, width)
-    story += _reconciliation(report, styles, width)
+    story += _windows(report, styles, width, tr)
+    story += _evidence(report, styles, width, tr)
+    story += _reconciliation(report, styles, width, tr)
     out = io.BytesIO()
     doc = SimpleDocTemplate(
         out,
@@ -186,10 +248,10 @@ def to_pdf(report: Report) -> bytes:
 
 
 def _checklist_table(
-    rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle]
+    rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle], tr: Translator
 ) -> LongTable:
     header = ["Requirement", "Legal reference", "Answer", "Windows", "Degree"]
-    data = [[Paragraph(h, styles["head"]) for h in header]]
+    data = [[Paragraph(_esc(tr(h)), styles["head"]) for h in header]]
     data += [
         [c if isinstance(c, Paragraph) else Paragraph(_esc(c), styles["cell"]) for c in row]
         for row in rows
@@ -207,7 +269,9 @@ def _checklist_table(
     return table
 
 
-def _windows(report: Report, styles: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
+def _windows(
+    report: Report, styles: dict[str, ParagraphStyle], width: float, tr: Translator
+) -> list[Flowable]:
     story: list[Flowable] = []
     titles = {r.rule: r.title for r in report.checklist}
     by_rule: dict[str, list[dict[str, Any]]] = {}
@@ -234,30 +298,31 @@ def _windows(report: Report, styles: dict[str, ParagraphStyle], width: float) ->
         rows = [
             [
                 f"{w['window_start']} .. {w['window_end']}"
-                + (" (transitional)" if w.get("transitional") else ""),
+                + (f" ({tr('transitional')})" if w.get("transitional") else ""),
                 _seconds(w.get("numerator_s")),
                 _seconds(w.get("base_s")),
-                _share(w.get("share")),
+                tr.percent(w.get("share"), 2) if w.get("share") is not None else "",
                 "" if w.get("threshold") is None else f"{w['threshold']:g}",
                 "" if w.get("count") is None else w["count"],
                 _seconds(w.get("unknown_s")),
                 _seconds(w.get("gap_s")),
-                w.get("verdict") or "",
+                tr(str(w.get("verdict") or "").replace("_", " ")) if w.get("verdict") else "",
                 " ".join(o["event_id"] for o in w.get("occurrences", [])[:10]),
             ]
             for w in windows
         ]
-        story.append(_table(header, rows, [f * width for f in widths], styles))
+        story.append(_table([tr(h) for h in header], rows, [f * width for f in widths], styles))
     return story
 
 
-def _evidence(report: Report, styles: dict[str, ParagraphStyle], width: float) -> list[Flowable]:
-    story: list[Flowable] = [
-        PageBreak(),
-        Paragraph("Evidence: the items of each window in violation", styles["h2"]),
-    ]
+def _evidence(
+    report: Report, styles: dict[str, ParagraphStyle], width: float, tr: Translator
+) -> list[Flowable]:
+    title = tr("Evidence: the items of each window in violation")
+    story: list[Flowable] = [PageBreak(), Paragraph(_esc(title), styles["h2"])]
     if not report.evidence:
-        story.append(Paragraph("No window of the period is in violation.", styles["body"]))
+        none = tr("No window of the period is in violation.")
+        story.append(Paragraph(_esc(none), styles["body"]))
         return story
     header = ["Rule", "Window", "Item", "Aired (in window)", "s", "Kind", "Language", "Origin",
               "Title", "Source"]  # fmt: skip
@@ -270,7 +335,7 @@ def _evidence(report: Report, styles: dict[str, ParagraphStyle], width: float) -
             f"{e['start']} .. {e['end'][11:]}",
             f"{e['seconds_in_window']:g}",
             e["kind"] or "",
-            (e["language"] or "unknown")
+            (e["language"] or tr("unknown"))
             + (f" (kk {e['kk_fraction']:g})" if e.get("kk_fraction") else ""),
             e["origin"] or "",
             e["title"] or "",
@@ -278,19 +343,19 @@ def _evidence(report: Report, styles: dict[str, ParagraphStyle], width: float) -
         ]
         for e in report.evidence
     ]
-    story.append(_table(header, rows, [f * width for f in widths], styles))
+    story.append(_table([tr(h) for h in header], rows, [f * width for f in widths], styles))
     return story
 
 
 def _reconciliation(
-    report: Report, styles: dict[str, ParagraphStyle], width: float
+    report: Report, styles: dict[str, ParagraphStyle], width: float, tr: Translator
 ) -> list[Flowable]:
     if not report.plan_counts:
         return []
-    counts = ", ".join(f"{n} {o.replace('_', ' ')}" for o, n in report.plan_counts.items())
+    counts = ", ".join(f"{n} {tr(o.replace('_', ' '))}" for o, n in report.plan_counts.items())
     story: list[Flowable] = [
         PageBreak(),
-        Paragraph("Plan against as-run", styles["h2"]),
+        Paragraph(_esc(tr("Plan against as-run")), styles["h2"]),
         Paragraph(_esc(counts), styles["body"]),
         Spacer(1, 2 * mm),
     ]
@@ -298,7 +363,7 @@ def _reconciliation(
     widths = [0.11, 0.2, 0.17, 0.2, 0.17, 0.07, 0.08]
     rows = [
         [
-            r["outcome"].replace("_", " "),
+            tr(r["outcome"].replace("_", " ")),
             f"{r['planned_start']} .. {r['planned_end'][11:]}" if r["planned_start"] else "",
             r["planned_title"] or r["planned_house_id"] or "",
             f"{r['aired_start']} .. {r['aired_end'][11:]}" if r["aired_start"] else "",
@@ -308,5 +373,5 @@ def _reconciliation(
         ]
         for r in report.reconciliation
     ]
-    story.append(_table(header, rows, [f * width for f in widths], styles))
+    story.append(_table([tr(h) for h in header], rows, [f * width for f in widths], styles))
     return story

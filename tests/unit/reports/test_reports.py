@@ -150,6 +150,9 @@ def test_a_report_without_a_format_or_suffix_is_refused(day: Path, tmp_path: Pat
     done = _efir("report", str(day), "-o", str(tmp_path / "report.doc"))
     assert done.returncode == 2
     assert "--format" in done.stderr
+    done = _efir("report", str(day), "-o", str(tmp_path / "report.pdf"), "--lang", "de")
+    assert done.returncode == 2
+    assert "--lang: en, kk or ru" in done.stderr
 
 
 def test_the_omroep_brabant_plan_reconciles_with_its_as_run(tmp_path: Path) -> None:
