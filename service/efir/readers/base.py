@@ -190,6 +190,15 @@ def checked(
             yield LineError(source, record.line, tuple(exc.reasons), exc.code, record.element)
 
 
+def oversized(path: Path, limit: int, what: str) -> LineError | None:
+    """One error for a whole document over ``limit`` bytes (``what``: ``playlist``, ``log``)."""
+    size = path.stat().st_size
+    if size <= limit:
+        return None
+    reason = f"{what} is {size} bytes, over the {limit}-byte limit"
+    return LineError(str(path), 1, (reason,), "oversized", "document")
+
+
 def finish(
     source: str, records: Iterable[Record | LineError | Skipped], options: ReadOptions
 ) -> Iterator[AsRunEvent | LineError | Skipped]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from efir.core.timebase import US_PER_S
-from efir.readers.base import LineError, Record, Skipped
+from efir.readers.base import LineError, Record, Skipped, oversized
 from efir.readers.playlist import (
     MAX_SPAN_US,
     day_origin,
@@ -65,11 +65,11 @@ class FfplayoutReader:
     ) -> Iterator[Record | LineError | Skipped]:
         """One record per programme item, at the running time of the playlist."""
         source = str(path)
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            reason = f"playlist is {size} bytes, over the {MAX_BYTES}-byte limit"
-            yield LineError(source, 1, (reason,), "oversized", "document")
+        refused = oversized(path, MAX_BYTES, "playlist")
+        if refused is not None:
+            yield refused
             return
+        size = path.stat().st_size
         data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
         try:
             doc = msgspec.json.decode(data)

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from efir.core.timebase import US_PER_S, to_us
-from efir.readers.base import LineError, Record, Skipped
+from efir.readers.base import LineError, Record, Skipped, oversized
 from efir.readers.playlist import rfc3339
 
 if TYPE_CHECKING:
@@ -80,11 +80,11 @@ class MedialiveReader:
     ) -> Iterator[Record | LineError | Skipped]:
         """One record per input switch, ended by the next switch."""
         source = str(path)
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            reason = f"log is {size} bytes, over the {MAX_BYTES}-byte limit"
-            yield LineError(source, 1, (reason,), "oversized", "document")
+        refused = oversized(path, MAX_BYTES, "log")
+        if refused is not None:
+            yield refused
             return
+        size = path.stat().st_size
         data = path.read_bytes().removeprefix(b"\xef\xbb\xbf").strip()
         switches: list[tuple[int, int, dict[str, str]]] = []
         for number, entry in _entries(source, data):

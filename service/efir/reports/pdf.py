@@ -85,7 +85,10 @@ def _table(
     header: list[str], rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle]
 ) -> LongTable:
     data = [[Paragraph(_esc(h), styles["head"]) for h in header]]
-    data += [[Paragraph(_esc(c), styles["cell"]) for c in row] for row in rows]
+    data += [
+        [c if isinstance(c, Paragraph) else Paragraph(_esc(c), styles["cell"]) for c in row]
+        for row in rows
+    ]
     table = LongTable(data, colWidths=widths, repeatRows=1)
     table.setStyle(
         TableStyle(
@@ -251,22 +254,7 @@ def _checklist_table(
     rows: list[list[Any]], widths: list[float], styles: dict[str, ParagraphStyle], tr: Translator
 ) -> LongTable:
     header = ["Requirement", "Legal reference", "Answer", "Windows", "Degree"]
-    data = [[Paragraph(_esc(tr(h)), styles["head"]) for h in header]]
-    data += [
-        [c if isinstance(c, Paragraph) else Paragraph(_esc(c), styles["cell"]) for c in row]
-        for row in rows
-    ]
-    table = LongTable(data, colWidths=widths, repeatRows=1)
-    table.setStyle(
-        TableStyle(
-            [
-                ("GRID", (0, 0), (-1, -1), 0.25, colors.HexColor("#999999")),
-                ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-            ]
-        )
-    )
-    return table
+    return _table([tr(h) for h in header], rows, widths, styles)
 
 
 def _windows(

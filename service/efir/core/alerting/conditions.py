@@ -102,41 +102,38 @@ def plan_condition(ch: ChannelRef, rule: Rule, w: WindowResult, f: Forecast, now
             for s in f.fix
         ],
     }
-    if not active:
-        return Condition(
-            alertname=PLAN_RISK,
-            channel=ch.id,
-            rule=rule.id,
-            window=window_label(w, ch.tz),
-            active=False,
-            severity=Severity.WARNING,
-            summary=f"{ch.name}: {rule.title}, {span}: the plan keeps the window",
-            description=f"As planned, {rule.title} for {span} ends at {percent(f.share)}.",
-            window_end=w.window_end,
-            values=values,
+    if active:
+        swaps = ", ".join(
+            f"{s.title or s.event_id} at {instant(s.start, ch.tz, now)}" for s in f.fix[:6]
         )
-    swaps = ", ".join(
-        f"{s.title or s.event_id} at {instant(s.start, ch.tz, now)}" for s in f.fix[:6]
-    )
-    more = f" and {len(f.fix) - 6} more" if len(f.fix) > 6 else ""
-    if f.fixable:
-        action = (
-            f"Replace {swaps}{more} with qualifying content of the same length "
-            f"({len(f.fix)} item{'s' if len(f.fix) != 1 else ''}, the fewest that suffice)."
+        more = f" and {len(f.fix) - 6} more" if len(f.fix) > 6 else ""
+        if f.fixable:
+            action = (
+                f"Replace {swaps}{more} with qualifying content of the same length "
+                f"({len(f.fix)} item{'s' if len(f.fix) != 1 else ''}, the fewest that suffice)."
+            )
+        else:
+            action = f"Even replacing {swaps}{more} would not be enough: add qualifying content."
+        summary = (
+            f"{ch.name}: {rule.title}, {span}: the plan ends at {percent(f.share)}, "
+            f"under {percent(w.threshold)}"
+        )
+        description = (
+            f"On track so far, but if the rest airs as planned {rule.title} for {span} fails. "
+            f"{action}"
         )
     else:
-        action = f"Even replacing {swaps}{more} would not be enough: add qualifying content."
+        summary = f"{ch.name}: {rule.title}, {span}: the plan keeps the window"
+        description = f"As planned, {rule.title} for {span} ends at {percent(f.share)}."
     return Condition(
         alertname=PLAN_RISK,
         channel=ch.id,
         rule=rule.id,
         window=window_label(w, ch.tz),
-        active=True,
+        active=active,
         severity=Severity.WARNING,
-        summary=f"{ch.name}: {rule.title}, {span}: the plan ends at {percent(f.share)}, "
-        f"under {percent(w.threshold)}",
-        description=f"On track so far, but if the rest airs as planned {rule.title} for "
-        f"{span} fails. {action}",
+        summary=summary,
+        description=description,
         window_end=w.window_end,
         values=values,
     )
