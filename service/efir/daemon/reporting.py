@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from efir.audit.run import audit_events
 from efir.core.timebase import US_PER_S, format_local, from_us, local_wall_to_us
 from efir.daemon.checkpoints import parse_stored
+from efir.i18n import Translator
 from efir.reports import content
 from efir.reports.pdf import to_pdf
 from efir.reports.tabular import to_csv, to_xlsx
@@ -180,15 +181,35 @@ class ReportScheduler:
             return None
         data = await asyncio.to_thread(render, made, schedule.format, schedule.lang)
         tz = ZoneInfo(profile.timezone)
-        week = f"{format_local(start, tz)[:10]} to {format_local(end - 1, tz)[:10]}"
+        tr = Translator(schedule.lang)
+        week = f"{format_local(start, tz)[:10]} – {format_local(end - 1, tz)[:10]}"  # noqa: RUF001 - an en dash between dates
         filename = f"efir-{profile.id}-{format_local(start, tz)[:10]}.{schedule.format}"
-        subject = f"Efir weekly report {profile.id}, {week}: {made.verdict}"
+        verdict = tr(made.verdict)
+        subject = tr(
+            "Efir weekly report {channel}, {week}: {verdict}",
+            channel=profile.id,
+            week=week,
+            verdict=verdict,
+        )
         text = (
-            f"The compliance report of {profile.id} for the week {week} is attached "
-            f"({filename}).\nVerdict: {made.verdict}. Risk indicator "
-            f"{made.risk.indicator:g} ({made.risk.degree}).\n"
+            tr(
+                "The compliance report of {channel} for the week {week} is attached ({file}).",
+                channel=profile.id,
+                week=week,
+                file=filename,
+            )
+            + "\n"
+            + tr(
+                "Verdict: {verdict}. Risk indicator {indicator} ({degree}).",
+                verdict=verdict,
+                indicator=tr.number(made.risk.indicator),
+                degree=tr(made.risk.degree),
+            )
+            + "\n"
             + "".join(
-                f"- {r.title}: {r.answer}\n" for r in made.checklist if r.answer != "not applicable"
+                f"- {tr(r.title)}: {tr(r.answer)}\n"
+                for r in made.checklist
+                if r.answer != "not applicable"
             )
         )
         attachment = {

@@ -106,7 +106,7 @@ async def test_the_weekly_report_is_queued_once_and_e_mailed_with_its_pdf(tmp_pa
             )
             assert row is not None
             assert row.body["subject"].startswith(
-                "Efir weekly report qaz-tv, 2026-11-23 to 2026-11-29"
+                "Efir weekly report qaz-tv, 2026-11-23 – 2026-11-29"
             )
             receiver = service.settings.alerts.receivers[0]
             assert (await service.sender.send(row, receiver)).outcome == "delivered"
@@ -121,6 +121,32 @@ async def test_the_weekly_report_is_queued_once_and_e_mailed_with_its_pdf(tmp_pa
     assert attached.get_content_type() == "application/pdf"
     assert attached.get_content()[:5] == b"%PDF-"
     assert "Risk indicator" in mail.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_a_weekly_report_in_russian(tmp_path: Path) -> None:
+    base = _settings(tmp_path, free_port())
+    settings = base.model_copy(
+        update={"reports": [ReportSchedule(receiver="compliance", lang="ru")]}
+    )
+    clock = [at(2026, 11, 28, 12, 0)]
+    service = build(settings, now_us=lambda: clock[0])
+    start = datetime(2026, 11, 27, tzinfo=ALMATY)
+    async with writing(service):
+        for payload in generate(
+            FeedSpec("qaz-tv", phases="complete"), start, start + timedelta(days=1)
+        ):
+            body = json.dumps(payload).encode()
+            await service.ingest.submit(Inbound(body, "http", clock[0], channel="qaz-tv"))
+        await asyncio.wait_for(service.ingest.idle(), 30)
+        await service.alerter.lead(leader=True)
+        clock[0] = at(2026, 11, 30, 8, 5)
+        assert service.ticker.reports is not None
+        assert await service.ticker.reports.tick(clock[0]) == 1
+        row = await service.alert_store.outbox.outbox_row("report-0-compliance-qaz-tv-2026-11-23")
+        assert row is not None
+        assert row.body["subject"].startswith("Еженедельный отчёт Efir qaz-tv")
+        assert "Показатель риска" in row.body["text"]
+        assert "Доля казахского языка в каждом шестичасовом интервале" in row.body["text"]
 
 
 def test_a_schedule_names_an_email_or_webhook_receiver_and_known_channels() -> None:
