@@ -16,6 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -125,3 +126,29 @@ class Mosquitto:
             self.process.terminate()  # SIGTERM: mosquitto saves its persistence file
             self.process.wait(10)
             self.process = None
+
+
+class Inbox:
+    """Messages a local SMTP server received (raw bytes, in order)."""
+
+    def __init__(self) -> None:
+        self.messages: list[bytes] = []
+
+    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(envelope.content)  # type: ignore[attr-defined]
+        return "250 OK"
+
+
+@contextlib.contextmanager
+def smtp_inbox() -> Iterator[tuple[Inbox, int]]:
+    """A real SMTP server (aiosmtpd) on a free local port, and what it received."""
+    from aiosmtpd.controller import Controller  # noqa: PLC0415 - only for e-mail tests
+
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox, port
+    finally:
+        controller.stop()

@@ -9,6 +9,7 @@ refused: such a report would not describe the input).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import json
 import os
@@ -35,15 +36,15 @@ from efir.core.errors import EfirError, InputError
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
+from efir.reports.render import ReportFormat, render
 from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from efir.config.settings import Settings
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
-    from efir.reports.content import Report
 
 # The daemon's modules (MQTT, SQLAlchemy, Alembic, FastAPI, the notifiers) are
 # imported by the commands that use them: importing them all took 1.5 s of
@@ -326,35 +327,28 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     def write(result: AuditResult) -> None:
         _write_report(result, output_format, output, violations_only=violations_only)
 
-    _audited(
-        files,
-        channel,
-        media,
-        timezone,
-        rules,
-        start,
-        end,
-        input_format,
-        flag,
-        mourning,
-        enable,
-        disable,
-        write=write,
-        output=output,
-        split=not single_process,
-        max_refused=max_refused,
-        as_of=as_of,
-        threshold=threshold,
-        options=options,
-    )
-
-
-class ReportFormat(StrEnum):
-    """Formats of ``efir report``."""
-
-    PDF = "pdf"
-    XLSX = "xlsx"
-    CSV = "csv"
+    with _collector_paused():
+        _audit_command(
+            files,
+            channel,
+            media,
+            timezone,
+            rules,
+            start,
+            end,
+            input_format,
+            flag,
+            mourning,
+            enable,
+            disable,
+            write=write,
+            output=output,
+            split=not single_process,
+            max_refused=max_refused,
+            as_of=as_of,
+            threshold=threshold,
+            options=options,
+        )
 
 
 @app.command()
@@ -426,29 +420,30 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         made = content.with_sources(made, locate(files, input_format, options, wanted))
         if plan:
             made = content.with_plan(made, result, _read_plan(plan, options))
-        output.write_bytes(_render(made, chosen, lang))
+        output.write_bytes(render(made, chosen, lang))
 
-    _audited(
-        files,
-        channel,
-        media,
-        timezone,
-        rules,
-        start,
-        end,
-        input_format,
-        flag,
-        mourning,
-        enable,
-        disable,
-        write=write,
-        output=output,
-        split=not single_process,
-        max_refused=max_refused,
-        as_of=as_of,
-        threshold=threshold,
-        options=options,
-    )
+    with _collector_paused():
+        _audit_command(
+            files,
+            channel,
+            media,
+            timezone,
+            rules,
+            start,
+            end,
+            input_format,
+            flag,
+            mourning,
+            enable,
+            disable,
+            write=write,
+            output=output,
+            split=not single_process,
+            max_refused=max_refused,
+            as_of=as_of,
+            threshold=threshold,
+            options=options,
+        )
 
 
 def _read_plan(paths: list[Path], options: ReadOptions) -> list[AsRunEvent]:
@@ -474,68 +469,17 @@ def _read_plan(paths: list[Path], options: ReadOptions) -> list[AsRunEvent]:
     return events
 
 
-def _render(made: Report, chosen: ReportFormat, lang: str) -> bytes:
-    """A built report in the format chosen (the PDF in ``lang``)."""
-    if chosen is ReportFormat.PDF:
-        from efir.reports.pdf import to_pdf  # noqa: PLC0415 - ReportLab only when asked for
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector for an audit, and freeze what it built.
 
-        return to_pdf(made, lang)
-    from efir.reports.tabular import to_csv as report_csv  # noqa: PLC0415
-    from efir.reports.tabular import to_xlsx  # noqa: PLC0415
-
-    return to_xlsx(made) if chosen is ReportFormat.XLSX else report_csv(made).encode("utf-8")
-
-
-def _audited(  # noqa: PLR0917 - the audit's options, passed through
-    files: list[Path],
-    channel: str | None,
-    media: Media,
-    timezone: str,
-    rules: str,
-    start: str | None,
-    end: str | None,
-    input_format: str | None,
-    flag: list[str] | None,
-    mourning: list[str] | None,
-    enable: list[str] | None,
-    disable: list[str] | None,
-    *,
-    write: Callable[[AuditResult], None],
-    output: Path | None,
-    split: bool,
-    max_refused: float,
-    as_of: str | None,
-    threshold: list[str] | None,
-    options: ReadOptions,
-) -> None:
-    """Run the audit and ``write`` its result, the cyclic collector paused meanwhile."""
-    # An audit allocates millions of long-lived objects and no reference cycles.
-    # The cyclic collector would re-scan that growing heap again and again (it
-    # doubled the run time), and once more at exit: pause it for the command
-    # and freeze what the audit built.
+    An audit allocates millions of long-lived objects and no reference
+    cycles. The cyclic collector would re-scan that growing heap again and
+    again (it doubled the run time), and once more at exit.
+    """
     gc.disable()
     try:
-        _audit_command(
-            files,
-            channel,
-            media,
-            timezone,
-            rules,
-            start,
-            end,
-            input_format,
-            flag,
-            mourning,
-            enable,
-            disable,
-            write=write,
-            output=output,
-            split=split,
-            max_refused=max_refused,
-            as_of=as_of,
-            threshold=threshold,
-            options=options,
-        )
+        yield
     finally:
         gc.freeze()
         gc.enable()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date  # noqa: TC003 - FastAPI reads the annotation at runtime
-from enum import StrEnum
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -22,28 +21,11 @@ from efir.api.channels import NOT_FOUND, channel, check_span, instant_param
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.core.timebase import format_local
 from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.daemon.reporting import LOOKBACK_US, MEDIA_TYPES, render, store_report
+from efir.daemon.reporting import LOOKBACK_US, store_report
+from efir.i18n import Language
+from efir.reports.render import MEDIA_TYPES, ReportFormat, render
 
 router = APIRouter(tags=["reports"])
-
-
-class Format(StrEnum):
-    """Report formats."""
-
-    PDF = "pdf"
-    XLSX = "xlsx"
-    CSV = "csv"
-
-
-_MEDIA = {f: MEDIA_TYPES[f.value] for f in Format}
-
-
-class Lang(StrEnum):
-    """Languages of a report."""
-
-    EN = "en"
-    KK = "kk"
-    RU = "ru"
 
 
 @router.get(
@@ -51,7 +33,7 @@ class Lang(StrEnum):
     dependencies=REVEAL,
     responses={
         **NOT_FOUND,
-        200: {"content": {m: {} for m in _MEDIA.values()}, "description": "The report file"},
+        200: {"content": {m: {} for m in MEDIA_TYPES.values()}, "description": "The report file"},
     },
     response_class=Response,
 )
@@ -60,14 +42,14 @@ async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters 
     ch: Annotated[Channel, Depends(channel)],
     from_: Annotated[str, Query(alias="from", description="Period start, RFC 3339.")],
     to: Annotated[str | None, Query(description="Period end, RFC 3339 (default: now).")] = None,
-    report_format: Annotated[Format, Query(alias="format")] = Format.PDF,
+    report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.PDF,
     as_of: Annotated[
         date | None,
         Query(description="What-if: every threshold as in force on this date (2027-01-01)."),
     ] = None,
     lang: Annotated[
-        Lang, Query(description="The PDF's language (XLSX and CSV keep English keys).")
-    ] = Lang.EN,
+        Language, Query(description="The PDF's language (XLSX and CSV keep English keys).")
+    ] = Language.EN,
 ) -> Response:
     """The compliance report of the channel over ``[from, to)`` (at most 366 days)."""
     now = ctx.now_us()
@@ -85,6 +67,6 @@ async def channel_report(  # noqa: PLR0917 - FastAPI reads the query parameters 
     name = f"efir-{ch.profile.id}-{format_local(lo, tz)[:10]}.{report_format.value}"
     return Response(
         body,
-        media_type=_MEDIA[report_format],
+        media_type=MEDIA_TYPES[report_format],
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )

@@ -75,17 +75,22 @@ class PlanBook:
 
     items: list[Planned] = field(default_factory=list)
     versions: int = 0
+    #: The items' starts, for bisection (the status asks per window, every tick).
+    _starts: list[int] = field(default_factory=list, repr=False)
 
     def replace(self, lo: int, hi: int, items: Sequence[Planned]) -> None:
         """Apply a version covering ``[lo, hi)``."""
         kept = [p for p in self.items if not lo <= p.start < hi]
-        self.items = sorted([*kept, *items], key=lambda p: (p.start, p.event_id))
+        self._set(sorted([*kept, *items], key=lambda p: (p.start, p.event_id)))
         self.versions += 1
+
+    def _set(self, items: list[Planned]) -> None:
+        self.items = items
+        self._starts = [p.start for p in items]
 
     def overlapping(self, lo: int, hi: int) -> list[Planned]:
         """Items overlapping ``[lo, hi)``, by start."""
-        starts = [p.start for p in self.items]
-        i = max(bisect_left(starts, lo) - 1, 0)
+        i = max(bisect_left(self._starts, lo) - 1, 0)
         out = []
         for p in self.items[i:]:
             if p.start >= hi:
@@ -96,7 +101,7 @@ class PlanBook:
 
     def prune(self, before: int) -> None:
         """Forget items that ended before ``before``."""
-        self.items = [p for p in self.items if p.end >= before]
+        self._set([p for p in self.items if p.end >= before])
 
 
 def forecast(  # noqa: PLR0917 - the window's figures and the plan

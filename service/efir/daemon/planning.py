@@ -17,13 +17,15 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo
 
 import msgspec
 
 from efir.core.errors import InputError
-from efir.core.event import Layer
+from efir.core.event import AsRunEvent, Layer
 from efir.core.forecast import Planned
 from efir.core.profile import Profile
+from efir.daemon.monitor import live_since
 from efir.readers.base import OFFLINE_NOW_US, LineError, ReadOptions, event_json
 from efir.readers.registry import reader_for
 from efir.schema.asrun import EventError, parse_event
@@ -32,7 +34,6 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from datetime import date, time
 
-    from efir.core.event import AsRunEvent
     from efir.daemon.monitor import Monitor
     from efir.store.plans import Plans
 
@@ -92,8 +93,6 @@ class PlanIntake:
         Raises:
             PlanError: the file gives no planned item, or its format is unknown.
         """
-        from zoneinfo import ZoneInfo  # noqa: PLC0415 - the zone is checked by the caller
-
         ch = self.monitor.channels[channel_id]
         tz = ZoneInfo(source_timezone) if source_timezone else ch.engine.tz
         options = ReadOptions(channel=channel_id, timezone=tz, date=on, day_start=day_start)
@@ -110,8 +109,8 @@ class PlanIntake:
             for got in reader.read(path, options):
                 if isinstance(got, LineError):
                     refused.append(str(got).replace(str(path), "plan"))
-                elif hasattr(got, "event_id"):
-                    events.append(got)  # type: ignore[arg-type]
+                elif isinstance(got, AsRunEvent):
+                    events.append(got)
                 else:
                     skipped += 1
         return await self.receive(channel_id, events, now_us, source, refused, skipped)
@@ -167,6 +166,8 @@ class PlanIntake:
         version = await self.plans.add(channel_id, now_us, span, source, lines)
         async with self.monitor.lock:
             ch.plan.replace(span[0], span[1], items)
+            # Planned items before the live horizon no window will ask for again.
+            ch.plan.prune(live_since(now_us))
         log.info(
             "plan version %d of %s: %d items, %d refused", version, channel_id, len(items),
             len(refused),
@@ -187,5 +188,6 @@ class PlanIntake:
                 except EventError:
                     continue
             ch.plan.replace(v.span_start_us, v.span_end_us, planned(events))
+            ch.plan.prune(since_us)
             applied += 1
         return applied

@@ -25,8 +25,7 @@ from efir.core.timebase import US_PER_S, format_local, from_us, local_wall_to_us
 from efir.daemon.checkpoints import parse_stored
 from efir.i18n import Translator
 from efir.reports import content
-from efir.reports.pdf import to_pdf
-from efir.reports.tabular import to_csv, to_xlsx
+from efir.reports.render import MEDIA_TYPES, ReportFormat, render
 from efir.rulepacks import load_pack
 from efir.store.outbox import OutboxRow
 
@@ -45,18 +44,6 @@ log = logging.getLogger(__name__)
 
 #: Versions stored this long before a period are read too (an item that started earlier).
 LOOKBACK_US = 86_400 * US_PER_S
-MEDIA_TYPES = {
-    "pdf": "application/pdf",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
-}
-
-
-def render(made: Report, fmt: str, lang: str = "en") -> bytes:
-    """A built report as ``pdf`` (in ``lang``), ``xlsx`` or ``csv`` bytes."""
-    if fmt == "pdf":
-        return to_pdf(made, lang)
-    return to_xlsx(made) if fmt == "xlsx" else to_csv(made).encode("utf-8")
 
 
 def store_report(
@@ -214,7 +201,7 @@ class ReportScheduler:
         )
         attachment = {
             "filename": filename,
-            "content_type": MEDIA_TYPES[schedule.format],
+            "content_type": MEDIA_TYPES[ReportFormat(schedule.format)],
             "data_base64": base64.b64encode(data).decode("ascii"),
         }
         body: dict[str, Any]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
+from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -23,8 +24,16 @@ from babel.numbers import format_decimal, format_percent
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-#: Languages Efir speaks: English (the message ids), Kazakh, Russian.
-LANGUAGES = ("en", "kk", "ru")
+
+class Language(StrEnum):
+    """Languages Efir speaks: English (the message ids), Kazakh, Russian."""
+
+    EN = "en"
+    KK = "kk"
+    RU = "ru"
+
+
+LANGUAGES = tuple(Language)
 #: Babel's locale of each language (Kazakhstan's Russian and Kazakh).
 LOCALES = {"en": "en", "kk": "kk_KZ", "ru": "ru_RU"}
 

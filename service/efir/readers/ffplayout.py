@@ -16,7 +16,6 @@ index and the source, stable across re-reads of the same playlist.
 
 from __future__ import annotations
 
-import re
 from datetime import date, time
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
@@ -27,6 +26,8 @@ from efir.core.timebase import US_PER_S
 from efir.readers.base import LineError, Record, Skipped, oversized
 from efir.readers.playlist import (
     MAX_SPAN_US,
+    PROGRAM_LIST,
+    TOO_LONG,
     day_origin,
     named_day,
     parse_clock,
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
 #: The largest playlist read (a day is a few hundred kB; this bounds memory).
 MAX_BYTES = 64 << 20
 _KINDS = {"advertisement": "advertising"}
-_PROGRAM = re.compile(rb'"program"\s*:\s*\[')
 
 
 class FfplayoutReader:
@@ -54,7 +54,7 @@ class FfplayoutReader:
 
     def sniff(self, head: bytes) -> bool:
         """A JSON object with a ``program`` list (``"program": [``)."""
-        return head.startswith(b"{") and _PROGRAM.search(head) is not None
+        return head.startswith(b"{") and PROGRAM_LIST.search(head) is not None
 
     def records(
         self,
@@ -88,8 +88,8 @@ class FfplayoutReader:
         first = running
         for index, item in enumerate(doc["program"]):
             if running - first > MAX_SPAN_US:
-                reason = "the playlist runs more than 31 days past its start: the rest is not read"
-                yield LineError(source, index + 1, (reason,), "invalid_field", f"program[{index}]")
+                where = f"program[{index}]"
+                yield LineError(source, index + 1, (TOO_LONG,), "invalid_field", where)
                 return
             got = self._item(source, index, item, on, running, options.timezone)
             if isinstance(got, Record):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from efir.readers.base import OFFLINE_NOW_US, LineError
+from efir.readers.playlist import PROGRAM_LIST
 from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
@@ -37,7 +37,6 @@ def parse_lines(
             yield LineError(source, number, tuple(exc.reasons), exc.code)
 
 
-_PLAYLIST = re.compile(rb'"program"\s*:\s*\[')
 #: Bytes read per chunk (about 20,000 typical lines).
 CHUNK_BYTES = 4 << 20
 
@@ -67,7 +66,7 @@ class JsonLinesReader:
                 stripped.startswith(b"{")
                 and len(stripped) > 1
                 and b"as_run_type" not in stripped
-                and _PLAYLIST.search(stripped) is None
+                and PROGRAM_LIST.search(stripped) is None
             )
         return False
 

@@ -80,14 +80,9 @@ Spans = list[tuple[str, int, int | None]]
 
 
 def _default_spans() -> Spans:
-    spans: Spans = []
-    at = 1
-    for name, width in COLUMNS:
-        spans.append((name, at, at + width))
-        at += width + 1
-    last, begin, _ = spans[-1]
-    spans[-1] = (last, begin, None)
-    return spans
+    """The documented layout's extents: its header and ruler, as Marina writes them."""
+    names = " " + " ".join(name.ljust(width) for name, width in COLUMNS)
+    return _spans(names, " " + " ".join("-" * width for _, width in COLUMNS))
 
 
 def _spans(names: str, ruler: str) -> Spans:

@@ -34,7 +34,15 @@ from typing import TYPE_CHECKING, Any
 from efir.core.timebase import US_PER_S
 from efir.readers import timecode
 from efir.readers.base import LineError, Record, Skipped
-from efir.readers.playlist import MAX_SPAN_US, day_origin, named_day, rfc3339, seconds_us, wall_us
+from efir.readers.playlist import (
+    MAX_SPAN_US,
+    TOO_LONG,
+    day_origin,
+    named_day,
+    rfc3339,
+    seconds_us,
+    wall_us,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -52,7 +60,6 @@ _ITEM_DIRECTIVES = {"LISTID": "ListId", "PERFORMER": "Performer", "TYPE": "Type"
 _SECONDARY = frozenset({"EVENT", "EXTEVENT", "SUBEVENT"})
 _HALF_DAY_US = 12 * 3600 * US_PER_S
 _DAY_US = 2 * _HALF_DAY_US
-_TOO_LONG = "the playlist runs more than 31 days past its start: the rest is not read"
 SECONDARY_REASON = "directive event (logo, title box, note, marker): secondary, not airtime"
 
 
@@ -117,7 +124,7 @@ class PlayboxReader:
                     pending[_ITEM_DIRECTIVES[key]] = value.strip()
                 continue
             if running - first > MAX_SPAN_US:
-                yield LineError(source, number, (_TOO_LONG,), "invalid_field")
+                yield LineError(source, number, (TOO_LONG,), "invalid_field")
                 return
             got = self._item(source, number, line, pending, running, missing, tz)
             pending, missing = {}, False

@@ -28,6 +28,9 @@ _NAMED_DAY = re.compile(
 MAX_ITEM_S = 7 * 86400
 #: How far after its start a playlist may run (items past it are refused).
 MAX_SPAN_US = 31 * 86400 * US_PER_S
+TOO_LONG = "the playlist runs more than 31 days past its start: the rest is not read"
+#: A JSON playlist's list of items (ffplayout), which JSON-lines detection leaves alone.
+PROGRAM_LIST = re.compile(rb'"program"\s*:\s*\[')
 _CLOCK = re.compile(r"^(\d{1,2}):([0-5]\d)(?::([0-5]\d)(?:\.(\d{1,6}))?)?$")
 
 

@@ -129,3 +129,11 @@ def test_the_fix_applied_complies_and_no_smaller_one_does(
     for k in range(len(f.fix)):  # no smaller fix does
         for combo in itertools.combinations(ids, k):
             assert swapped(set(combo)) < 0.6 + 1e-9
+
+
+def test_the_plan_forgets_what_ended_before_the_horizon() -> None:
+    book = PlanBook()
+    book.replace(0, 360 * M, [item(0, 0, 60, KK), item(1, 60, 300, RU)])
+    book.prune(120 * M)
+    assert [p.event_id for p in book.items] == ["p1"]
+    assert [p.event_id for p in book.overlapping(0, 360 * M)] == ["p1"]

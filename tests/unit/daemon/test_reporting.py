@@ -11,7 +11,6 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiosmtpd.controller import Controller
 from pydantic import ValidationError
 
 from efir.compose import build
@@ -21,7 +20,7 @@ from efir.core.timebase import to_us
 from efir.daemon.ingest import Inbound
 from efir.daemon.reporting import last_week
 from efir.sim.feed import FeedSpec, generate
-from tests.services import free_port
+from tests.services import free_port, smtp_inbox
 from tests.unit.api.inprocess import writing
 
 ALMATY = ZoneInfo("Asia/Almaty")
@@ -47,15 +46,6 @@ def test_the_week_reported_is_the_last_one_whose_send_time_has_come() -> None:
     assert last_week(at(2026, 12, 1, 9, 0), ALMATY, 2, time(8))[0] == at(2026, 11, 16)
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(envelope.content)  # type: ignore[attr-defined]
-        return "250 OK"
-
-
 def _settings(tmp_path: Path, port: int) -> Settings:
     mail = EmailReceiver(
         type="email",
@@ -77,16 +67,12 @@ def _settings(tmp_path: Path, port: int) -> Settings:
 
 async def test_the_weekly_report_is_queued_once_and_e_mailed_with_its_pdf(tmp_path: Path) -> None:
     clock = [at(2026, 11, 28, 12, 0)]
-    port = free_port()
-    service = build(_settings(tmp_path, port), now_us=lambda: clock[0])
     start = datetime(2026, 11, 27, tzinfo=ALMATY)
     feed = generate(
         FeedSpec("qaz-tv", phases="complete", scenario="risky"), start, start + timedelta(days=2)
     )
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox() as (inbox, port):
+        service = build(_settings(tmp_path, port), now_us=lambda: clock[0])
         async with writing(service):
             for payload in feed:
                 body = json.dumps(payload).encode()
@@ -112,8 +98,6 @@ async def test_the_weekly_report_is_queued_once_and_e_mailed_with_its_pdf(tmp_pa
             assert (await service.sender.send(row, receiver)).outcome == "delivered"
             await service.sender.close()
             await asyncio.sleep(0.05)
-    finally:
-        controller.stop()
     (raw,) = inbox.messages
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     (attached,) = list(mail.iter_attachments())  # type: ignore[attr-defined]

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from efir.config.alerts import (
     AlertmanagerReceiver,
@@ -25,7 +24,7 @@ from efir.notify.render import Context, render
 from efir.notify.send import Sender
 from tests.helpers import firing_alert
 from tests.receiver import Receiver
-from tests.services import free_port
+from tests.services import smtp_inbox
 
 S = 1_000_000
 T0 = 1_800_000_000 * S
@@ -127,21 +126,8 @@ async def test_telegram_message_and_flood_control(peer: Receiver) -> None:
     assert "47 min more" in form["text"][0]
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, _server: object, _session: object, envelope: object) -> str:  # noqa: N802 - aiosmtpd's hook name
-        self.messages.append(envelope.content)  # type: ignore[attr-defined]
-        return "250 OK"
-
-
 async def test_email_through_a_real_smtp_server() -> None:
-    inbox = Inbox()
-    port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
+    with smtp_inbox() as (inbox, port):
         r = EmailReceiver(
             type="email",
             name="mail",
@@ -156,8 +142,6 @@ async def test_email_through_a_real_smtp_server() -> None:
         assert (await sender.send(row, r)).outcome == "delivered"
         await sender.close()
         await asyncio.sleep(0.05)
-    finally:
-        controller.stop()
     (raw,) = inbox.messages
     mail = email.message_from_bytes(raw, policy=email.policy.default)
     assert mail["Subject"].strip().startswith("[WARNING] Qazaqstan TV: Kazakh share at risk")
