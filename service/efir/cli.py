@@ -36,6 +36,7 @@ from efir.core.errors import EfirError, InputError
 from efir.core.rules import Media
 from efir.core.timebase import to_us
 from efir.core.tzcheck import TzDataError, check_tzdata
+from efir.i18n import Language, phrasebook
 from efir.reports.render import ReportFormat, render
 from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
@@ -271,6 +272,14 @@ AsOfOption = Annotated[
 ThresholdOption = Annotated[
     list[str] | None, typer.Option(help="Override one rule's threshold: RULE=VALUE (repeatable).")
 ]
+LangOption = Annotated[
+    Language,
+    typer.Option(
+        "--lang",
+        envvar="EFIR_LANG",
+        help="Language of the words people read (tables, verdicts, advice): en, kk or ru.",
+    ),
+]
 FilesArgument = Annotated[
     list[Path], typer.Argument(help="As-run files to audit.", show_default=False)
 ]
@@ -309,6 +318,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     max_refused: MaxRefusedOption = 0.1,
     as_of: AsOfOption = None,
     threshold: ThresholdOption = None,
+    lang: LangOption = Language.EN,
 ) -> None:
     """Evaluate a closed period of as-run events against a rule pack.
 
@@ -325,7 +335,9 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     )
 
     def write(result: AuditResult) -> None:
-        _write_report(result, output_format, output, violations_only=violations_only)
+        _write_report(
+            result, output_format, output, violations_only=violations_only, lang=lang.value
+        )
 
     with _collector_paused():
         _audit_command(
@@ -380,7 +392,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
     max_refused: MaxRefusedOption = 0.1,
     as_of: AsOfOption = None,
     threshold: ThresholdOption = None,
-    lang: Annotated[str, typer.Option("--lang", help="The PDF's language: en, kk or ru.")] = "en",
+    lang: LangOption = Language.EN,
     plan: Annotated[
         list[Path] | None,
         typer.Option(
@@ -392,8 +404,6 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
 
     The audit's options and figures (docs/reports.md). Exit codes as ``efir audit``.
     """
-    if lang not in ("en", "kk", "ru"):
-        _fail(f"--lang: en, kk or ru, not {lang!r}")
     chosen = report_format
     if chosen is None:
         try:
@@ -420,7 +430,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         made = content.with_sources(made, locate(files, input_format, options, wanted))
         if plan:
             made = content.with_plan(made, result, _read_plan(plan, options))
-        output.write_bytes(render(made, chosen, lang))
+        output.write_bytes(render(made, chosen, lang.value))
 
     with _collector_paused():
         _audit_command(
@@ -653,13 +663,19 @@ def _stdin_as_file(files: list[Path]) -> list[Path]:
 
 
 def _write_report(
-    result: AuditResult, output_format: OutputFormat, output: Path | None, *, violations_only: bool
+    result: AuditResult,
+    output_format: OutputFormat,
+    output: Path | None,
+    *,
+    violations_only: bool,
+    lang: str = "en",
 ) -> None:
+    say = phrasebook(lang)
     if output_format is OutputFormat.TABLE and output:
         with output.open("w", encoding="utf-8") as handle:
-            print_table(result, Console(file=handle), violations_only=violations_only)
+            print_table(result, Console(file=handle), violations_only=violations_only, say=say)
     elif output_format is OutputFormat.TABLE:
-        print_table(result, Console(), violations_only=violations_only)
+        print_table(result, Console(), violations_only=violations_only, say=say)
     else:
         text = (
             json.dumps(
@@ -828,7 +844,7 @@ def _logging(settings: Settings) -> None:
 
 
 @app.command()
-def run(
+def run(  # noqa: PLR0917 - typer maps each parameter to one documented option
     config: ConfigOption = None,
     simulate: Annotated[
         bool,
@@ -844,6 +860,7 @@ def run(
     seconds: Annotated[
         float | None, typer.Option(min=0, help="Stop after this many seconds (demos, tests).")
     ] = None,
+    lang: LangOption = Language.EN,
 ) -> None:
     """Run the monitor: MQTT ingest, live counters, status API and metrics.
 
@@ -884,7 +901,9 @@ def run(
         if not console.is_terminal:
             console = Console(width=150)
     try:
-        asyncio.run(run_service(settings, sim=sim, console=console, seconds=seconds))
+        asyncio.run(
+            run_service(settings, sim=sim, console=console, seconds=seconds, lang=lang.value)
+        )
     except* BrokerPortInUseError as group:
         _fail(str(group.exceptions[0]))
     except* StoreUnavailableError as group:

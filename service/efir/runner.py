@@ -14,11 +14,13 @@ from rich.live import Live
 from efir.compose import build
 from efir.config.settings import ChannelConfig, Settings
 from efir.console import status_table
+from efir.i18n import phrasebook
 from efir.sim.publish import SimOptions, simulate
 
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from efir.core.phrases import Phrases
     from efir.daemon.service import Service
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,12 @@ async def run(
     sim: SimOptions | None = None,
     console: Console | None = None,
     seconds: float | None = None,
+    lang: str = "en",
 ) -> Service:
-    """Run until SIGTERM/SIGINT (or ``seconds``); with ``sim``, feed simulated channels."""
+    """Run until SIGTERM/SIGINT (or ``seconds``); with ``sim``, feed simulated channels.
+
+    ``lang``: the language of the live table on ``console``.
+    """
     service = build(settings)
     extras: list[asyncio.Task[None]] = []
 
@@ -61,7 +67,7 @@ async def run(
             if sim is not None:
                 extras.append(tg.create_task(_simulate(service, sim), name="simulator"))
             if console is not None and sim is not None:
-                view = _show(service, console, sim.channels[0][0])
+                view = _show(service, console, sim.channels[0][0], phrasebook(lang))
                 extras.append(tg.create_task(view, name="view"))
             if seconds is not None:
                 with contextlib.suppress(TimeoutError):
@@ -86,23 +92,28 @@ async def _simulate(service: Service, sim: SimOptions) -> None:
         log.exception("the simulator stopped")
 
 
-async def _show(service: Service, console: Console, channel_id: str) -> None:
+async def _show(service: Service, console: Console, channel_id: str, say: Phrases) -> None:
     await service.started.wait()
     ch = service.monitor.get(channel_id)
     if ch is None:
         return
     url = f"http://{service.settings.http_host}:{service.http_port}"
     console.print(
-        f"Efir is running. Status API: {url}/api/v1/channels/{channel_id}/status  "
-        f"metrics: {url}/metrics  API docs: {url}/docs  (Ctrl-C stops)"
+        say(
+            "Efir is running. Status API: {status}  metrics: {metrics}  API docs: {docs}  "
+            "(Ctrl-C stops)",
+            status=f"{url}/api/v1/channels/{channel_id}/status",
+            metrics=f"{url}/metrics",
+            docs=f"{url}/docs",
+        )
     )
     if not console.is_terminal:
         while True:  # a log or a pipe: a table every 10 s
             await asyncio.sleep(10)
-            console.print(status_table(ch.engine, service.now_us()))
+            console.print(status_table(ch.engine, service.now_us(), say))
     with Live(
-        status_table(ch.engine, service.now_us()), console=console, auto_refresh=False
+        status_table(ch.engine, service.now_us(), say), console=console, auto_refresh=False
     ) as live:
         while True:
             await asyncio.sleep(1)
-            live.update(status_table(ch.engine, service.now_us()), refresh=True)
+            live.update(status_table(ch.engine, service.now_us(), say), refresh=True)

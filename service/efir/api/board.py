@@ -25,14 +25,16 @@ from pydantic import BaseModel, Field
 
 from efir.api.channels import channel_windows
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.api.models import FeedInfo, OnAir
+from efir.api.models import FeedInfo, LangQuery, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.status import Status, worst
 from efir.core.timebase import US_PER_S, format_local
 from efir.core.wording import advice, instant
+from efir.i18n import Language, phrasebook
 
 if TYPE_CHECKING:
     from efir.api.context import ApiContext
+    from efir.core.phrases import Phrases
     from efir.core.result import WindowResult
     from efir.daemon.monitor import Channel
 
@@ -106,6 +108,7 @@ class Board(BaseModel):
     """Every channel's tile, as of ``generated``."""
 
     generated: str = Field(description="UTC instant of these figures.")
+    lang: str = Field(default="en", description="The language of advice and titles.")
     tiles: list[Tile]
 
 
@@ -151,13 +154,14 @@ def board_router() -> APIRouter:
 
     # Streams share one rendering per check interval, so ten wall screens cost
     # what one does (a board of 50 channels takes about 10 ms to build).
-    shared: list[tuple[float, str]] = []
+    shared: dict[str, tuple[float, str]] = {}
 
-    def shared_json(ctx: ApiContext) -> str:
+    def shared_json(ctx: ApiContext, lang: str) -> str:
         t = time.monotonic()
-        if not shared or t - shared[0][0] >= STREAM_CHECK_S:
-            shared[:] = [(t, snapshot(ctx).model_dump_json())]
-        return shared[0][1]
+        made = shared.get(lang)
+        if made is None or t - made[0] >= STREAM_CHECK_S:
+            made = shared[lang] = (t, snapshot(ctx, lang).model_dump_json())
+        return made[1]
 
     @router.get("/", response_class=HTMLResponse, include_in_schema=False)
     def board_page() -> HTMLResponse:
@@ -165,9 +169,9 @@ def board_router() -> APIRouter:
         return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
     @router.get("/api/v1/board", tags=["status"])
-    def board(ctx: Ctx) -> Board:
+    def board(ctx: Ctx, lang: LangQuery = Language.EN) -> Board:
         """Every channel's tile: worst status, on air, six-hour Kazakh share, ad budget."""
-        return snapshot(ctx)
+        return snapshot(ctx, lang.value)
 
     @router.get("/api/v1/board/what-if", tags=["status"])
     async def board_what_if(
@@ -175,6 +179,7 @@ def board_router() -> APIRouter:
         as_of: Annotated[
             date, Query(description="Judge under the thresholds in force on this date.")
         ] = WHAT_IF_DEFAULT,
+        lang: LangQuery = Language.EN,
     ) -> WhatIf:
         """The last four weeks' share windows of every channel under ``as_of``'s thresholds.
 
@@ -184,6 +189,7 @@ def board_router() -> APIRouter:
         ``GET /api/v1/channels/{id}/windows?as_of=`` gives them).
         """
         now = ctx.now_us()
+        say = phrasebook(lang.value)
         lo = now - WHAT_IF_DAYS * 86_400 * US_PER_S
         out = []
         for cid, ch in ctx.monitor.channels.items():
@@ -204,7 +210,7 @@ def board_router() -> APIRouter:
             failing = [
                 FailingWindow(
                     rule=w["rule"],
-                    title=shares[w["rule"]].title,
+                    title=say(shares[w["rule"]].title),
                     window_start=w["window_start"],
                     window_end=w["window_end"],
                     share=w.get("share"),
@@ -234,6 +240,7 @@ def board_router() -> APIRouter:
         ctx: Ctx,
         request: Request,
         once: Annotated[bool, Query(description="Send the current board and end.")] = False,
+        lang: LangQuery = Language.EN,
     ) -> AsyncIterator[ServerSentEvent]:
         """Server-Sent Events: a ``board`` event with the board whenever a figure changes.
 
@@ -243,7 +250,7 @@ def board_router() -> APIRouter:
         last = ""
         quiet_since = time.monotonic()
         while not ctx.stopping.is_set():
-            body = shared_json(ctx)
+            body = shared_json(ctx, lang.value)
             # `generated` changes every call; compare the figures only.
             figures = body[body.index('"tiles"') :]
             if figures != last:
@@ -263,15 +270,16 @@ def board_router() -> APIRouter:
     return router
 
 
-def snapshot(ctx: ApiContext) -> Board:
-    """The board now: one tile per monitored channel."""
+def snapshot(ctx: ApiContext, lang: str = "en") -> Board:
+    """The board now: one tile per monitored channel, its texts in ``lang``."""
     now = ctx.now_us()
     names = ctx.channel_names
-    tiles = [_tile(ctx, ch, names.get(cid), now) for cid, ch in ctx.monitor.channels.items()]
-    return Board(generated=format_local(now, _UTC), tiles=tiles)
+    say = phrasebook(lang)
+    tiles = [_tile(ctx, ch, names.get(cid), now, say) for cid, ch in ctx.monitor.channels.items()]
+    return Board(generated=format_local(now, _UTC), lang=lang, tiles=tiles)
 
 
-def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int) -> Tile:
+def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int, say: Phrases) -> Tile:
     results = {w.rule: w for w in ch.status(now)}
     status = worst([w.status for w in results.values()]) if results else None
     # The first rule (pack order) in the worst status: the badge names it.
@@ -282,16 +290,16 @@ def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int) -> Tile:
         media=str(ch.profile.media),
         worst_status=status,
         worst_rule=behind,
-        worst_title=None if behind is None else ch.engine.rules[behind].rule.title,
+        worst_title=None if behind is None else say(ch.engine.rules[behind].rule.title),
         now=format_local(now, ch.engine.tz),
         feed=feed_info(ctx.monitor, ch, now),
         on_air=on_air_now(ch, now),
-        language=_language(ch, results.get(LANGUAGE_RULE), now),
+        language=_language(ch, results.get(LANGUAGE_RULE), now, say),
         ads=_ads(ch, results.get(ADS_RULE), now),
     )
 
 
-def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | None:
+def _language(ch: Channel, w: WindowResult | None, now: int, say: Phrases) -> LanguageTile | None:
     if w is None:
         return None
     tz = ch.engine.tz
@@ -308,8 +316,8 @@ def _language(ch: Channel, w: WindowResult | None, now: int) -> LanguageTile | N
         needed_s=w.needed_s,
         slack_s=w.slack_s,
         deadline=None if w.deadline is None else format_local(w.deadline, tz),
-        deadline_text=None if w.deadline is None else instant(w.deadline, tz, now),
-        advice=advice(w, tz, now) or None,
+        deadline_text=None if w.deadline is None else instant(w.deadline, tz, now, say),
+        advice=advice(w, tz, now, say) or None,
         **_planned(ch, w, now),
     )
 

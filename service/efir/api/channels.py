@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.api.models import ErrorOut, FeedInfo, OnAir
+from efir.api.models import ErrorOut, FeedInfo, LangQuery, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.engine import ROLLING_US, judge_closed
 from efir.core.rules import Rule, RuleType, what_if
@@ -23,6 +23,7 @@ from efir.core.timebase import US_PER_S, format_local, to_us
 from efir.core.window_object import live_window_dict
 from efir.core.wording import advice
 from efir.daemon.monitor import Channel, live_since
+from efir.i18n import Language, phrasebook
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -170,9 +171,15 @@ def channels(ctx: Ctx) -> list[ChannelSummary]:
 
 
 @router.get("/api/v1/channels/{channel_id}/status", responses=NOT_FOUND)
-def channel_status(ctx: Ctx, ch: Annotated[Channel, Depends(channel)]) -> ChannelStatus:
-    """Per enabled rule, the current window's figures and status; the feed; what is on air."""
+def channel_status(
+    ctx: Ctx, ch: Annotated[Channel, Depends(channel)], lang: LangQuery = Language.EN
+) -> ChannelStatus:
+    """Per enabled rule, the current window's figures and status; the feed; what is on air.
+
+    ``lang``: the language of ``advice`` and ``title``.
+    """
     now = ctx.now_us()
+    say = phrasebook(lang.value)
     tz = ch.engine.tz
     results = ch.status(now)
     forecasts = ch.forecasts(now, results)
@@ -202,11 +209,11 @@ def channel_status(ctx: Ctx, ch: Annotated[Channel, Depends(channel)]) -> Channe
             RuleStatus.model_validate(
                 {
                     **obj,
-                    "title": rule.title,
+                    "title": say(rule.title),
                     "type": str(rule.type),
                     "severity": str(rule.severity),
                     "count": w.count,
-                    "advice": advice(w, tz, now) or None,
+                    "advice": advice(w, tz, now, say) or None,
                     **ahead,
                 }
             )

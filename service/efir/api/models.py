@@ -6,14 +6,23 @@ seconds; shares and thresholds are fractions (0.55 = 55 %).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, Field
 
 from efir.core.feed import FeedState
+from efir.i18n import Language
 
 #: Largest row id a database holds (a signed 64-bit integer).
 MAX_ROW_ID = 2**63 - 1
+
+#: The ``lang`` query parameter: the language of the texts people read in an answer
+#: (advice, deadlines, rule titles); keys, ids and figures are the same in all.
+LangQuery = Annotated[
+    Language,
+    Query(description="Language of the texts people read: en, kk or ru (default en)."),
+]
 
 
 class ErrorOut(BaseModel):

@@ -12,11 +12,12 @@ from rich.table import Table
 from rich.text import Text
 
 from efir import __version__
+from efir.core.phrases import ENGLISH
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import format_local
 from efir.core.window_object import WINDOW_FIELDS, window_dict
-from efir.core.wording import percent
+from efir.core.wording import percent, status_words
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from efir.audit.run import AuditResult
+    from efir.core.phrases import Phrases
     from efir.core.result import WindowResult
     from efir.core.rules import Rule
 
@@ -141,31 +143,42 @@ _STYLE = {
 }
 
 
-def _label(w: WindowResult, tz: ZoneInfo) -> str:
+def _label(w: WindowResult, tz: ZoneInfo, say: Phrases) -> str:
     start, end = format_local(w.window_start, tz), format_local(w.window_end, tz)
     tail = end[11:16] if end[:10] == start[:10] else f"{end[:10]} {end[11:16]}"
     label = f"{start[:10]} {start[11:16]} .. {tail}"
-    return label + (" (transitional)" if w.transitional else "")
+    return label + (" (" + say("transitional") + ")" if w.transitional else "")
 
 
-def _columns(rule: Rule) -> list[str]:
+#: The figure columns of each kind of rule (message ids).
+COLUMNS = {
+    "count": ("count", "required"),
+    "items": ("count", "items"),
+    "items_unknown": ("count", "items", "unknown"),
+    "share": ("share", "threshold", "numerator", "base", "unknown"),
+}
+
+
+def _columns(rule: Rule, say: Phrases) -> list[str]:
     if rule.type is RuleType.MIN_COUNT:
-        return ["count", "required"]
-    if rule.type is RuleType.FORBIDDEN:
+        names = COLUMNS["count"]
+    elif rule.type is RuleType.FORBIDDEN:
         # A rule that reports unknown items apart (ads of unknown language) shows them.
-        return ["count", "items", "unknown"] if rule.unknown is not None else ["count", "items"]
-    return ["share", "threshold", "numerator", "base", "unknown"]
+        names = COLUMNS["items_unknown" if rule.unknown is not None else "items"]
+    else:
+        names = COLUMNS["share"]
+    return [say(n) for n in names]
 
 
-def _cells(rule: Rule, w: WindowResult) -> list[str]:
+def _cells(rule: Rule, w: WindowResult, say: Phrases) -> list[str]:
     if rule.type is RuleType.MIN_COUNT:
         return [str(w.count), f"{w.threshold:g}" if w.threshold is not None else ""]
     if rule.type is RuleType.FORBIDDEN:
         cells = [str(w.count), ", ".join(o.event_id for o in w.occurrences[:5])]
         return [*cells, _hms(w.unknown_s)] if rule.unknown is not None else cells
     return [
-        percent(w.share, 2, ""),
-        percent(w.threshold, 2, ""),
+        percent(w.share, 2, "", say),
+        percent(w.threshold, 2, "", say),
         _hms(w.numerator_s),
         _hms(w.base_s),
         _hms(w.unknown_s),
@@ -173,15 +186,22 @@ def _cells(rule: Rule, w: WindowResult) -> list[str]:
 
 
 def rule_table(
-    rule: Rule, windows: list[WindowResult], tz: ZoneInfo, *, violations_only: bool
+    rule: Rule,
+    windows: list[WindowResult],
+    tz: ZoneInfo,
+    *,
+    violations_only: bool,
+    say: Phrases = ENGLISH,
 ) -> Table:
     """One rule's table: a line per window (item rules: only windows with occurrences)."""
-    table = Table(title=f"{rule.id}: {rule.title}", title_justify="left", caption_justify="left")
-    table.add_column("window (local)")
-    for name in _columns(rule):
+    table = Table(
+        title=f"{rule.id}: {say(rule.title)}", title_justify="left", caption_justify="left"
+    )
+    table.add_column(say("window (local)"))
+    for name in _columns(rule, say):
         table.add_column(name, justify="right")
-    table.add_column("gap", justify="right")
-    table.add_column("verdict")
+    table.add_column(say("gap"), justify="right")
+    table.add_column(say("verdict"))
     for w in windows:
         verdict = str(w.verdict)
         quiet = rule.type is RuleType.FORBIDDEN or violations_only
@@ -189,62 +209,108 @@ def rule_table(
         if quiet and verdict != "violation" and not doubtful:
             continue
         style = _STYLE.get(verdict, "")
-        table.add_row(_label(w, tz), *_cells(rule, w), _hms(w.gap_s), Text(verdict, style=style))
-    counts = Counter(str(w.verdict) for w in windows)
-    totals = ", ".join(f"{n} {v}" for v, n in sorted(counts.items()))
-    mark = "" if rule.verified else "  [unverified]"
-    table.caption = f"{rule.legal_ref}{mark}\ntotal {len(windows)} windows: {totals}"
+        words = status_words(w.verdict, say) if w.verdict is not None else verdict
+        table.add_row(
+            _label(w, tz, say), *_cells(rule, w, say), _hms(w.gap_s), Text(words, style=style)
+        )
+    counts = Counter(w.verdict for w in windows)
+    totals = ", ".join(
+        f"{n} {status_words(v, say) if v is not None else 'None'}"
+        for v, n in sorted(counts.items(), key=lambda vn: str(vn[0]))
+    )
+    mark = "  [" + say("unverified") + "]" if not rule.verified else ""
+    total = say("total {n} windows: {counts}", n=len(windows), counts=totals)
+    table.caption = f"{rule.legal_ref}{mark}\n{total}"
     return table
 
 
-def what_if_text(what: dict[str, Any]) -> str:
+def what_if_text(what: dict[str, Any], say: Phrases = ENGLISH) -> str:
     """The what-if of a pack in words (``--as-of``, ``--threshold``)."""
     parts = []
     if what.get("as_of"):
-        parts.append(f"every threshold as in force on {what['as_of']}")
+        parts.append(say("every threshold as in force on {date}", date=what["as_of"]))
     parts.extend(f"{rule} = {value:g}" for rule, value in sorted(what.get("overrides", {}).items()))
-    return "; ".join(parts) + " (not the thresholds of the audited period)"
+    return "; ".join(parts) + " " + say("(not the thresholds of the audited period)")
 
 
-def print_table(result: AuditResult, console: Console, *, violations_only: bool = False) -> None:
-    """Print one table per rule: a line per window, violations highlighted, totals."""
+def print_table(
+    result: AuditResult,
+    console: Console,
+    *,
+    violations_only: bool = False,
+    say: Phrases = ENGLISH,
+) -> None:
+    """Print one table per rule: a line per window, violations highlighted, totals.
+
+    ``say``: the language of the words (the ids, figures and legal references stay).
+    """
     tz = result.engine.tz
     by_rule: dict[str, list[WindowResult]] = {rule_id: [] for rule_id in result.engine.rules}
     for w in result.windows:
         by_rule[w.rule].append(w)
     period = f"{format_local(result.period.start, tz)} .. {format_local(result.period.end, tz)}"
     console.print(
-        f"[bold]Efir audit[/bold]  channel [bold]{result.channel.id}[/bold] "
-        f"({result.channel.media}, {result.channel.timezone})  pack {result.pack.name} "
-        f"{result.pack.version}\nperiod {period}"
+        "[bold]"
+        + say("Efir audit")
+        + "[/bold]  "
+        + say(
+            "channel {channel} ({media}, {timezone})  pack {pack} {version}",
+            channel=f"[bold]{result.channel.id}[/bold]",
+            media=result.channel.media,
+            timezone=result.channel.timezone,
+            pack=result.pack.name,
+            version=result.pack.version,
+        )
+        + "\n"
+        + say("period {period}", period=period)
     )
     if result.pack.what_if:
-        console.print(f"[bold yellow]what-if[/bold yellow]: {what_if_text(result.pack.what_if)}")
+        console.print(
+            "[bold yellow]"
+            + say("what-if")
+            + "[/bold yellow]: "
+            + what_if_text(result.pack.what_if, say)
+        )
     for rule_id, windows in by_rule.items():
         rule = result.engine.rules[rule_id].rule
-        console.print(rule_table(rule, windows, tz, violations_only=violations_only))
+        console.print(rule_table(rule, windows, tz, violations_only=violations_only, say=say))
     stats = result.stats
-    console.print(
-        f"events: {stats.applied} applied, {stats.unchanged} duplicates/unchanged, "
-        f"{stats.rejected} rejected lines"
-        + (
-            f", {sum(stats.other_channels.values())} of other channels"
-            if stats.other_channels
-            else ""
-        )
+    line = say(
+        "events: {applied} applied, {unchanged} duplicates/unchanged, {rejected} rejected lines",
+        applied=stats.applied,
+        unchanged=stats.unchanged,
+        rejected=stats.rejected,
     )
+    if stats.other_channels:
+        line += ", " + say("{n} of other channels", n=sum(stats.other_channels.values()))
+    console.print(line)
     if stats.skipped:
         console.print(
-            f"records not airtime, skipped: {sum(stats.skipped.values())} "
-            "(" + "; ".join(f"{n} {why}" for why, n in stats.skipped.most_common(5)) + ")"
+            say("records not airtime, skipped: {n}", n=sum(stats.skipped.values()))
+            + " ("
+            + "; ".join(f"{n} {why}" for why, n in stats.skipped.most_common(5))
+            + ")"
         )
     if result.classification:
         c = result.classification
-        counts = ", ".join(f"rule {i}: {r['records']}" for i, r in enumerate(c["rules"], 1))
+        counts = ", ".join(
+            say("rule {i}: {n}", i=i, n=r["records"]) for i, r in enumerate(c["rules"], 1)
+        )
         console.print(
-            f"classified: {counts or 'no rules'}; default: {c['default']['records']} records"
+            say(
+                "classified: {counts}; default: {n} records",
+                counts=counts or say("no rules"),
+                n=c["default"]["records"],
+            )
         )
     if result.violations:
-        console.print(f"[bold red]VIOLATION[/bold red]: {result.violations} window(s) in violation")
+        console.print(
+            "[bold red]"
+            + say("VIOLATION")
+            + "[/bold red]: "
+            + say("{n} window(s) in violation", n=result.violations)
+        )
     else:
-        console.print("[bold green]COMPLIES[/bold green]: no window in violation")
+        console.print(
+            "[bold green]" + say("COMPLIES") + "[/bold green]: " + say("no window in violation")
+        )

@@ -32,6 +32,9 @@ class _Receiver(Strict):
     #: Requests to this receiver in flight at most.
     max_concurrency: int = Field(default=4, ge=1, le=64)
     timeout_s: float = Field(default=10.0, gt=0, le=120)
+    #: The language of the texts this receiver gets (summary, description, chat and
+    #: e-mail wording): en, kk or ru. Labels and figures are the same in every language.
+    lang: Literal["en", "kk", "ru"] = "en"
 
 
 class WebhookReceiver(_Receiver):
@@ -295,6 +298,11 @@ class AlertsConfig(Strict):
     def thresholds(self) -> Thresholds:
         """Feed-gap and unknown-content thresholds."""
         return Thresholds(gap_s=self.gap_s, unknown_s=self.unknown_s)
+
+    @property
+    def languages(self) -> frozenset[str]:
+        """The languages the receivers read besides English."""
+        return frozenset(r.lang for r in self.receivers) - {"en"}
 
     def receiver(self, name: str) -> Receiver | None:
         """The receiver called ``name``."""

@@ -21,6 +21,7 @@ import contextlib
 import logging
 import uuid
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from efir.core.alerting.conditions import (
     closed_conditions,
     feed_conditions,
     gap_condition,
+    in_languages,
     open_item_condition,
     plan_condition,
     receiver_condition,
@@ -42,6 +44,7 @@ from efir.core.errors import ServiceError
 from efir.core.feed import FeedState
 from efir.core.rules import RuleType
 from efir.core.timebase import US_PER_S
+from efir.i18n import phrasebook
 from efir.notify.render import Context, render
 from efir.store.database import StoreError
 from efir.store.journal import JournalEntry
@@ -96,6 +99,9 @@ class Alerter:
         self.timing = self.config.timing()
         self.policy = self.config.policy()
         self.thresholds = self.config.thresholds()
+        #: The languages receivers read besides English: each condition's texts are
+        #: written in each of them too.
+        self.languages = {lang: phrasebook(lang) for lang in sorted(self.config.languages)}
         self.context = Context(self.config.external_url)
         self.state: AlertState | None = None
         self.next_due: int | None = None
@@ -210,7 +216,9 @@ class Alerter:
             bound = ch.engine.rules.get(w.rule)
             if bound is None or w.verdict is None:
                 continue
-            live, violation = closed_conditions(ref, bound.rule, w)
+            live, violation = in_languages(
+                partial(closed_conditions, ref, bound.rule, w), self.languages
+            )
             key = (ref.id, w.rule, w.window_start)
             closing = self._closing.setdefault(ref.id, [])
             if w.window_end > now - 2 * round(self.tick_s * US_PER_S) - US_PER_S * 60:
@@ -241,7 +249,11 @@ class Alerter:
         self._release(ch, now)
         ref = self._ref(ch)
         state = self.monitor.feed_state(ch, now)
-        out = feed_conditions(ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s)
+        langs = self.languages
+        feed = partial(
+            feed_conditions, ref, state.value, ch.feed.last_heard_us, now, self.stale_after_s
+        )
+        out = in_languages(feed, langs)
         if state is FeedState.UNKNOWN or ch.feed.last_heard_us is None:
             # Never heard from: empty windows say nothing yet (a fresh install must not
             # open with a "4 h gap" or a quota alarm); the feed alert speaks for the
@@ -255,10 +267,12 @@ class Alerter:
             if w.window_start > now:
                 continue  # the next window of today, not started yet
             rule = ch.engine.rules[w.rule].rule
-            out.extend(rule_conditions(ref, rule, w, now, self.thresholds))
+            out.extend(
+                in_languages(partial(rule_conditions, ref, rule, w, now, self.thresholds), langs)
+            )
             planned = forecasts.get(w.rule)
             if planned is not None and rule.type is RuleType.MIN_SHARE:
-                out.append(plan_condition(ref, rule, w, planned, now))
+                out.extend(in_languages(partial(plan_condition, ref, rule, w, planned, now), langs))
             if rule.is_share and (
                 finest is None
                 or w.window_end - w.window_start < finest.window_end - finest.window_start
@@ -266,8 +280,12 @@ class Alerter:
                 finest = w
         if finest is not None and not ch.catching_up(now):
             # While the feed catches up, the gap is the part not replayed yet.
-            out.append(gap_condition(ref, finest, self.thresholds, ch.on_air_gap_s(finest, now)))
-        out.append(open_item_condition(ref, ch.engine.overdue(now), now))
+            gap = ch.on_air_gap_s(finest, now)
+            out.extend(
+                in_languages(partial(gap_condition, ref, finest, self.thresholds, gap), langs)
+            )
+        overdue = ch.engine.overdue(now)
+        out.extend(in_languages(partial(open_item_condition, ref, overdue, now), langs))
         out.extend(self._recorded(ref, now))
         return out
 
@@ -308,7 +326,11 @@ class Alerter:
                 apply(working, ch_changes)
                 changes.update(ch_changes)
             receivers = [
-                receiver_condition(r.name, st.disabled.get(r.name)) for r in self.config.receivers
+                c
+                for r in self.config.receivers
+                for c in in_languages(
+                    partial(receiver_condition, r.name, st.disabled.get(r.name)), self.languages
+                )
             ]
             sys_changes = step(working, SYSTEM_SCOPE, receivers, now, self.timing, owed=unresolved)
             apply(working, sys_changes)

@@ -12,17 +12,21 @@ to be reviewed by a native speaker (docs/reports.md).
 from __future__ import annotations
 
 import functools
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from babel.dates import format_datetime
+from babel.dates import format_date, format_datetime
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
+from efir.core.phrases import ENGLISH
+
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
+
+    from efir.core.phrases import Phrases
 
 
 class Language(StrEnum):
@@ -50,7 +54,7 @@ def catalogue(lang: str) -> dict[str, str]:
 
 
 class Translator:
-    """One language's texts and formats."""
+    """One language's texts and formats (a :class:`~efir.core.phrases.Phrases` for the core)."""
 
     def __init__(self, lang: str = "en") -> None:
         """Speak ``lang`` (``en``, ``kk`` or ``ru``).
@@ -96,3 +100,28 @@ class Translator:
     def number(self, value: float) -> str:
         """A number with the language's decimal sign."""
         return format_decimal(value, locale=self.locale)
+
+    def day(self, d: date) -> str:
+        """A date written short: ISO 8601 in English, ``22.11.2026`` in Kazakh and Russian."""
+        if self.lang == "en":
+            return d.isoformat()
+        return format_date(d, "dd.MM.y", locale=self.locale)
+
+    def weekday(self, at: datetime) -> str:
+        """The abbreviated weekday (``Fri``, ``жм``, ``пт``)."""
+        return format_date(at.date(), "EEE", locale=self.locale)
+
+    def decimal(self, value: float, digits: int = 1) -> str:
+        """``value`` with ``digits`` decimals and the language's decimal sign (``57,3``)."""
+        pattern = "0." + "0" * digits if digits else "0"
+        return format_decimal(value, pattern, locale=self.locale)
+
+
+@functools.cache
+def phrasebook(lang: str) -> Phrases:
+    """The shared phrasebook of ``lang``: the core's English, or a :class:`Translator`.
+
+    Raises:
+        ValueError: a language Efir does not speak.
+    """
+    return ENGLISH if lang == "en" else Translator(lang)

@@ -17,7 +17,7 @@ Formats:
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from efir.config.alerts import (
@@ -30,6 +30,7 @@ from efir.config.alerts import (
 from efir.core.alerting.alert import State
 from efir.core.alerting.dispatch import Change
 from efir.core.timebase import from_us
+from efir.i18n import phrasebook
 from efir.store.outbox import OutboxRow
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from efir.config.alerts import Receiver
     from efir.core.alerting.alert import Alert
     from efir.core.alerting.dispatch import Notification, Notified
+    from efir.core.phrases import Phrases
 
 SCHEMA = "efir.alerts/1"
 
@@ -174,34 +176,48 @@ def pagerduty_event(n: Notified, ctx: Context) -> dict[str, Any]:
     }
 
 
-def plain_text(n: Notification, ctx: Context) -> tuple[str, str]:
-    """Subject and text for chat and e-mail."""
+def plain_text(n: Notification, ctx: Context, say: Phrases | None = None) -> tuple[str, str]:
+    """Subject and text for chat and e-mail, worded in the language of ``say``."""
+    say = say or phrasebook("en")
     firing = [x for x in n.alerts if x.change is not Change.RESOLVED]
     resolved = [x for x in n.alerts if x.change is Change.RESOLVED]
+    done = say("RESOLVED")
     worst = max((x.alert.severity for x in firing), key=lambda s: s.rank, default=None)
     if firing:
-        subject = f"[{worst.value.upper() if worst else ''}] {firing[0].alert.summary}"
+        subject = f"[{say(worst.value).upper() if worst else ''}] {firing[0].alert.summary}"
         if len(firing) > 1:
-            subject += f" (+{len(firing) - 1} more)"
+            subject += " " + say("(+{n} more)", n=len(firing) - 1)
     else:
-        subject = f"[RESOLVED] {resolved[0].alert.summary}"
+        subject = f"[{done}] {resolved[0].alert.summary}"
     lines: list[str] = []
     for x in firing:
-        lines += [_line(x.alert, x.change), x.alert.description, ""]
+        lines += [_line(x.alert, x.change, say), x.alert.description, ""]
     for x in resolved:
-        lines += [f"RESOLVED: {x.alert.summary}", x.alert.description, ""]
-    lines.append(f"Status: {ctx.status_page(n.group)}")
+        lines += [f"{done}: {x.alert.summary}", x.alert.description, ""]
+    lines.append(say("Status: {link}", link=ctx.status_page(n.group)))
     return subject, "\n".join(lines)
 
 
-def _line(a: Alert, change: Change) -> str:
-    tag = {Change.ESCALATED: " (escalated)", Change.REMINDER: " (reminder)"}.get(change, "")
-    return f"{a.severity.value.upper()}{tag}: {a.summary}"
+def _line(a: Alert, change: Change, say: Phrases) -> str:
+    tag = {Change.ESCALATED: say("(escalated)"), Change.REMINDER: say("(reminder)")}.get(change)
+    return f"{say(a.severity.value).upper()}{' ' + tag if tag else ''}: {a.summary}"
+
+
+def in_language(n: Notification, lang: str) -> Notification:
+    """``n`` with each alert's summary and description in ``lang`` (English if it has none)."""
+    if lang == "en":
+        return n
+    alerts = []
+    for x in n.alerts:
+        summary, description = x.alert.words(lang)
+        alerts.append(replace(x, alert=replace(x.alert, summary=summary, description=description)))
+    return replace(n, alerts=tuple(alerts))
 
 
 def render(n: Notification, receiver: Receiver, ctx: Context) -> list[OutboxRow]:
-    """The outbox rows for one notification to one receiver."""
-    subject, text = plain_text(n, ctx)
+    """The outbox rows for one notification to one receiver, in the receiver's language."""
+    n = in_language(n, receiver.lang)
+    subject, text = plain_text(n, ctx, phrasebook(receiver.lang))
 
     def row(body: dict[str, Any], summary: str = subject) -> OutboxRow:
         return OutboxRow(

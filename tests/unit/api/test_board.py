@@ -126,3 +126,33 @@ async def test_the_deadline_is_written_for_people(client: httpx.AsyncClient) -> 
     ]["language"]
     assert language["deadline"] is not None  # 30 min of Russian: at risk, a deadline today
     assert language["deadline_text"] == language["deadline"][11:16]  # today: HH:MM
+
+
+async def test_advice_and_titles_come_in_the_language_asked_for(
+    client: httpx.AsyncClient,
+) -> None:
+    # Two hours of Russian from 12:00: at 14:00 the six-hour interval is at risk.
+    await client.post(
+        "/api/v1/events",
+        json=event("p1", language="ru", duration=7200, start="2025-11-16T11:00:00+05:00"),
+        headers=AUTH,
+    )
+    english = (await client.get("/api/v1/channels/qaz-tv/status")).json()
+    russian = (await client.get("/api/v1/channels/qaz-tv/status", params={"lang": "ru"})).json()
+    lang_6h = {r["rule"]: r for r in english["rules"]}["lang_6h"]
+    ru_6h = {r["rule"]: r for r in russian["rules"]}["lang_6h"]
+    assert lang_6h["advice"].startswith("air ")
+    assert ru_6h["advice"].startswith("выпустите в эфир ещё ")
+    assert ru_6h["title"] == "Доля казахского языка в каждом шестичасовом интервале"
+    assert ru_6h["needed_s"] == lang_6h["needed_s"]  # the figures are the same
+    board = (await client.get("/api/v1/board", params={"lang": "kk"})).json()
+    assert board["lang"] == "kk"
+    tile = {t["channel"]: t for t in board["tiles"]}["qaz-tv"]["language"]
+    assert tile["advice"].startswith("талапқа сай контентті тағы ")
+    refused = await client.get("/api/v1/board", params={"lang": "de"})
+    assert refused.status_code == 422
+    async with client.stream(
+        "GET", "/api/v1/board/events", params={"once": True, "lang": "ru"}
+    ) as r:
+        text = (await r.aread()).decode()
+    assert "выпустите в эфир" in text

@@ -330,3 +330,19 @@ def test_as_of_judges_the_period_under_the_2027_thresholds(tmp_path: Path) -> No
     bad = runner.invoke(app, ["audit", str(path), "--threshold", "lang_6h=60"])
     assert bad.exit_code == 2
     assert "takes a share from 0 to 1" in bad.stderr
+
+
+def test_the_table_speaks_the_language_asked_for(tmp_path: Path) -> None:
+    """``--lang`` (or EFIR_LANG) words the table and the verdict; ids and figures stay."""
+    path = _day(tmp_path, kazakh=False)
+    ru = runner.invoke(app, ["audit", str(path), "--lang", "ru"], env={"COLUMNS": "200"})
+    assert ru.exit_code == 1, ru.output
+    assert "НАРУШЕНИЕ" in ru.output
+    assert "Доля казахского языка в каждом шестичасовом интервале" in ru.output
+    assert "lang_6h" in ru.output
+    kk = runner.invoke(
+        app, ["audit", str(_day(tmp_path))], env={"EFIR_LANG": "kk", "COLUMNS": "200"}
+    )
+    assert kk.exit_code == 0, kk.output
+    assert "СӘЙКЕС" in kk.output
+    assert "COMPLIES" not in kk.output

@@ -152,7 +152,7 @@ def test_a_report_without_a_format_or_suffix_is_refused(day: Path, tmp_path: Pat
     assert "--format" in done.stderr
     done = _efir("report", str(day), "-o", str(tmp_path / "report.pdf"), "--lang", "de")
     assert done.returncode == 2
-    assert "--lang: en, kk or ru" in done.stderr
+    assert "--lang" in done.stderr
 
 
 def test_the_omroep_brabant_plan_reconciles_with_its_as_run(tmp_path: Path) -> None:

@@ -67,6 +67,8 @@ class Condition:
             stops being an alert when it leaves the hold period, without an
             all-clear that would read as if it had been undone.
         values: figures for receivers (seconds, shares, instants as text).
+        texts: ``summary`` and ``description`` in other languages, by language
+            code (``kk``, ``ru``): each receiver reads its own.
     """
 
     alertname: str
@@ -80,6 +82,7 @@ class Condition:
     window_end: int | None = None
     sticky: bool = False
     values: dict[str, Any] = field(default_factory=dict)
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def fingerprint(self) -> str:
@@ -114,6 +117,8 @@ class Alert:
     window_end: int | None = None
     sticky: bool = False
     values: dict[str, Any] = field(default_factory=dict)
+    #: ``(summary, description)`` in other languages, by language code.
+    texts: dict[str, tuple[str, str]] = field(default_factory=dict)
     acked_by: str | None = None
     acked_at: int | None = None
     ack_comment: str | None = None
@@ -132,6 +137,10 @@ class Alert:
             "severity": self.severity.value,
         }
 
+    def words(self, lang: str) -> tuple[str, str]:
+        """``(summary, description)`` in ``lang``, English when it has none in it."""
+        return self.texts.get(lang, (self.summary, self.description))
+
     def acknowledge(self, by: str, comment: str, now: int) -> Alert:
         """The same alert, acknowledged by ``by`` (stops reminders for this episode)."""
         return replace(self, acked_by=by, acked_at=now, ack_comment=comment)
@@ -143,6 +152,7 @@ def alert_to_dict(alert: Alert) -> dict[str, Any]:
     data["state"] = alert.state.value
     data["severity"] = alert.severity.value
     data["resumes"] = None if alert.resumes is None else alert_to_dict(alert.resumes)
+    data["texts"] = {lang: list(t) for lang, t in alert.texts.items()}
     return data
 
 
@@ -153,5 +163,6 @@ def alert_from_dict(data: dict[str, Any]) -> Alert:
     fields["severity"] = Severity(fields["severity"])
     resumes = fields.get("resumes")
     fields["resumes"] = None if resumes is None else alert_from_dict(resumes)
+    fields["texts"] = {lang: (t[0], t[1]) for lang, t in (fields.get("texts") or {}).items()}
     known = Alert.__dataclass_fields__
     return Alert(**{k: v for k, v in fields.items() if k in known})

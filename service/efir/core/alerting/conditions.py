@@ -4,11 +4,16 @@ Severities follow the status (issue 4): ``at_risk`` (and a low ad budget) is a
 ``warning``; ``critical`` and ``exhausted`` an ``error``; ``unavoidable`` and
 ``violation`` are ``critical``. Every text names the window in the channel's
 local time, the figures, and what to do by when.
+
+Each builder writes its texts in the language of ``say`` (English by
+default); :func:`in_languages` builds the same conditions once more per
+language the receivers read, and keeps those texts on the English ones
+(``Condition.texts``), so each receiver gets its own language.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from efir.core.alerting.alert import Condition, Severity
@@ -24,16 +29,27 @@ from efir.core.alerting.inhibit import (
     QUOTA_VIOLATION,
     UNKNOWN_CONTENT,
 )
+from efir.core.phrases import ENGLISH
 from efir.core.rules import RuleType
 from efir.core.status import Status
 from efir.core.timebase import US_PER_S, format_local
-from efir.core.wording import advice, duration, instant, percent, window_label, window_words
+from efir.core.wording import (
+    advice,
+    duration,
+    instant,
+    percent,
+    status_words,
+    window_label,
+    window_words,
+)
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
     from zoneinfo import ZoneInfo
 
     from efir.core.book import Item
     from efir.core.forecast import Forecast
+    from efir.core.phrases import Phrases
     from efir.core.result import WindowResult
     from efir.core.rules import Rule
 
@@ -84,14 +100,45 @@ def _values(w: WindowResult, tz: ZoneInfo) -> dict[str, Any]:
     }
 
 
-def plan_condition(ch: ChannelRef, rule: Rule, w: WindowResult, f: Forecast, now: int) -> Condition:
+def in_languages(
+    build: Callable[[Phrases], Condition | list[Condition]], others: Mapping[str, Phrases]
+) -> list[Condition]:
+    """The conditions ``build`` makes in English, with their texts in each of ``others``.
+
+    ``build`` (a builder of this module with all but its ``say`` given) must
+    make the same conditions, in the same order, whatever the language.
+    """
+
+    def made_in(say: Phrases) -> list[Condition]:
+        got = build(say)
+        return got if isinstance(got, list) else [got]
+
+    made = made_in(ENGLISH)
+    if not others:
+        return made
+    texts: list[dict[str, tuple[str, str]]] = [{} for _ in made]
+    for lang, say in others.items():
+        for i, c in enumerate(made_in(say)):
+            texts[i][lang] = (c.summary, c.description)
+    return [replace(c, texts=t) for c, t in zip(made, texts, strict=True)]
+
+
+def plan_condition(  # noqa: PLR0917 - the window, its forecast, when and the language
+    ch: ChannelRef,
+    rule: Rule,
+    w: WindowResult,
+    f: Forecast,
+    now: int,
+    say: Phrases = ENGLISH,
+) -> Condition:
     """The plan's verdict on an open share window while the current pace does not page.
 
     Active when the rest of the window, aired as planned, misses the
     threshold although the window's own status is not at risk yet: the one
     moment a swap in the plan is still cheap. The description names the fix.
     """
-    span = window_words(w, ch.tz)
+    span = window_words(w, ch.tz, say)
+    title = say(rule.title)
     paging = w.settled_status if w.provisional and w.settled_status else w.status
     active = f.status is Status.VIOLATION and SEVERITY_OF_STATUS.get(paging) is None
     values = {
@@ -104,27 +151,53 @@ def plan_condition(ch: ChannelRef, rule: Rule, w: WindowResult, f: Forecast, now
     }
     if active:
         swaps = ", ".join(
-            f"{s.title or s.event_id} at {instant(s.start, ch.tz, now)}" for s in f.fix[:6]
+            say(
+                "{item} at {time}",
+                item=s.title or s.event_id,
+                time=instant(s.start, ch.tz, now, say),
+            )
+            for s in f.fix[:6]
         )
-        more = f" and {len(f.fix) - 6} more" if len(f.fix) > 6 else ""
+        if len(f.fix) > 6:
+            swaps = say("{items} and {n} more", items=swaps, n=len(f.fix) - 6)
         if f.fixable:
-            action = (
-                f"Replace {swaps}{more} with qualifying content of the same length "
-                f"({len(f.fix)} item{'s' if len(f.fix) != 1 else ''}, the fewest that suffice)."
+            action = say(
+                "Replace {items} with qualifying content of the same length "
+                "({n} item(s), the fewest that suffice).",
+                items=swaps,
+                n=len(f.fix),
             )
         else:
-            action = f"Even replacing {swaps}{more} would not be enough: add qualifying content."
-        summary = (
-            f"{ch.name}: {rule.title}, {span}: the plan ends at {percent(f.share)}, "
-            f"under {percent(w.threshold)}"
+            action = say(
+                "Even replacing {items} would not be enough: add qualifying content.", items=swaps
+            )
+        summary = say(
+            "{channel}: {rule}, {window}: the plan ends at {share}, under {threshold}",
+            channel=ch.name,
+            rule=title,
+            window=span,
+            share=percent(f.share, say=say),
+            threshold=percent(w.threshold, say=say),
         )
-        description = (
-            f"On track so far, but if the rest airs as planned {rule.title} for {span} fails. "
-            f"{action}"
+        description = say(
+            "On track so far, but if the rest airs as planned {rule} for {window} fails. {action}",
+            rule=title,
+            window=span,
+            action=action,
         )
     else:
-        summary = f"{ch.name}: {rule.title}, {span}: the plan keeps the window"
-        description = f"As planned, {rule.title} for {span} ends at {percent(f.share)}."
+        summary = say(
+            "{channel}: {rule}, {window}: the plan keeps the window",
+            channel=ch.name,
+            rule=title,
+            window=span,
+        )
+        description = say(
+            "As planned, {rule} for {window} ends at {share}.",
+            rule=title,
+            window=span,
+            share=percent(f.share, say=say),
+        )
     return Condition(
         alertname=PLAN_RISK,
         channel=ch.id,
@@ -139,8 +212,13 @@ def plan_condition(ch: ChannelRef, rule: Rule, w: WindowResult, f: Forecast, now
     )
 
 
-def rule_conditions(
-    ch: ChannelRef, rule: Rule, w: WindowResult, now: int, limits: Thresholds
+def rule_conditions(  # noqa: PLR0917 - the window, when, the limits and the language
+    ch: ChannelRef,
+    rule: Rule,
+    w: WindowResult,
+    now: int,
+    limits: Thresholds,
+    say: Phrases = ENGLISH,
 ) -> list[Condition]:
     """Conditions for one rule's *open* window at ``now``: its risk, unknown content."""
     alertname = {
@@ -150,7 +228,8 @@ def rule_conditions(
         RuleType.FORBIDDEN: FORBIDDEN_ITEM,
     }[rule.type]
     label = window_label(w, ch.tz)
-    span = window_words(w, ch.tz)
+    span = window_words(w, ch.tz, say)
+    title = say(rule.title)
     values = _values(w, ch.tz)
     # A window lost only through open items' airtime pages as its settled
     # status says: an item whose end is late (a catch-up, a stuck break) has
@@ -159,7 +238,7 @@ def rule_conditions(
     severity = SEVERITY_OF_STATUS.get(paging)
     out: list[Condition] = []
     if severity is not None:
-        summary, description = _risk_text(ch, rule, w, now, span)
+        summary, description = _risk_text(ch, rule, w, now, say)
         out.append(
             Condition(
                 alertname=alertname,
@@ -183,10 +262,19 @@ def rule_conditions(
                 window=label,
                 active=False,
                 severity=Severity.WARNING,
-                summary=f"{ch.name}: {rule.title}, {span}: back on track "
-                f"({_fine_figures(rule, w)})",
-                description=f"{rule.title} for {span} is {w.status.value.replace('_', ' ')} again. "
-                "No action needed.",
+                summary=say(
+                    "{channel}: {rule}, {window}: back on track ({figures})",
+                    channel=ch.name,
+                    rule=title,
+                    window=span,
+                    figures=_fine_figures(rule, w, say),
+                ),
+                description=say(
+                    "{rule} for {window} is {status} again. No action needed.",
+                    rule=title,
+                    window=span,
+                    status=status_words(w.status, say),
+                ),
                 window_end=w.window_end,
                 values=values,
             )
@@ -201,20 +289,30 @@ def rule_conditions(
                 window=label,
                 active=active,
                 severity=Severity.WARNING,
-                summary=(
-                    f"{ch.name}: {duration(w.unknown_s)} of unclassified content in {span} "
-                    f"({rule.id})"
+                summary=say(
+                    "{channel}: {length} of unclassified content in {window} ({rule})",
+                    channel=ch.name,
+                    length=duration(w.unknown_s, say),
+                    window=span,
+                    rule=rule.id,
                 )
                 if active
-                else f"{ch.name}: unclassified content in {span} resolved ({rule.id})",
-                description=(
-                    f"{duration(w.unknown_s)} aired in {span} without the language or origin "
-                    f"that {rule.title.lower()} needs; it counts against the share. Fix the "
-                    "metadata in the playout system (or send a correction) so the figures are "
-                    "exact."
+                else say(
+                    "{channel}: unclassified content in {window} resolved ({rule})",
+                    channel=ch.name,
+                    window=span,
+                    rule=rule.id,
+                ),
+                description=say(
+                    "{length} aired in {window} without the language or origin that {rule} "
+                    "needs; it counts against the share. Fix the metadata in the playout "
+                    "system (or send a correction) so the figures are exact.",
+                    length=duration(w.unknown_s, say),
+                    window=span,
+                    rule=_lower(title),
                 )
                 if active
-                else "The unclassified airtime is back below the alert threshold.",
+                else say("The unclassified airtime is back below the alert threshold."),
                 window_end=w.window_end,
                 values=values,
             )
@@ -222,14 +320,19 @@ def rule_conditions(
     return out
 
 
-def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condition]:
+def closed_conditions(
+    ch: ChannelRef, rule: Rule, w: WindowResult, say: Phrases = ENGLISH
+) -> list[Condition]:
     """Conditions for a *closed* window (just closed, or revised by a late event)."""
     label = window_label(w, ch.tz)
-    span = window_words(w, ch.tz)
+    span = window_words(w, ch.tz, say)
+    title = say(rule.title)
     values = _values(w, ch.tz)
-    figures = _closed_figures(rule, w)
+    figures = _closed_figures(rule, w, say)
+    status = status_words(w.status, say)
     # A verdict that rests on an open item is recorded, not paged, until it settles.
     violated = w.verdict is Status.VIOLATION and not w.provisional
+    closed = say("The window {window} closed: {figures}.", window=span, figures=figures)
     out: list[Condition] = [
         # The live alert of the window ends with the window; this is its all-clear text.
         Condition(
@@ -239,9 +342,17 @@ def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condi
             window=label,
             active=False,
             severity=Severity.WARNING,
-            summary=f"{ch.name}: {rule.title}, {span}: closed, {w.status.value} ({figures})",
-            description=f"The window {span} closed: {figures}."
-            + ("" if violated else " It complies; no action needed."),
+            summary=say(
+                "{channel}: {rule}, {window}: closed, {status} ({figures})",
+                channel=ch.name,
+                rule=title,
+                window=span,
+                status=status,
+                figures=figures,
+            ),
+            description=closed
+            if violated
+            else closed + " " + say("It complies; no action needed."),
             window_end=w.window_end,
             values=values,
         )
@@ -254,18 +365,39 @@ def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condi
             window=label,
             active=violated,
             severity=Severity.CRITICAL,
-            summary=f"{ch.name}: VIOLATION of {rule.title.lower()}, {span} ({figures})"
-            if violated
-            else f"{ch.name}: {rule.title}, {span} revised to {w.status.value} ({figures})",
-            description=(
-                f"The window {span} closed as a violation: {figures}. Legal basis: "
-                f"{rule.legal_ref}. Sanction: {rule.sanction or 'see the rule pack'}. "
-                "Record the cause and the corrective action for the regulator; the "
-                "window's figures are in Efir's windows API and the audit."
+            summary=say(
+                "{channel}: VIOLATION of {rule}, {window} ({figures})",
+                channel=ch.name,
+                rule=_lower(title),
+                window=span,
+                figures=figures,
             )
             if violated
-            else f"A late correction changed the window {span}: {figures}. "
-            "The earlier violation no longer stands.",
+            else say(
+                "{channel}: {rule}, {window} revised to {status} ({figures})",
+                channel=ch.name,
+                rule=title,
+                window=span,
+                status=status,
+                figures=figures,
+            ),
+            description=say(
+                "The window {window} closed as a violation: {figures}. Legal basis: "
+                "{legal}. Sanction: {sanction}. Record the cause and the corrective action "
+                "for the regulator; the window's figures are in Efir's windows API and the "
+                "audit.",
+                window=span,
+                figures=figures,
+                legal=rule.legal_ref,
+                sanction=rule.sanction or say("see the rule pack"),
+            )
+            if violated
+            else say(
+                "A late correction changed the window {window}: {figures}. "
+                "The earlier violation no longer stands.",
+                window=span,
+                figures=figures,
+            ),
             window_end=None,
             sticky=True,
             values=values,
@@ -274,17 +406,30 @@ def closed_conditions(ch: ChannelRef, rule: Rule, w: WindowResult) -> list[Condi
     return out
 
 
-def feed_conditions(
-    ch: ChannelRef, state: str, last_heard: int | None, now: int, stale_after_s: float
+def feed_conditions(  # noqa: PLR0917 - the feed's state, when, the limit, the language
+    ch: ChannelRef,
+    state: str,
+    last_heard: int | None,
+    now: int,
+    stale_after_s: float,
+    say: Phrases = ENGLISH,
 ) -> list[Condition]:
     """Feed alerts: silent (stale) or offline adapter. Both mute the channel's quota alerts."""
-    heard = "never" if last_heard is None else format_local(last_heard, ch.tz)
-    silent_for = "" if last_heard is None else f" for {duration((now - last_heard) / US_PER_S)}"
+    heard = say("never") if last_heard is None else format_local(last_heard, ch.tz)
     values = {"state": state, "last_heard": None if last_heard is None else heard}
-    held = (
-        " Quota alerts for this channel are held back until the feed is back: "
+    held = say(
+        "Quota alerts for this channel are held back until the feed is back: "
         "without as-run data their figures are not news."
     )
+    if last_heard is None:
+        silent = say("{channel}: no as-run data (last heard {heard})", channel=ch.name, heard=heard)
+    else:
+        silent = say(
+            "{channel}: no as-run data for {length} (last heard {heard})",
+            channel=ch.name,
+            length=duration((now - last_heard) / US_PER_S, say),
+            heard=heard,
+        )
     return [
         Condition(
             alertname=FEED_STALE,
@@ -293,16 +438,20 @@ def feed_conditions(
             window="",
             active=state == "stale",
             severity=Severity.ERROR,
-            summary=f"{ch.name}: no as-run data{silent_for} (last heard {heard})"
+            summary=silent
             if state == "stale"
-            else f"{ch.name}: as-run feed is back",
-            description=(
-                f"Efir has received no event and no heartbeat from {ch.name} for more than "
-                f"{duration(stale_after_s)}. Check the playout adapter and its MQTT "
-                "connection; airtime not reported is counted as a gap." + held
+            else say("{channel}: as-run feed is back", channel=ch.name),
+            description=say(
+                "Efir has received no event and no heartbeat from {channel} for more than "
+                "{length}. Check the playout adapter and its MQTT connection; airtime not "
+                "reported is counted as a gap.",
+                channel=ch.name,
+                length=duration(stale_after_s, say),
             )
+            + " "
+            + held
             if state == "stale"
-            else "Events or heartbeats arrive again.",
+            else say("Events or heartbeats arrive again."),
             values=values,
         ),
         Condition(
@@ -312,22 +461,33 @@ def feed_conditions(
             window="",
             active=state == "offline",
             severity=Severity.ERROR,
-            summary=f"{ch.name}: playout adapter offline (last heard {heard})"
-            if state == "offline"
-            else f"{ch.name}: playout adapter online",
-            description=(
-                f"The adapter of {ch.name} reported offline (its Last Will or a retained "
-                "status). Restart it or check the playout host." + held
+            summary=say(
+                "{channel}: playout adapter offline (last heard {heard})",
+                channel=ch.name,
+                heard=heard,
             )
             if state == "offline"
-            else "The adapter reported online.",
+            else say("{channel}: playout adapter online", channel=ch.name),
+            description=say(
+                "The adapter of {channel} reported offline (its Last Will or a retained "
+                "status). Restart it or check the playout host.",
+                channel=ch.name,
+            )
+            + " "
+            + held
+            if state == "offline"
+            else say("The adapter reported online."),
             values=values,
         ),
     ]
 
 
 def gap_condition(
-    ch: ChannelRef, w: WindowResult, limits: Thresholds, gap_s: float | None = None
+    ch: ChannelRef,
+    w: WindowResult,
+    limits: Thresholds,
+    gap_s: float | None = None,
+    say: Phrases = ENGLISH,
 ) -> Condition:
     """A feed gap inside the given window (the channel's finest open window).
 
@@ -336,7 +496,7 @@ def gap_condition(
     """
     gap = w.gap_s if gap_s is None else gap_s
     active = gap >= limits.gap_s
-    span = window_words(w, ch.tz)
+    span = window_words(w, ch.tz, say)
     return Condition(
         alertname=FEED_GAP,
         channel=ch.id,
@@ -344,22 +504,36 @@ def gap_condition(
         window=window_label(w, ch.tz),
         active=active,
         severity=Severity.WARNING,
-        summary=f"{ch.name}: {duration(gap)} with no reported airtime in {span}"
-        if active
-        else f"{ch.name}: gaps in {span} back below {duration(limits.gap_s)}",
-        description=(
-            f"{duration(gap)} of {span} has no as-run item. Airtime that is not "
-            "reported cannot count towards any quota: check that the adapter sends every "
-            "item (secondary events, live programmes) and send the missing ones."
+        summary=say(
+            "{channel}: {length} with no reported airtime in {window}",
+            channel=ch.name,
+            length=duration(gap, say),
+            window=span,
         )
         if active
-        else "No action needed.",
+        else say(
+            "{channel}: gaps in {window} back below {length}",
+            channel=ch.name,
+            window=span,
+            length=duration(limits.gap_s, say),
+        ),
+        description=say(
+            "{length} of {window} has no as-run item. Airtime that is not reported cannot "
+            "count towards any quota: check that the adapter sends every item (secondary "
+            "events, live programmes) and send the missing ones.",
+            length=duration(gap, say),
+            window=span,
+        )
+        if active
+        else say("No action needed."),
         window_end=w.window_end,
         values={"gap_s": gap},
     )
 
 
-def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: int) -> Condition:
+def open_item_condition(
+    ch: ChannelRef, overdue: list[tuple[Item, int]], now: int, say: Phrases = ENGLISH
+) -> Condition:
     """Items whose ``start`` came but whose ``end`` is late: ``(item, bound)`` pairs.
 
     An open item counts up to its planned end plus a grace (or a cap when it
@@ -370,12 +544,19 @@ def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: in
     active = bool(overdue)
     names = []
     for item, bound in overdue[:5]:
-        what = item.event.title or item.event_id
         kind = item.event.kind.value if item.event.kind is not None else "item"
-        began = format_local(item.start, ch.tz)[11:19]
-        late = duration((now - bound) / US_PER_S)
-        names.append(f"{what} ({kind}, started {began}, end {late} overdue)")
-    more = f" and {len(overdue) - 5} more" if len(overdue) > 5 else ""
+        names.append(
+            say(
+                "{item} ({kind}, started {began}, end {late} overdue)",
+                item=item.event.title or item.event_id,
+                kind=say(kind.replace("_", " ")),
+                began=format_local(item.start, ch.tz)[11:19],
+                late=duration((now - bound) / US_PER_S, say),
+            )
+        )
+    listed = ", ".join(names)
+    if len(overdue) > 5:
+        listed = say("{items} and {n} more", items=listed, n=len(overdue) - 5)
     return Condition(
         alertname=OPEN_ITEM_OVERDUE,
         channel=ch.id,
@@ -383,24 +564,25 @@ def open_item_condition(ch: ChannelRef, overdue: list[tuple[Item, int]], now: in
         window="",
         active=active,
         severity=Severity.WARNING,
-        summary=f"{ch.name}: no end received for {', '.join(names)}{more}"
+        summary=say("{channel}: no end received for {items}", channel=ch.name, items=listed)
         if active
-        else f"{ch.name}: every open item has its end",
-        description=(
+        else say("{channel}: every open item has its end", channel=ch.name),
+        description=say(
             "Efir received the start of these items but not their end, long after their "
             "planned end (or, with no planned duration, the configured cap). Their airtime "
-            f"is counted only up to that bound: from {format_local(overdue[0][1], ch.tz)[11:19]}"
-            " on it is a gap, and quota statuses resting on them do not page as lost. "
-            "If the item is really still on air (a stuck break), take it off; otherwise check "
-            "that the playout adapter sends end events, and send the missing one."
+            "is counted only up to that bound: from {bound} on it is a gap, and quota "
+            "statuses resting on them do not page as lost. If the item is really still on "
+            "air (a stuck break), take it off; otherwise check that the playout adapter "
+            "sends end events, and send the missing one.",
+            bound=format_local(overdue[0][1], ch.tz)[11:19],
         )
         if active
-        else "No action needed.",
+        else say("No action needed."),
         values={"overdue": len(overdue)},
     )
 
 
-def receiver_condition(receiver: str, reason: str | None) -> Condition:
+def receiver_condition(receiver: str, reason: str | None, say: Phrases = ENGLISH) -> Condition:
     """A receiver disabled after ``410 Gone`` (routed to the other receivers)."""
     return Condition(
         alertname="EfirReceiverGone",
@@ -409,17 +591,24 @@ def receiver_condition(receiver: str, reason: str | None) -> Condition:
         window=receiver,
         active=reason is not None,
         severity=Severity.ERROR,
-        summary=f"Efir: alert receiver {receiver!r} disabled"
+        summary=say("Efir: alert receiver {receiver} disabled", receiver=repr(receiver))
         if reason
-        else f"receiver {receiver!r} enabled",
-        description=(
-            f"The receiver {receiver!r} answered {reason}; Efir stopped sending to it. "
-            "Fix its configuration, then enable it again: POST /api/v1/receivers/"
-            f"{receiver}/enable."
+        else say("receiver {receiver} enabled", receiver=repr(receiver)),
+        description=say(
+            "The receiver {receiver} answered {reason}; Efir stopped sending to it. Fix its "
+            "configuration, then enable it again: POST /api/v1/receivers/{name}/enable.",
+            receiver=repr(receiver),
+            reason=reason,
+            name=receiver,
         )
         if reason
-        else "Deliveries resumed.",
+        else say("Deliveries resumed."),
     )
+
+
+def _lower(title: str) -> str:
+    """A rule's title inside a sentence (its first letter small)."""
+    return title[:1].lower() + title[1:]
 
 
 def _live_alertname(rule: Rule) -> str:
@@ -430,62 +619,133 @@ def _live_alertname(rule: Rule) -> str:
     return QUOTA_RISK
 
 
-def _risk_text(ch: ChannelRef, rule: Rule, w: WindowResult, now: int, span: str) -> tuple[str, str]:
-    words = w.status.value.replace("_", " ")
-    left = duration((w.window_end - max(now, w.window_start)) / US_PER_S)
+def _risk_text(
+    ch: ChannelRef, rule: Rule, w: WindowResult, now: int, say: Phrases
+) -> tuple[str, str]:
+    span = window_words(w, ch.tz, say)
+    title = say(rule.title)
+    words = status_words(w.status, say)
+    left = duration((w.window_end - max(now, w.window_start)) / US_PER_S, say)
     if rule.type is RuleType.FORBIDDEN:
         items = ", ".join(
-            f"{o.title or o.event_id} at {format_local(o.start, ch.tz)[11:19]}"
+            say(
+                "{item} at {time}",
+                item=o.title or o.event_id,
+                time=format_local(o.start, ch.tz)[11:19],
+            )
             for o in w.occurrences
         )
         return (
-            f"{ch.name}: {rule.title} aired ({items})",
-            (
-                f"{rule.title}: {items} aired in {span}. Legal basis: {rule.legal_ref}. Take it "
-                "off air if it is still running and record the cause."
+            say("{channel}: {rule} aired ({items})", channel=ch.name, rule=title, items=items),
+            say(
+                "{rule}: {items} aired in {window}. Legal basis: {legal}. Take it off air if "
+                "it is still running and record the cause.",
+                rule=title,
+                items=items,
+                window=span,
+                legal=rule.legal_ref,
             ),
         )
     if rule.type is RuleType.MIN_COUNT:
-        need = w.threshold or 0.0
+        need = f"{w.threshold or 0.0:.0f}"
         return (
-            f"{ch.name}: {rule.title}, {span}: {words} ({w.count} of {need:.0f})",
-            (
-                f"{w.count} of the {need:.0f} required by {rule.legal_ref} aired so far in {span}, "
-                f"{left} left. Schedule the missing item(s) before the window ends."
+            say(
+                "{channel}: {rule}, {window}: {status} ({count} of {need})",
+                channel=ch.name,
+                rule=title,
+                window=span,
+                status=words,
+                count=w.count,
+                need=need,
+            ),
+            say(
+                "{count} of the {need} required by {legal} aired so far in {window}, {left} "
+                "left. Schedule the missing item(s) before the window ends.",
+                count=w.count,
+                need=need,
+                legal=rule.legal_ref,
+                window=span,
+                left=left,
             ),
         )
-    figures = f"{percent(w.share)} against {percent(w.threshold)}"
-    todo = advice(w, ch.tz, now)
-    todo = todo[:1].upper() + todo[1:] if todo else f"{rule.title} is {words}"
+    share, threshold = percent(w.share, say=say), percent(w.threshold, say=say)
+    todo = advice(w, ch.tz, now, say)
+    todo = (
+        todo[:1].upper() + todo[1:] if todo else say("{rule} is {status}", rule=title, status=words)
+    )
     if rule.type is RuleType.MAX_SHARE:
-        budget = max(w.budget_s or 0.0, 0.0)
-        summary = f"{ch.name}: {rule.title}, {span}: {words} ({duration(budget)} left)"
-        detail = (
-            f"{todo}. So far {figures} (cap); budget {duration(budget)} if the window airs "
-            f"to its end, {left} of the window remain. Legal basis: {rule.legal_ref}."
+        budget = duration(max(w.budget_s or 0.0, 0.0), say)
+        summary = say(
+            "{channel}: {rule}, {window}: {status} ({budget} left)",
+            channel=ch.name,
+            rule=title,
+            window=span,
+            status=words,
+            budget=budget,
+        )
+        detail = say(
+            "{todo}. So far {share} against {threshold} (cap); budget {budget} if the window "
+            "airs to its end, {left} of the window remain. Legal basis: {legal}.",
+            todo=todo,
+            share=share,
+            threshold=threshold,
+            budget=budget,
+            left=left,
+            legal=rule.legal_ref,
         )
         return summary, detail
-    needed = duration(w.needed_s or 0.0)
-    deadline = "" if w.deadline is None else f", by {instant(w.deadline, ch.tz, now)}"
-    summary = f"{ch.name}: {rule.title}, {span}: {words} (need {needed} more{deadline})"
-    detail = (
-        f"{todo}. So far {figures}; {left} of the window remain. Legal basis: {rule.legal_ref}."
+    needed = duration(w.needed_s or 0.0, say)
+    if w.deadline is None:
+        summary = say(
+            "{channel}: {rule}, {window}: {status} (need {needed} more)",
+            channel=ch.name,
+            rule=title,
+            window=span,
+            status=words,
+            needed=needed,
+        )
+    else:
+        summary = say(
+            "{channel}: {rule}, {window}: {status} (need {needed} more, by {deadline})",
+            channel=ch.name,
+            rule=title,
+            window=span,
+            status=words,
+            needed=needed,
+            deadline=instant(w.deadline, ch.tz, now, say),
+        )
+    detail = say(
+        "{todo}. So far {share} against {threshold}; {left} of the window remain. "
+        "Legal basis: {legal}.",
+        todo=todo,
+        share=share,
+        threshold=threshold,
+        left=left,
+        legal=rule.legal_ref,
     )
     return summary, detail
 
 
-def _fine_figures(rule: Rule, w: WindowResult) -> str:
+def _fine_figures(rule: Rule, w: WindowResult, say: Phrases) -> str:
     if rule.type is RuleType.MIN_COUNT:
-        return f"{w.count} aired"
+        return say("{count} aired", count=w.count)
     if rule.type is RuleType.FORBIDDEN:
-        return "nothing aired"
-    return f"{percent(w.share)} against {percent(w.threshold)}"
+        return say("nothing aired")
+    return say(
+        "{share} against {threshold}",
+        share=percent(w.share, say=say),
+        threshold=percent(w.threshold, say=say),
+    )
 
 
-def _closed_figures(rule: Rule, w: WindowResult) -> str:
+def _closed_figures(rule: Rule, w: WindowResult, say: Phrases) -> str:
     if rule.type is RuleType.MIN_COUNT:
-        return f"{w.count} aired of {w.threshold or 0:.0f} required"
+        return say(
+            "{count} aired of {need} required", count=w.count, need=f"{w.threshold or 0:.0f}"
+        )
     if rule.type is RuleType.FORBIDDEN:
-        return f"{w.count or 0} forbidden item(s) aired"
-    word = "cap" if rule.type is RuleType.MAX_SHARE else "required"
-    return f"{percent(w.share)}, {percent(w.threshold)} {word}"
+        return say("{count} forbidden item(s) aired", count=w.count or 0)
+    share, threshold = percent(w.share, say=say), percent(w.threshold, say=say)
+    if rule.type is RuleType.MAX_SHARE:
+        return say("{share}, {threshold} cap", share=share, threshold=threshold)
+    return say("{share}, {threshold} required", share=share, threshold=threshold)

@@ -116,6 +116,7 @@ def _advance(
             window_end=cond.window_end,
             sticky=cond.sticky,
             values=cond.values,
+            texts=cond.texts,
             resumes=old,
         )
         return _promote(fresh, now, timing)
@@ -125,6 +126,7 @@ def _advance(
         summary=cond.summary,
         description=cond.description,
         values=cond.values,
+        texts=cond.texts,
         window_end=cond.window_end,
         clear_since=None,
     )
@@ -186,6 +188,7 @@ def _clear(
                 summary=resolution.summary,
                 description=resolution.description,
                 values=resolution.values,
+                texts=resolution.texts,
             )
         return resolved
     if alert.clear_since is not None:
