@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from efir.config.settings import Settings
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
+    from efir.readers.nowplaying import NowPlayingMap as NowPlayingMapT
 
 # The daemon's modules (MQTT, SQLAlchemy, Alembic, FastAPI, the notifiers) are
 # imported by the commands that use them: importing them all took 1.5 s of
@@ -992,6 +993,114 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
         err.print(
             f"{stats.published} events published ({stats.already_sent} sent before), "
             f"{stats.skipped} not airtime, {stats.refused} refused",
+            highlight=False,
+        )
+
+    try:
+        asyncio.run(main())
+    finally:
+        ledger.close()
+
+
+class NowPlayingFormat(StrEnum):
+    """Now-playing documents ``efir adapter poll`` reads."""
+
+    AZURACAST = "azuracast"
+    FFPLAYOUT = "ffplayout"
+    JSON = "json"
+
+
+def _now_playing_map(fmt: NowPlayingFormat, mapping: Path | None) -> NowPlayingMapT:
+    """The preset of ``fmt``, or the mapping file (required for ``json``)."""
+    import yaml  # noqa: PLC0415 - see the imports
+
+    from efir.readers.nowplaying import PRESETS, MappingError, NowPlayingMap  # noqa: PLC0415
+
+    if mapping is None:
+        if fmt is NowPlayingFormat.JSON:
+            _fail("--format json needs --map FILE (docs/integration.md)")
+        return PRESETS[fmt.value]
+    try:
+        data = yaml.safe_load(mapping.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        _fail(f"--map: cannot read {mapping}: {type(exc).__name__}")
+    try:
+        return NowPlayingMap.load(data, f"--map {mapping}")
+    except MappingError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+@adapter_app.command("poll")
+def adapter_poll(  # noqa: PLR0917 - typer maps each parameter to one documented option
+    url: Annotated[str, typer.Argument(help="The now-playing URL (http:// or https://).")],
+    channel: Annotated[str, typer.Option(help="The channel id the events are for.")],
+    fmt: Annotated[
+        NowPlayingFormat, typer.Option("--format", help="azuracast, ffplayout, or json (--map).")
+    ] = NowPlayingFormat.JSON,
+    mapping: Annotated[
+        Path | None, typer.Option("--map", help="YAML: where the document keeps each field.")
+    ] = None,
+    interval_s: Annotated[float, typer.Option(min=0.5, help="Seconds between polls.")] = 5.0,
+    header: Annotated[
+        list[str] | None,
+        typer.Option(help="A request header, 'Name: value' (repeatable; an API key)."),
+    ] = None,
+    timezone: TimezoneOption = DEFAULT_TIMEZONE,
+    state: Annotated[
+        Path | None,
+        typer.Option(help="The ledger (default: EFIR_DATA_DIR/adapters/poll-CHANNEL.sqlite)."),
+    ] = None,
+    mqtt_url: Annotated[
+        str | None, typer.Option(help="Broker (default EFIR_MQTT_URL, else 127.0.0.1:1883).")
+    ] = None,
+    heartbeat_s: Annotated[float, typer.Option(min=1, help="Seconds between heartbeats.")] = 30.0,
+) -> None:
+    """Poll a now-playing API and publish each item's start and end as it changes.
+
+    An item ends when the next one starts; the source's history fills what aired
+    while the adapter was down. Exit code 0 on a clean stop; 2: unusable arguments.
+    """
+    import signal  # noqa: PLC0415 - see the imports
+
+    from efir.adapters.ledger import Ledger  # noqa: PLC0415
+    from efir.adapters.poll import PollOptions, poll  # noqa: PLC0415
+    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415
+
+    settings = _settings(None)
+    _logging(settings)
+    if not url.startswith(("http://", "https://")):
+        _fail(f"URL: http:// or https://, not {url!r}")
+    chosen = _now_playing_map(fmt, mapping)
+    headers: dict[str, str] = {}
+    for h in header or []:
+        name, sep, value = h.partition(":")
+        if not sep or not name.strip():
+            _fail(f"--header: 'Name: value', not {h!r}")
+        headers[name.strip()] = value.strip()
+    try:
+        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
+    except ValueError as exc:
+        _fail(f"--mqtt-url: {exc}")
+    try:
+        tz = ZoneInfo(timezone)
+    except (ValueError, KeyError):
+        _fail(f"--timezone: unknown zone {timezone!r}")
+    ledger = Ledger(state or settings.data_dir / "adapters" / f"poll-{channel}.sqlite")
+    options = PollOptions(url, channel, chosen, tz, interval_s=interval_s, headers=headers)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        stats = await poll(
+            target, options, ledger, prefix=settings.mqtt.topic_prefix,
+            heartbeat_s=heartbeat_s, stop=stop,
+        )  # fmt: skip
+        err.print(
+            f"{stats.answers} answers, {stats.published} events published, "
+            f"{stats.problems} problems",
             highlight=False,
         )
 

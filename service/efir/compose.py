@@ -26,6 +26,7 @@ from efir.daemon.leader import Leadership
 from efir.daemon.live_metrics import LiveCollector
 from efir.daemon.monitor import Monitor
 from efir.daemon.mqtt import MqttConsumer
+from efir.daemon.nowplaying import NowPlayingIntake
 from efir.daemon.planning import PlanIntake
 from efir.daemon.readiness import Readiness
 from efir.daemon.reporting import ReportScheduler
@@ -89,6 +90,8 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         enrichment=enrichment,
     )
     planning = PlanIntake(Plans(store), monitor)
+    maps = {c.id: m for c in settings.channels if (m := c.nowplaying_map()) is not None}
+    nowplaying = NowPlayingIntake(monitor, ingest, maps)
     consumer = MqttConsumer(
         settings.mqtt_target,
         settings.mqtt,
@@ -162,6 +165,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         checkpointer=checkpointer,
         enrichment=enrichment,
         planning=planning,
+        nowplaying=nowplaying,
         alert_store=alert_store,
         sender=sender,
         delivery=delivery,
@@ -197,4 +201,5 @@ def api_context(parts: Parts) -> ApiContext:
         read_tokens=read_tokens,
         enrichment=parts.enrichment,
         planning=parts.planning,
+        nowplaying=parts.nowplaying,
     )

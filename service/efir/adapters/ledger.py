@@ -7,7 +7,8 @@ change), and a correction (the same ``event_id`` with other fields) is new.
 Keys are recorded after the broker's acknowledgement, in one SQLite
 transaction per batch, so a kill -9 between the two re-sends at most that
 batch, which the daemon stores once (it keeps one row per event and digest).
-Refused records are recorded too, so each is reported once.
+Refused records are recorded too, so each is reported once; ``state``
+holds what else an adapter must remember (the item now playing).
 
 Keys older than ``keep_days`` are forgotten: a file that old that changes
 again is re-read as new (the daemon still stores its events once).
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sent (key BLOB PRIMARY KEY, at_s INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS refused (key BLOB PRIMARY KEY, at_s INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS state (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
@@ -69,6 +71,18 @@ class Ledger:
         self._db.executemany(f"INSERT OR IGNORE INTO {table} VALUES (?, ?)", rows)  # noqa: S608 - a fixed table name
         self._db.execute("COMMIT")
         known.update(k for k, _ in rows)
+
+    def state(self, name: str) -> str | None:
+        """A value the adapter stored under ``name`` (the item now playing, ...)."""
+        row = self._db.execute("SELECT value FROM state WHERE name = ?", (name,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_state(self, name: str, value: str | None) -> None:
+        """Store (``None``: forget) a value under ``name``."""
+        if value is None:
+            self._db.execute("DELETE FROM state WHERE name = ?", (name,))
+        else:
+            self._db.execute("INSERT OR REPLACE INTO state VALUES (?, ?)", (name, value))
 
     def close(self) -> None:
         """Close the file."""

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
+    from efir.daemon.nowplaying import NowPlayingIntake
     from efir.daemon.planning import PlanIntake
     from efir.store import Store
     from efir.store.alerts import AlertStore
@@ -51,6 +52,7 @@ class ApiContext:
         read_tokens: bearer tokens of revealing reads (write tokens included).
         enrichment: the channels' classification, for stored versions read back.
         planning: where planned schedules are received.
+        nowplaying: where pushed now-playing documents are received.
     """
 
     now_us: Callable[[], int]
@@ -69,6 +71,7 @@ class ApiContext:
     read_tokens: tuple[bytes, ...] = ()
     enrichment: Enrichment | None = None
     planning: PlanIntake | None = None
+    nowplaying: NowPlayingIntake | None = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -37,6 +37,7 @@ from efir.core.errors import ConfigurationError
 from efir.core.rules import Media
 from efir.core.schedule import OnAirSchedule
 from efir.readers.classify import ClassifyError, build_classifier, load_classifier
+from efir.readers.nowplaying import MappingError, NowPlayingMap
 from efir.redact import redact
 from efir.rulepacks import PackError, load_pack
 
@@ -86,6 +87,9 @@ class ChannelConfig(Strict):
     #: ``complete`` lacks at ingest and at restart; the stored payload is kept
     #: as it arrived.
     classify: Path | dict[str, Any] | None = None
+    #: How this channel's pushed now-playing JSON reads (``POST .../nowplaying?format=json``,
+    #: docs/integration.md): a YAML mapping file's path or the mapping inline.
+    nowplaying: Path | dict[str, Any] | None = None
 
     @field_validator("flags")
     @classmethod
@@ -116,7 +120,8 @@ class ChannelConfig(Strict):
             raise ValueError(msg)
         try:
             self.classifier()
-        except ClassifyError as exc:
+            self.nowplaying_map()
+        except (ClassifyError, MappingError) as exc:
             raise ValueError(str(exc)) from None
         return self
 
@@ -131,6 +136,23 @@ class ChannelConfig(Strict):
         if isinstance(self.classify, Path):
             return load_classifier(self.classify, "classify")
         return build_classifier(self.classify, "classify")
+
+    def nowplaying_map(self) -> NowPlayingMap | None:
+        """The channel's now-playing mapping, read and checked (``None``: none configured).
+
+        Raises:
+            MappingError: the file cannot be read, or the mapping cannot work.
+        """
+        if self.nowplaying is None:
+            return None
+        data: object = self.nowplaying
+        if isinstance(self.nowplaying, Path):
+            try:
+                data = yaml.safe_load(self.nowplaying.read_text(encoding="utf-8"))
+            except (OSError, yaml.YAMLError) as exc:
+                msg = f"nowplaying: cannot read {self.nowplaying}: {type(exc).__name__}"
+                raise MappingError(msg) from None
+        return NowPlayingMap.load(data, "nowplaying")
 
     def profile(self) -> ChannelProfile:
         """The core's channel profile."""

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from efir.daemon.leader import Leadership
     from efir.daemon.monitor import Monitor
     from efir.daemon.mqtt import MqttConsumer
+    from efir.daemon.nowplaying import NowPlayingIntake
     from efir.daemon.planning import PlanIntake
     from efir.daemon.readiness import Readiness
     from efir.daemon.ticker import Ticker
@@ -88,6 +89,7 @@ class Parts:
     checkpointer: Checkpointer
     enrichment: Enrichment
     planning: PlanIntake
+    nowplaying: NowPlayingIntake
     alert_store: AlertStore
     sender: Sender
     delivery: DeliveryWorker
