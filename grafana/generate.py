@@ -388,6 +388,24 @@ def fleet() -> Dashboard:
         .height(8)
         .span(12)
     )
+    d = d.with_panel(
+        bargauge.Panel()
+        .title("Unclassified airtime, last seven days")
+        .description(
+            "Airtime without a language (or, for programmes and music, an origin): it counts "
+            "against the shares. Catalogue the biggest items first: efir catalog unknown "
+            "--channel ID, or GET /api/v1/channels/{id}/unclassified."
+        )
+        .datasource(DS)
+        .with_target(query('efir_unclassified_seconds{channel=~"$channel"} / 3600', "{{channel}}"))
+        .unit("h")
+        .min(0)
+        .thresholds(steps((None, "green"), (1, "yellow"), (6, "red")))
+        .orientation(VizOrientation.HORIZONTAL)
+        .reduce_options(ReduceDataOptions().calcs(["lastNotNull"]))
+        .height(8)
+        .span(12)
+    )
     return d.with_panel(
         series(
             "Slack of the six-hour interval",
@@ -607,6 +625,16 @@ def channel() -> Dashboard:
             (f"time() - efir_feed_last_heard_timestamp_seconds{{{ch}}}", "last heard"),
             (f"time() - efir_feed_last_event_timestamp_seconds{{{ch}}}", "last event"),
             unit="s",
+        )
+    )
+    d = d.with_panel(
+        series(
+            "Unclassified airtime, last seven days",
+            "Airtime of the last seven days without a language (or, for programmes and music, "
+            "an origin). The worklist (efir catalog unknown, GET /api/v1/channels/{id}/"
+            "unclassified) ranks what to catalogue first; a fix recounts the windows it touches.",
+            (f"efir_unclassified_seconds{{{ch}}} / 3600", "unclassified"),
+            unit="h",
         )
     )
     return d.with_panel(

@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
 
 import typer
@@ -42,6 +42,8 @@ from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
+
+    import httpx
 
     from efir.config.settings import Settings
     from efir.core.event import AsRunEvent
@@ -1177,6 +1179,136 @@ def adapter_rivendell(  # noqa: PLR0917 - typer maps each parameter to one docum
         asyncio.run(main())
     finally:
         ledger.close()
+
+
+catalog_app = typer.Typer(
+    help="The catalogue of a running daemon: import entries, list what aired unclassified.",
+    no_args_is_help=True,
+)
+app.add_typer(catalog_app, name="catalog")
+UrlOption = Annotated[
+    str, typer.Option("--url", envvar="EFIR_URL", help="The daemon's API (or EFIR_URL).")
+]
+
+
+def _api(url: str) -> httpx.Client:
+    """A client of the daemon's API, with ``EFIR_API_TOKEN`` when it is set."""
+    import httpx  # noqa: PLC0415 - see the imports
+
+    token = os.environ.get("EFIR_API_TOKEN")
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=120)
+
+
+def _answer(response: httpx.Response) -> Any:
+    """The JSON of a 2xx answer; else exit 2 with the daemon's reason."""
+    if response.status_code >= 300:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        _fail(f"the daemon answered {response.status_code}: {detail}")
+    return response.json()
+
+
+@catalog_app.command("import")
+def catalog_import(
+    files: Annotated[list[Path], typer.Argument(help="CSV or XLSX catalogue files.")],
+    by: Annotated[str, typer.Option(help="Who imports them (journaled).")],
+    url: UrlOption = "http://127.0.0.1:8080",
+) -> None:
+    """Import catalogue files into the running daemon (docs/integration.md, "The catalogue").
+
+    Every usable row is put; the others are listed with their row number and
+    reasons. The channels the entries touch are recounted. Exit code 0: every
+    row taken; 2: some refused, or the daemon refused the file.
+    """
+    import httpx  # noqa: PLC0415 - see the imports
+
+    refused = 0
+    with _api(url) as api:
+        for path in files:
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                _fail(f"{path}: {exc.strerror or exc}")
+            try:
+                got = _answer(
+                    api.post("/api/v1/catalogue/import", params={"by": by, "name": path.name},
+                             content=data)
+                )  # fmt: skip
+            except httpx.HTTPError as exc:
+                _fail(f"{url}: {exc}")
+            for row in got["refused"]:
+                reasons = "; ".join(row["reasons"])
+                err.print(
+                    f"[yellow]refused[/yellow] {path}:{row['row']}: {reasons}", highlight=False
+                )
+            refused += len(got["refused"])
+            recounted = ", ".join(got["recounted"]) or "none"
+            err.print(
+                f"{path}: {got['put']} entries put, {got['unchanged']} unchanged, "
+                f"{len(got['refused'])} rows refused; recounted: {recounted}",
+                highlight=False,
+            )
+    raise typer.Exit(EXIT_UNUSABLE if refused else EXIT_OK)
+
+
+@catalog_app.command("unknown")
+def catalog_unknown(
+    channel: Annotated[str, typer.Option(help="The channel.")],
+    days: Annotated[float, typer.Option(min=0.01, max=10, help="Over the last N days.")] = 7,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="Lines at most.")] = 30,
+    url: UrlOption = "http://127.0.0.1:8080",
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV to standard output.")] = False,
+) -> None:
+    """The worklist: what aired without a language or origin, biggest airtime first.
+
+    Catalogue the first lines (house number, ISRC or title) and the channel's
+    figures become exact.
+    """
+    import csv  # noqa: PLC0415 - see the imports
+
+    import httpx  # noqa: PLC0415
+
+    to = datetime.now(UTC)
+    lo = to.timestamp() - days * 86_400
+    params: dict[str, str | int] = {
+        "from": datetime.fromtimestamp(lo, UTC).isoformat(),
+        "to": to.isoformat(),
+        "limit": limit,
+    }
+    try:
+        with _api(url) as api:
+            got = _answer(api.get(f"/api/v1/channels/{channel}/unclassified", params=params))
+    except httpx.HTTPError as exc:
+        _fail(f"{url}: {exc}")
+    if as_csv:
+        out = csv.writer(sys.stdout, lineterminator="\n")
+        out.writerow(["key_field", "key", "title", "kind", "missing", "seconds", "airings"])
+        for i in got["items"]:
+            out.writerow([i["key_field"], i["key"], i["title"] or "", i["kind"] or "",
+                          " ".join(i["missing"]), round(i["seconds"]), i["airings"]])  # fmt: skip
+        return
+    from efir.core.wording import duration  # noqa: PLC0415
+
+    table = Table(
+        title=f"{channel}: {duration(got['unclassified_s'])} unclassified, "
+        f"{got['from'][:16]} to {got['to'][:16]}",
+        title_justify="left",
+    )
+    for column in ("key", "title", "kind", "missing", "airtime", "airings"):
+        table.add_column(column)
+    for i in got["items"]:
+        table.add_row(
+            f"{i['key_field']}={i['key']}",
+            i["title"] or "",
+            i["kind"] or "",
+            ", ".join(i["missing"]),
+            duration(i["seconds"]),
+            str(i["airings"]),
+        )
+    Console().print(table)
 
 
 @app.command("simulate")

@@ -19,6 +19,7 @@ from efir.api.app import create_app
 from efir.api.context import ApiContext
 from efir.daemon.alerting import Alerter
 from efir.daemon.broker import EmbeddedBroker
+from efir.daemon.cataloguing import CatalogueKeeper
 from efir.daemon.checkpoints import Checkpointer
 from efir.daemon.enrich import Enrichment
 from efir.daemon.ingest import Ingest
@@ -38,6 +39,7 @@ from efir.notify.send import Sender
 from efir.notify.worker import DeliveryWorker
 from efir.store import Store
 from efir.store.alerts import AlertStore
+from efir.store.catalogue import CatalogueStore
 from efir.store.plans import Plans
 
 if TYPE_CHECKING:
@@ -59,7 +61,8 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
     monitor = Monitor(
         settings.profiles(), stale_after_s=settings.stale_after_s, started_us=now_us()
     )
-    metrics.registry.register(LiveCollector(monitor, now_us))
+    live = LiveCollector(monitor, now_us)
+    metrics.registry.register(live)
     enrichment = Enrichment.of(settings)
     checkpointer = Checkpointer(
         store,
@@ -90,6 +93,8 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         enrichment=enrichment,
     )
     planning = PlanIntake(Plans(store), monitor)
+    cataloguing = CatalogueKeeper(CatalogueStore(store), store, monitor, enrichment, checkpointer)
+    live.worklists = cataloguing.worklists
     maps = {c.id: m for c in settings.channels if (m := c.nowplaying_map()) is not None}
     nowplaying = NowPlayingIntake(monitor, ingest, maps)
     consumer = MqttConsumer(
@@ -166,6 +171,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         enrichment=enrichment,
         planning=planning,
         nowplaying=nowplaying,
+        cataloguing=cataloguing,
         alert_store=alert_store,
         sender=sender,
         delivery=delivery,
@@ -202,4 +208,5 @@ def api_context(parts: Parts) -> ApiContext:
         enrichment=parts.enrichment,
         planning=parts.planning,
         nowplaying=parts.nowplaying,
+        cataloguing=parts.cataloguing,
     )

@@ -17,6 +17,7 @@ from fastapi_offline import FastAPIOffline
 from efir import __version__
 from efir.api import (
     alerts,
+    catalogue,
     channels,
     dead_letters,
     deliveries,
@@ -55,6 +56,7 @@ def create_app(context: ApiContext) -> FastAPI:
         channels,
         plans,
         reports,
+        catalogue,
         events,
         nowplaying,
         dead_letters,

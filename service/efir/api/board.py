@@ -29,7 +29,7 @@ from efir.api.models import FeedInfo, LangQuery, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.status import Status, worst
 from efir.core.timebase import US_PER_S, format_local
-from efir.core.wording import advice, instant
+from efir.core.wording import advice, duration, instant
 from efir.i18n import Language, phrasebook
 
 if TYPE_CHECKING:
@@ -88,6 +88,23 @@ class AdsTile(BaseModel):
     window_end: str
 
 
+class Unclassified(BaseModel):
+    """One line of the worklist on a tile."""
+
+    key: str = Field(description="The house number, ISRC or title to catalogue.")
+    title: str | None
+    seconds: float
+    words: str = Field(description="The airtime as people read it, in the board's language.")
+
+
+class UnclassifiedTile(BaseModel):
+    """What aired in the last seven days without a language or origin (the worklist's top)."""
+
+    seconds: float
+    words: str
+    top: list[Unclassified]
+
+
 class Tile(BaseModel):
     """One channel on the board."""
 
@@ -102,6 +119,7 @@ class Tile(BaseModel):
     on_air: OnAir | None
     language: LanguageTile | None
     ads: AdsTile | None
+    unclassified: UnclassifiedTile | None = None
 
 
 class Board(BaseModel):
@@ -296,6 +314,26 @@ def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int, say: Phrases
         on_air=on_air_now(ch, now),
         language=_language(ch, results.get(LANGUAGE_RULE), now, say),
         ads=_ads(ch, results.get(ADS_RULE), now),
+        unclassified=_unclassified(ctx, ch, now, say),
+    )
+
+
+def _unclassified(ctx: ApiContext, ch: Channel, now: int, say: Phrases) -> UnclassifiedTile | None:
+    if ctx.cataloguing is None:
+        return None
+    lines = ctx.cataloguing.worklists.of(ch, now)
+    if not lines:
+        return None
+    total = sum(u.seconds for u in lines)
+    return UnclassifiedTile(
+        seconds=total,
+        words=duration(total, say),
+        top=[
+            Unclassified(
+                key=u.key, title=u.title, seconds=u.seconds, words=duration(u.seconds, say)
+            )
+            for u in lines[:3]
+        ],
     )
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from efir.config.alerts import AlertsConfig
     from efir.daemon.alerting import Alerter
+    from efir.daemon.cataloguing import CatalogueKeeper
     from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
@@ -53,6 +54,7 @@ class ApiContext:
         enrichment: the channels' classification, for stored versions read back.
         planning: where planned schedules are received.
         nowplaying: where pushed now-playing documents are received.
+        cataloguing: the catalogue, its changes and its worklist.
     """
 
     now_us: Callable[[], int]
@@ -72,6 +74,7 @@ class ApiContext:
     enrichment: Enrichment | None = None
     planning: PlanIntake | None = None
     nowplaying: NowPlayingIntake | None = None
+    cataloguing: CatalogueKeeper | None = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -1,18 +1,24 @@
-"""Live classification: each channel's ``classify:`` rules applied as events are read.
+"""Live enrichment: the catalogue and the channels' ``classify:`` rules, as events are read.
 
-The same rules apply when a payload arrives (ingest) and when a stored one
-is read back (restart), so a restart counts exactly what was counted before.
-The payload stored is the one that arrived; only the event counted is
-classified. A change of the rules applies to what is read after it: events
-restored from a checkpoint keep the classification they were counted with.
+The catalogue (:mod:`efir.core.catalogue`) fills in first, by house number
+or ISRC; the channel's rules then fill in what is still missing. The same
+apply when a payload arrives (ingest) and when a stored one is read back
+(restart, a rebuild after a catalogue change), so a restart counts exactly
+what was counted before. The payload stored is the one that arrived; only
+the event counted is enriched. A change of the rules applies to what is read
+after it; a change of the catalogue rebuilds the channels it touches
+(:meth:`efir.daemon.service.Service.recount`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import msgspec
+
+from efir.core.catalogue import Catalogue
 from efir.readers.classify import classify_payload
-from efir.schema.asrun import parse_event
+from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, nesting, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -25,9 +31,14 @@ if TYPE_CHECKING:
 class Enrichment:
     """The channels' classifications, and the parse that applies them."""
 
-    def __init__(self, classifiers: Mapping[str, Classifier]) -> None:
+    def __init__(
+        self, classifiers: Mapping[str, Classifier], catalogue: Catalogue | None = None
+    ) -> None:
         """Classify the events of the channels in ``classifiers`` (by channel id)."""
         self.classifiers = dict(classifiers)
+        self.catalogue = catalogue if catalogue is not None else Catalogue()
+        #: Events each entry filled in since the start: ``(field, key, channel)`` -> count.
+        self.used: dict[tuple[str, str, str | None], int] = {}
 
     @classmethod
     def of(cls, settings: Settings) -> Enrichment:
@@ -43,6 +54,28 @@ class Enrichment:
         Raises:
             EventError: as ``parse_event`` (a classified payload is checked the same way).
         """
+        if len(self.catalogue):
+            payload = self._catalogued(payload)
         if self.classifiers:
             payload = classify_payload(self.classifiers, payload)
         return parse_event(payload, now_us=now_us, expect_channel=expect_channel)
+
+    def _catalogued(self, payload: bytes) -> bytes:
+        """``payload`` with what its catalogue entry gives (as it is when none applies)."""
+        if len(payload) > MAX_PAYLOAD_BYTES or nesting(payload) > MAX_DEPTH:
+            return payload  # validation says what is wrong with it
+        try:
+            doc = _DECODE(payload)
+        except (msgspec.DecodeError, RecursionError):
+            return payload
+        if not isinstance(doc, dict):
+            return payload
+        entry, filled = self.catalogue.fill(doc)
+        if entry is None or not filled:
+            return payload
+        self.used[entry.ident] = self.used.get(entry.ident, 0) + 1
+        return _ENCODE(doc)
+
+
+_DECODE = msgspec.json.Decoder().decode
+_ENCODE = msgspec.json.Encoder().encode

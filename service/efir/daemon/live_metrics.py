@@ -21,16 +21,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from efir.core.result import WindowResult
+    from efir.daemon.cataloguing import Worklists
     from efir.daemon.monitor import Channel, Monitor
 
 
 class LiveCollector(Collector):
     """The live per-channel and per-rule figures, computed from the monitor at scrape time."""
 
-    def __init__(self, monitor: Monitor, now_us: Callable[[], int]) -> None:
+    def __init__(
+        self, monitor: Monitor, now_us: Callable[[], int], worklists: Worklists | None = None
+    ) -> None:
         """Export ``monitor``'s figures as of ``now_us()`` at each scrape."""
         self.monitor = monitor
         self.now_us = now_us
+        self.worklists = worklists
 
     def describe(self) -> list[Metric]:
         """Nothing in advance: the series depend on the channels and rules."""
@@ -173,7 +177,20 @@ class LiveCollector(Collector):
             _add_week(ch, now, w_share, w_numerator)
         yield from (share, threshold, numerator, base, unknown, needed, slack, deadline, budget)
         yield from (window_end, status, rank, next_threshold, next_from, w_share, w_numerator)
-        yield from (feed, last_event, last_heard, beyond, planned)
+        yield from (feed, last_event, last_heard, beyond, planned, *self._unclassified(now))
+
+    def _unclassified(self, now: int) -> Iterator[Metric]:
+        if self.worklists is None:
+            return
+        family = GaugeMetricFamily(
+            "efir_unclassified_seconds",
+            "Airtime of the last seven days without a language (or, for programmes and "
+            "music, an origin): what the catalogue should say (GET .../unclassified).",
+            labels=["channel"],
+        )
+        for cid, ch in self.monitor.channels.items():
+            family.add_metric([cid], sum(u.seconds for u in self.worklists.of(ch, now)))
+        yield family
 
 
 def _add_forecasts(

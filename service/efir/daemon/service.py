@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from efir.config.settings import Settings
     from efir.daemon.alerting import Alerter
     from efir.daemon.broker import EmbeddedBroker
+    from efir.daemon.cataloguing import CatalogueKeeper
     from efir.daemon.checkpoints import Checkpointer
     from efir.daemon.enrich import Enrichment
     from efir.daemon.ingest import Ingest
@@ -90,6 +91,7 @@ class Parts:
     enrichment: Enrichment
     planning: PlanIntake
     nowplaying: NowPlayingIntake
+    cataloguing: CatalogueKeeper
     alert_store: AlertStore
     sender: Sender
     delivery: DeliveryWorker
@@ -123,6 +125,7 @@ class Service:
         self.checkpointer = parts.checkpointer
         self.enrichment = parts.enrichment
         self.planning = parts.planning
+        self.cataloguing = parts.cataloguing
         self.alert_store = parts.alert_store
         self.sender = parts.sender
         self.delivery = parts.delivery
@@ -180,6 +183,8 @@ class Service:
             [c.model_dump(mode="json") for c in self.settings.channels], now
         )
         feeds = await self.store.feeds()
+        # The catalogue first: the events read back are enriched with it, as at ingest.
+        entries = await self.cataloguing.load()
         since = now - HORIZON_US
         gc.disable()
         try:
@@ -199,6 +204,8 @@ class Service:
             gc.freeze()
         if plans:
             log.info("%d plan versions applied again", plans)
+        if entries:
+            log.info("catalogue: %d entries", entries)
         self._readiness.loaded = True
         self.ready_after_s = time.perf_counter() - t0
         self.metrics.restart_seconds.set(self.ready_after_s)

@@ -249,3 +249,32 @@ sender_lease = Table(
     Column("holder", String(255), nullable=True),
     Column("since_us", BigInteger, nullable=True),
 )
+
+
+#: The catalogue: one row per key and channel (``channel_id`` ``""``: every channel);
+#: ``data`` the entry's fields (efir.core.catalogue.Entry).
+catalogue = Table(
+    "catalogue",
+    metadata,
+    Column("channel_id", String(64), primary_key=True),
+    Column("key_field", String(16), primary_key=True),
+    Column("key", String(128), primary_key=True),
+    Column("data", JSON, nullable=False),
+    Column("updated_us", BigInteger, nullable=False),
+)
+
+#: Who changed which catalogue entry, when, from what to what.
+catalogue_journal = Table(
+    "catalogue_journal",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("at_us", BigInteger, nullable=False),
+    Column("actor", String(255), nullable=True),
+    Column("action", String(16), nullable=False),  # put | delete
+    Column("channel_id", String(64), nullable=False),
+    Column("key_field", String(16), nullable=False),
+    Column("key", String(128), nullable=False),
+    Column("before", JSON, nullable=True),
+    Column("after", JSON, nullable=True),
+    Index(None, "at_us"),
+)
