@@ -41,11 +41,12 @@ from efir.reports.render import ReportFormat, render
 from efir.rulepacks import PackError, RulePack, available_packs, load_pack
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Awaitable, Callable, Iterator
 
     import httpx
 
-    from efir.config.settings import Settings
+    from efir.adapters.ledger import Ledger
+    from efir.config.settings import MqttTarget, Settings
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
     from efir.readers.nowplaying import NowPlayingMap as NowPlayingMapT
@@ -908,6 +909,50 @@ adapter_app = typer.Typer(
 app.add_typer(adapter_app, name="adapter")
 
 
+AdapterBrokerOption = Annotated[
+    str | None, typer.Option(help="Broker (default EFIR_MQTT_URL, else 127.0.0.1:1883).")
+]
+HeartbeatOption = Annotated[float, typer.Option(min=1, help="Seconds between heartbeats.")]
+StateOption = Annotated[
+    Path | None,
+    typer.Option(help="The ledger of what was published (default: in EFIR_DATA_DIR/adapters/)."),
+]
+
+
+def _adapter_base(mqtt_url: str | None, timezone: str) -> tuple[Settings, MqttTarget, ZoneInfo]:
+    """An adapter command's settings (logging configured), broker and channel zone."""
+    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415 - see the imports
+
+    settings = _settings(None)
+    _logging(settings)
+    try:
+        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
+    except ValueError as exc:
+        _fail(f"--mqtt-url: {exc}")
+    try:
+        tz = ZoneInfo(timezone)
+    except (ValueError, KeyError):
+        _fail(f"--timezone: unknown zone {timezone!r}")
+    return settings, target, tz
+
+
+def _run_adapter(ledger: Ledger, work: Callable[[asyncio.Event], Awaitable[str]]) -> None:
+    """Run an adapter until SIGTERM or SIGINT, print its summary, close its ledger."""
+    import signal  # noqa: PLC0415 - see the imports
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        err.print(await work(stop), highlight=False)
+
+    try:
+        asyncio.run(main())
+    finally:
+        ledger.close()
+
+
 @adapter_app.command("tail")
 def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented option
     directory: Annotated[
@@ -925,17 +970,9 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
-    state: Annotated[
-        Path | None,
-        typer.Option(
-            help="The ledger of what was published (default: EFIR_DATA_DIR/adapters/"
-            "tail-CHANNEL.sqlite)."
-        ),
-    ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker (default EFIR_MQTT_URL, else 127.0.0.1:1883).")
-    ] = None,
-    heartbeat_s: Annotated[float, typer.Option(min=1, help="Seconds between heartbeats.")] = 30.0,
+    state: StateOption = None,
+    mqtt_url: AdapterBrokerOption = None,
+    heartbeat_s: HeartbeatOption = 30.0,
     settle_s: Annotated[
         float, typer.Option(min=0, help="A file quiet this long is read whole, errors reported.")
     ] = 2.0,
@@ -952,27 +989,15 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
     records each event the broker acknowledged). Exit code 0 on a clean stop;
     1: the broker cannot be reached; 2: unusable arguments.
     """
-    import signal  # noqa: PLC0415 - see the imports
-
-    from efir.adapters.ledger import Ledger  # noqa: PLC0415
+    from efir.adapters.ledger import Ledger  # noqa: PLC0415 - see the imports
     from efir.adapters.tail import TailOptions, tail  # noqa: PLC0415
-    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415
     from efir.readers.registry import READERS  # noqa: PLC0415
 
-    settings = _settings(None)
-    _logging(settings)
+    settings, target, tz = _adapter_base(mqtt_url, timezone)
     if not directory.is_dir():
         _fail(f"{directory}: not a folder")
     if input_format is not None and input_format not in READERS:
         _fail(f"--input-format: one of {', '.join(sorted(READERS))}, not {input_format!r}")
-    try:
-        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
-    except ValueError as exc:
-        _fail(f"--mqtt-url: {exc}")
-    try:
-        tz = ZoneInfo(timezone)
-    except (ValueError, KeyError):
-        _fail(f"--timezone: unknown zone {timezone!r}")
     options = _read_options(
         channel, source_timezone or timezone, frame_rate, day, mapping, classify,
         day_start=day_start,
@@ -983,25 +1008,17 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
         read=options, tz=tz, pattern=pattern, settle_s=settle_s, force_polling=poll,
     )  # fmt: skip
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def work(stop: asyncio.Event) -> str:
         stats = await tail(
             target, watch, ledger, prefix=settings.mqtt.topic_prefix,
             heartbeat_s=heartbeat_s, stop=stop, once=once,
         )  # fmt: skip
-        err.print(
+        return (
             f"{stats.published} events published ({stats.already_sent} sent before), "
-            f"{stats.skipped} not airtime, {stats.refused} refused",
-            highlight=False,
+            f"{stats.skipped} not airtime, {stats.refused} refused"
         )
 
-    try:
-        asyncio.run(main())
-    finally:
-        ledger.close()
+    _run_adapter(ledger, work)
 
 
 class NowPlayingFormat(StrEnum):
@@ -1049,28 +1066,19 @@ def adapter_poll(  # noqa: PLR0917 - typer maps each parameter to one documented
         typer.Option(help="A request header, 'Name: value' (repeatable; an API key)."),
     ] = None,
     timezone: TimezoneOption = DEFAULT_TIMEZONE,
-    state: Annotated[
-        Path | None,
-        typer.Option(help="The ledger (default: EFIR_DATA_DIR/adapters/poll-CHANNEL.sqlite)."),
-    ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker (default EFIR_MQTT_URL, else 127.0.0.1:1883).")
-    ] = None,
-    heartbeat_s: Annotated[float, typer.Option(min=1, help="Seconds between heartbeats.")] = 30.0,
+    state: StateOption = None,
+    mqtt_url: AdapterBrokerOption = None,
+    heartbeat_s: HeartbeatOption = 30.0,
 ) -> None:
     """Poll a now-playing API and publish each item's start and end as it changes.
 
     An item ends when the next one starts; the source's history fills what aired
     while the adapter was down. Exit code 0 on a clean stop; 2: unusable arguments.
     """
-    import signal  # noqa: PLC0415 - see the imports
-
-    from efir.adapters.ledger import Ledger  # noqa: PLC0415
+    from efir.adapters.ledger import Ledger  # noqa: PLC0415 - see the imports
     from efir.adapters.poll import PollOptions, poll  # noqa: PLC0415
-    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415
 
-    settings = _settings(None)
-    _logging(settings)
+    settings, target, tz = _adapter_base(mqtt_url, timezone)
     if not url.startswith(("http://", "https://")):
         _fail(f"URL: http:// or https://, not {url!r}")
     chosen = _now_playing_map(fmt, mapping)
@@ -1080,36 +1088,20 @@ def adapter_poll(  # noqa: PLR0917 - typer maps each parameter to one documented
         if not sep or not name.strip():
             _fail(f"--header: 'Name: value', not {h!r}")
         headers[name.strip()] = value.strip()
-    try:
-        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
-    except ValueError as exc:
-        _fail(f"--mqtt-url: {exc}")
-    try:
-        tz = ZoneInfo(timezone)
-    except (ValueError, KeyError):
-        _fail(f"--timezone: unknown zone {timezone!r}")
     ledger = Ledger(state or settings.data_dir / "adapters" / f"poll-{channel}.sqlite")
     options = PollOptions(url, channel, chosen, tz, interval_s=interval_s, headers=headers)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def work(stop: asyncio.Event) -> str:
         stats = await poll(
             target, options, ledger, prefix=settings.mqtt.topic_prefix,
             heartbeat_s=heartbeat_s, stop=stop,
         )  # fmt: skip
-        err.print(
+        return (
             f"{stats.answers} answers, {stats.published} events published, "
-            f"{stats.problems} problems",
-            highlight=False,
+            f"{stats.problems} problems"
         )
 
-    try:
-        asyncio.run(main())
-    finally:
-        ledger.close()
+    _run_adapter(ledger, work)
 
 
 @adapter_app.command("rivendell")
@@ -1124,61 +1116,36 @@ def adapter_rivendell(  # noqa: PLR0917 - typer maps each parameter to one docum
         str, typer.Option(help="The kind of the items (classify: rules can refine it).")
     ] = "music",
     timezone: TimezoneOption = DEFAULT_TIMEZONE,
-    state: Annotated[
-        Path | None,
-        typer.Option(help="The ledger (default: EFIR_DATA_DIR/adapters/rivendell-CHANNEL.sqlite)."),
-    ] = None,
-    mqtt_url: Annotated[
-        str | None, typer.Option(help="Broker (default EFIR_MQTT_URL, else 127.0.0.1:1883).")
-    ] = None,
-    heartbeat_s: Annotated[float, typer.Option(min=1, help="Seconds between heartbeats.")] = 30.0,
+    state: StateOption = None,
+    mqtt_url: AdapterBrokerOption = None,
+    heartbeat_s: HeartbeatOption = 30.0,
 ) -> None:
     """Read Rivendell's PAD feed (PyPAD JSON over TCP) and publish each item's start and end.
 
     Exit code 0 on a clean stop; 2: unusable arguments.
     """
-    import signal  # noqa: PLC0415 - see the imports
-
-    from efir.adapters.ledger import Ledger  # noqa: PLC0415
+    from efir.adapters.ledger import Ledger  # noqa: PLC0415 - see the imports
     from efir.adapters.rivendell import PadOptions, rivendell  # noqa: PLC0415
-    from efir.config.settings import parse_mqtt_url  # noqa: PLC0415
     from efir.core.event import Kind  # noqa: PLC0415
 
-    settings = _settings(None)
-    _logging(settings)
+    settings, target, tz = _adapter_base(mqtt_url, timezone)
     if kind not in {k.value for k in Kind}:
         _fail(f"--kind: one of {', '.join(k.value for k in Kind)}, not {kind!r}")
-    try:
-        target = parse_mqtt_url(mqtt_url) if mqtt_url else settings.mqtt_target
-    except ValueError as exc:
-        _fail(f"--mqtt-url: {exc}")
-    try:
-        tz = ZoneInfo(timezone)
-    except (ValueError, KeyError):
-        _fail(f"--timezone: unknown zone {timezone!r}")
     ledger = Ledger(state or settings.data_dir / "adapters" / f"rivendell-{channel}.sqlite")
     options = PadOptions(host, port, channel, tz, machine=machine, kind=kind)
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+    async def work(stop: asyncio.Event) -> str:
         stats = await rivendell(
             target, options, ledger, prefix=settings.mqtt.topic_prefix,
             heartbeat_s=heartbeat_s, stop=stop,
         )  # fmt: skip
         skipped = ", ".join(sorted(stats.skipped_fields)) or "none"
-        err.print(
+        return (
             f"{stats.updates} updates, {stats.published} events published, "
-            f"{stats.refused} refused; fields not used: {skipped}",
-            highlight=False,
+            f"{stats.refused} refused; fields not used: {skipped}"
         )
 
-    try:
-        asyncio.run(main())
-    finally:
-        ledger.close()
+    _run_adapter(ledger, work)
 
 
 catalog_app = typer.Typer(

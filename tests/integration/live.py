@@ -8,7 +8,7 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -125,17 +125,17 @@ def payloads(events: list[dict[str, Any]]) -> list[tuple[str, bytes]]:
     return [(e["channel"], json.dumps(e).encode()) for e in events]
 
 
-class Daemon:
-    """``efir run`` as a child process, its output appended to ``log``."""
+class Child:
+    """A command (``python -m efir ...``) as a child process, its output appended to ``log``."""
 
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
+    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+        self.args, self.env, self.log = args, env, log
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "efir", "run"], env=self.env, stdout=out, stderr=out
+                [sys.executable, "-m", "efir", *self.args], env=self.env, stdout=out, stderr=out
             )
 
     def kill9(self) -> None:
@@ -153,6 +153,31 @@ class Daemon:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(10)
+
+
+class Daemon(Child):
+    """``efir run`` as a child process."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        super().__init__(["run"], env, log)
+
+
+async def kill_while_publishing(
+    child: Child, stored: Callable[[], Awaitable[int]], *, times: int = 3, pause: float = 0.2
+) -> None:
+    """Kill ``child`` with SIGKILL ``times`` times, each after it has stored something more.
+
+    ``stored``: how many versions the daemon holds; each kill waits until it grew
+    since the last (re)start, then ``pause`` seconds, and starts the child again.
+    """
+    for _ in range(times):
+        before = await stored()
+        async with asyncio.timeout(30):
+            while await stored() <= before:
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(pause)
+        child.kill9()
+        child.start()
 
 
 async def wait_ready(base: str, timeout: float = 30) -> None:

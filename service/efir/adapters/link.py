@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import ssl
 import time
 from typing import TYPE_CHECKING, Any, Self
@@ -21,12 +22,17 @@ from typing import TYPE_CHECKING, Any, Self
 import aiomqtt
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
     from types import TracebackType
 
     from efir.config.settings import MqttTarget
 
+log = logging.getLogger(__name__)
+
 #: Events published concurrently before waiting for their acknowledgements.
 IN_FLIGHT = 100
+#: The pause before connecting again to a broker that went away: doubling, at most.
+BACKOFF_S = (0.5, 30.0)
 
 
 class Link:
@@ -110,3 +116,38 @@ class Link:
                 *(self._client.publish(f"{self.base}/event", p, qos=1) for p in chunk)
             )
             self.sent += len(chunk)
+
+
+async def connected(
+    target: MqttTarget,
+    *,
+    prefix: str,
+    channel: str,
+    adapter: str,
+    heartbeat_s: float,
+    work: Callable[[Link], Awaitable[None]],
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Run ``work`` on a :class:`Link`, connecting again (with a growing pause) when it drops.
+
+    Returns when ``work`` does, or when ``stop`` is set while waiting to connect
+    again. What ``work`` has not recorded as acknowledged is done again on the
+    new connection: the adapters' ledgers make that safe.
+    """
+    backoff = BACKOFF_S[0]
+    while True:
+        try:
+            async with Link(
+                target, prefix=prefix, channel=channel, adapter=adapter, heartbeat_s=heartbeat_s
+            ) as link:
+                backoff = BACKOFF_S[0]
+                await work(link)
+                return
+        except aiomqtt.MqttError as exc:
+            log.warning("broker %s: %s; connecting again in %.1f s", target, exc, backoff)
+            with contextlib.suppress(TimeoutError):
+                if stop is not None:
+                    await asyncio.wait_for(stop.wait(), backoff)
+                    return
+                await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, BACKOFF_S[1])

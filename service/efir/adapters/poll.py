@@ -22,12 +22,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import aiomqtt
 import httpx
 
-from efir.adapters.ledger import Ledger, key
-from efir.adapters.link import Link
-from efir.core.nowplaying import Playing, Tracker
+from efir.adapters.link import Link, connected
+from efir.adapters.tracking import DurableTracker
 from efir.core.timebase import US_PER_S
 from efir.readers.nowplaying import MappingError, NowPlayingMap
 
@@ -35,14 +33,13 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from zoneinfo import ZoneInfo
 
+    from efir.adapters.ledger import Ledger
     from efir.config.settings import MqttTarget
 
 log = logging.getLogger(__name__)
 
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 #: The largest answer read (a now-playing document is a few KiB).
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
-_STATE = "current"
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,9 +73,7 @@ class Poller:
         self.options = options
         self.ledger = ledger
         self.now_us = now_us
-        stored = ledger.state(_STATE)
-        current = None if stored is None else Playing.from_dict(json.loads(stored))
-        self.tracker = Tracker(options.channel, current)
+        self.tracked = DurableTracker(options.channel, ledger)
         self.stats = PollStats()
         self._last_problem: str | None = None
 
@@ -127,20 +122,9 @@ class Poller:
             return 0
         self.stats.answers += 1
         self._last_problem = None
-        before = self.tracker.current
-        events = self.tracker.observe(now, playing, history)
-        payloads = [_ENCODE(e).encode() for e in events]
-        fresh = [(p, key(p)) for p in payloads if key(p) not in self.ledger.sent]
-        if fresh:
-            await link.publish([p for p, _ in fresh])
-            self.ledger.mark_sent([k for _, k in fresh])
-            self.stats.published += len(fresh)
-        if self.tracker.current != before:
-            current = self.tracker.current
-            self.ledger.set_state(
-                _STATE, None if current is None else json.dumps(current.to_dict())
-            )
-        return len(fresh)
+        published = await self.tracked.observe(link, now, playing, history)
+        self.stats.published += published
+        return published
 
     async def run(self, link: Link, stop: asyncio.Event | None = None) -> None:
         """Poll every ``interval_s`` until ``stop``."""
@@ -173,21 +157,13 @@ async def poll(
 ) -> PollStats:
     """Poll to the broker until ``stop``, reconnecting when the broker goes away."""
     poller = Poller(options, ledger, now_us)
-    backoff = 0.5
-    while True:
-        try:
-            async with Link(
-                target, prefix=prefix, channel=options.channel, adapter="poll",
-                heartbeat_s=heartbeat_s,
-            ) as link:  # fmt: skip
-                backoff = 0.5
-                await poller.run(link, stop)
-                return poller.stats
-        except aiomqtt.MqttError as exc:
-            log.warning("broker %s: %s; connecting again in %.1f s", target, exc, backoff)
-            with contextlib.suppress(TimeoutError):
-                if stop is not None:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                    return poller.stats
-                await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+    await connected(
+        target,
+        prefix=prefix,
+        channel=options.channel,
+        adapter="poll",
+        heartbeat_s=heartbeat_s,
+        work=lambda link: poller.run(link, stop),
+        stop=stop,
+    )
+    return poller.stats

@@ -16,29 +16,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-import aiomqtt
-
-from efir.adapters.ledger import Ledger, key
-from efir.adapters.link import Link
+from efir.adapters.link import Link, connected
 from efir.adapters.poll import wall_us
-from efir.core.nowplaying import Playing, Tracker
+from efir.adapters.tracking import DurableTracker
 from efir.readers.pypad import MAX_UPDATE_BYTES, PadError, decode, playing
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from zoneinfo import ZoneInfo
 
+    from efir.adapters.ledger import Ledger
     from efir.config.settings import MqttTarget
 
 log = logging.getLogger(__name__)
-
-_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_STATE = "current"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,9 +65,7 @@ class PadReader:
         self.options = options
         self.ledger = ledger
         self.now_us = now_us
-        stored = ledger.state(_STATE)
-        current = None if stored is None else Playing.from_dict(json.loads(stored))
-        self.tracker = Tracker(options.channel, current)
+        self.tracked = DurableTracker(options.channel, ledger)
         self.stats = PadStats()
 
     async def update(self, message: bytes, link: Link) -> int:
@@ -92,20 +84,9 @@ class PadReader:
         if new:
             self.stats.skipped_fields |= new
             log.info("PAD fields not used (kept out of the events): %s", ", ".join(sorted(new)))
-        before = self.tracker.current
-        events = self.tracker.observe(self.now_us(), item)
-        payloads = [_ENCODE(e).encode() for e in events]
-        fresh = [(p, key(p)) for p in payloads if key(p) not in self.ledger.sent]
-        if fresh:
-            await link.publish([p for p, _ in fresh])
-            self.ledger.mark_sent([k for _, k in fresh])
-            self.stats.published += len(fresh)
-        if self.tracker.current != before:
-            current = self.tracker.current
-            self.ledger.set_state(
-                _STATE, None if current is None else json.dumps(current.to_dict())
-            )
-        return len(fresh)
+        published = await self.tracked.observe(link, self.now_us(), item)
+        self.stats.published += published
+        return published
 
     async def read(self, reader: asyncio.StreamReader, link: Link) -> None:
         """Updates until the feed closes: lines up to an empty one make one update."""
@@ -182,21 +163,13 @@ async def rivendell(
 ) -> PadStats:
     """Read the PAD feed to the broker until ``stop``, reconnecting when the broker goes away."""
     pad = PadReader(options, ledger, now_us)
-    backoff = 0.5
-    while True:
-        try:
-            async with Link(
-                target, prefix=prefix, channel=options.channel, adapter="rivendell",
-                heartbeat_s=heartbeat_s,
-            ) as link:  # fmt: skip
-                backoff = 0.5
-                await pad.run(link, stop)
-                return pad.stats
-        except aiomqtt.MqttError as exc:
-            log.warning("broker %s: %s; connecting again in %.1f s", target, exc, backoff)
-            with contextlib.suppress(TimeoutError):
-                if stop is not None:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                    return pad.stats
-                await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+    await connected(
+        target,
+        prefix=prefix,
+        channel=options.channel,
+        adapter="rivendell",
+        heartbeat_s=heartbeat_s,
+        work=lambda link: pad.run(link, stop),
+        stop=stop,
+    )
+    return pad.stats

@@ -19,7 +19,6 @@ refused is reported once (logged with its file and line, and counted).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import fnmatch
 import json
 import logging
@@ -29,11 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import aiomqtt
 from watchfiles import Change, awatch
 
 from efir.adapters.ledger import Ledger, key
-from efir.adapters.link import Link
+from efir.adapters.link import Link, connected
 from efir.readers.base import LineError, Skipped
 from efir.readers.convert import payloads
 from efir.readers.registry import FormatError
@@ -263,24 +261,13 @@ async def tail(
 ) -> TailStats:
     """Tail the folder to the broker until ``stop``, reconnecting when the broker goes away."""
     tailer = Tailer(options, ledger)
-    backoff = 0.5
-    while True:
-        try:
-            async with Link(
-                target,
-                prefix=prefix,
-                channel=options.channel,
-                adapter="tail",
-                heartbeat_s=heartbeat_s,
-            ) as link:
-                backoff = 0.5
-                await tailer.run(link, stop, once=once)
-                return tailer.stats
-        except aiomqtt.MqttError as exc:
-            log.warning("broker %s: %s; connecting again in %.1f s", target, exc, backoff)
-            with contextlib.suppress(TimeoutError):
-                if stop is not None:
-                    await asyncio.wait_for(stop.wait(), backoff)
-                    return tailer.stats
-                await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, 30.0)
+    await connected(
+        target,
+        prefix=prefix,
+        channel=options.channel,
+        adapter="tail",
+        heartbeat_s=heartbeat_s,
+        work=lambda link: tailer.run(link, stop, once=once),
+        stop=stop,
+    )
+    return tailer.stats

@@ -14,9 +14,6 @@ import asyncio
 import base64
 import json
 import os
-import signal
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -29,7 +26,7 @@ import pytest
 
 from efir.config.settings import ChannelConfig
 from efir.daemon.service import Service
-from tests.integration.live import api, running, settings_for
+from tests.integration.live import Child, api, kill_while_publishing, running, settings_for
 from tests.services import Mosquitto, free_port, unique_prefix
 
 pytestmark = pytest.mark.integration
@@ -110,28 +107,19 @@ async def test_poll_survives_three_kill_9_with_no_event_lost_or_twice(
         "EFIR_DATA_DIR": str(tmp_path / "adapter"), "EFIR_LOG_LEVEL": "INFO",
     }  # fmt: skip
     args = [
-        sys.executable, "-m", "efir", "adapter", "poll", station.url, "--channel", "qaz-radio",
-        "--format", "azuracast", "--interval-s", "0.5", "--heartbeat-s", "1",
+        "adapter", "poll", station.url, "--channel", "qaz-radio", "--format", "azuracast",
+        "--interval-s", "0.5", "--heartbeat-s", "1",
     ]  # fmt: skip
-    log = tmp_path / "adapter.log"
-    proc: subprocess.Popen[bytes] | None = None
+    adapter = Child(args, env, tmp_path / "adapter.log")
 
-    def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            return subprocess.Popen(args, env=env, stdout=out, stderr=out)
+    async def count() -> int:
+        return len(await _stored(service, "qaz-radio"))
 
     try:
         async with running(settings) as service:
-            proc = start()
-            for _ in range(3):
-                before = len(await _stored(service, "qaz-radio"))
-                async with asyncio.timeout(30):
-                    while len(await _stored(service, "qaz-radio")) <= before:
-                        await asyncio.sleep(0.05)
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
-                await asyncio.sleep(1.2)  # songs air while it is down: the history gives them
-                proc = start()
+            adapter.start()
+            # Songs air while it is down (the pause): the history gives them.
+            await kill_while_publishing(adapter, count, pause=1.2)
             async with asyncio.timeout(60):  # until the last song plays and the rest are done
                 while True:
                     stored = await _stored(service, "qaz-radio")
@@ -141,11 +129,9 @@ async def test_poll_survives_three_kill_9_with_no_event_lost_or_twice(
                     await asyncio.sleep(0.2)
             await asyncio.sleep(1.5)  # anything still arriving would be a duplicate
             stored = await _stored(service, "qaz-radio")
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(15) == 0
+            assert adapter.terminate() == 0
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        adapter.stop()
         station.close()
         broker.stop()
     versions = Counter((e["event_id"], e["phase"]) for e in stored)

@@ -14,9 +14,6 @@ import asyncio
 import contextlib
 import json
 import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
@@ -26,7 +23,7 @@ from typing import Any
 import pytest
 
 from efir.daemon.service import Service
-from tests.integration.live import running, settings_for
+from tests.integration.live import Child, kill_while_publishing, running, settings_for
 from tests.services import Mosquitto, free_port, unique_prefix
 
 pytestmark = pytest.mark.integration
@@ -108,39 +105,34 @@ async def test_rivendell_survives_three_kill_9_with_no_event_lost_or_twice(
         "EFIR_DATA_DIR": str(tmp_path / "adapter"), "EFIR_LOG_LEVEL": "INFO",
     }  # fmt: skip
     args = [
-        sys.executable, "-m", "efir", "adapter", "rivendell", "--channel", "qaz-fm",
-        "--port", str(port), "--heartbeat-s", "1",
-    ]  # fmt: skip
+        "adapter",
+        "rivendell",
+        "--channel",
+        "qaz-fm",
+        "--port",
+        str(port),
+        "--heartbeat-s",
+        "1",
+    ]
     log = tmp_path / "adapter.log"
-    proc: subprocess.Popen[bytes] | None = None
+    adapter = Child(args, env, log)
 
-    def start() -> subprocess.Popen[bytes]:
-        with log.open("ab") as out:
-            return subprocess.Popen(args, env=env, stdout=out, stderr=out)
+    async def count() -> int:
+        return len(await _stored(service))
 
     try:
         async with running(settings) as service:
-            proc = start()
-            for _ in range(3):
-                before = len(await _stored(service))
-                async with asyncio.timeout(30):
-                    while len(await _stored(service)) <= before:
-                        await asyncio.sleep(0.05)
-                await asyncio.sleep(0.2)
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(10)
-                proc = start()
+            adapter.start()
+            await kill_while_publishing(adapter, count)
             expected = 2 * songs - 1
             async with asyncio.timeout(60):
                 while len(await _stored(service)) < expected:
                     await asyncio.sleep(0.2)
             await asyncio.sleep(1.5)  # anything still arriving would be a duplicate
             stored = await _stored(service)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(15) == 0
+            assert adapter.terminate() == 0
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
+        adapter.stop()
         await feed.stop()
         broker.stop()
     versions = Counter((e["event_id"], e["phase"]) for e in stored)

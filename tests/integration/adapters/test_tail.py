@@ -12,9 +12,6 @@ import asyncio
 import json
 import os
 import random
-import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -25,7 +22,7 @@ import pytest
 
 from efir.daemon.service import Service
 from efir.sim.feed import FeedSpec, generate
-from tests.integration.live import running, settings_for
+from tests.integration.live import Child, kill_while_publishing, running, settings_for
 from tests.services import Mosquitto, free_port, unique_prefix
 
 pytestmark = pytest.mark.integration
@@ -46,36 +43,13 @@ def _days(n: int) -> list[list[dict[str, Any]]]:
     return out
 
 
-class Adapter:
+def _adapter(folder: Path, env: dict[str, str], log: Path) -> Child:
     """``efir adapter tail`` as a child process."""
-
-    def __init__(self, folder: Path, env: dict[str, str], log: Path) -> None:
-        self.args = [
-            sys.executable, "-m", "efir", "adapter", "tail", str(folder),
-            "--channel", "qaz-tv", "--pattern", "*.jsonl*", "--settle-s", "0.5",
-            "--heartbeat-s", "1",
-        ]  # fmt: skip
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(self.args, env=self.env, stdout=out, stderr=out)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def terminate(self) -> int:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGTERM)
-        return self.proc.wait(15)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+    args = [
+        "adapter", "tail", str(folder), "--channel", "qaz-tv", "--pattern", "*.jsonl*",
+        "--settle-s", "0.5", "--heartbeat-s", "1",
+    ]  # fmt: skip
+    return Child(args, env, log)
 
 
 async def _stored(service: Service) -> list[dict[str, Any]]:
@@ -105,7 +79,7 @@ async def test_tail_survives_three_kill_9_with_no_event_lost_or_twice(
         "EFIR_DATA_DIR": str(tmp_path / "adapter"),
         "EFIR_LOG_LEVEL": "INFO",
     }
-    adapter = Adapter(folder, env, tmp_path / "adapter.log")
+    adapter = _adapter(folder, env, tmp_path / "adapter.log")
     first, second, third = _days(3)
     expected = {(e["event_id"], e["phase"]) for e in first + second + third}
     rng = random.Random(7)
@@ -129,14 +103,11 @@ async def test_tail_survives_three_kill_9_with_no_event_lost_or_twice(
                     out.write(data[last:])
 
             writer = asyncio.create_task(write())
-            for _ in range(3):
-                before = len(await _stored(service))
-                async with asyncio.timeout(30):
-                    while len(await _stored(service)) <= before:
-                        await asyncio.sleep(0.05)
-                await asyncio.sleep(rng.uniform(0.0, 0.5))
-                adapter.kill9()
-                adapter.start()
+
+            async def count() -> int:
+                return len(await _stored(service))
+
+            await kill_while_publishing(adapter, count, pause=rng.uniform(0.0, 0.5))
             await writer
             # The third day is written, then rotated away and replaced by its second half;
             # the first day is truncated and written again: nothing new in either.
@@ -177,7 +148,7 @@ async def test_the_adapter_says_online_offline_and_beats(tmp_path: Path) -> None
         "EFIR_MQTT__TOPIC_PREFIX": prefix,
         "EFIR_DATA_DIR": str(tmp_path / "adapter"),
     }
-    adapter = Adapter(folder, env, tmp_path / "adapter.log")
+    adapter = _adapter(folder, env, tmp_path / "adapter.log")
     seen: dict[str, list[bytes]] = {}
     try:
         async with aiomqtt.Client("127.0.0.1", broker.port) as sub:
