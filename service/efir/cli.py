@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from efir.adapters.ledger import Ledger
     from efir.config.settings import MqttTarget, Settings
+    from efir.core.catalogue import Catalogue
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
     from efir.readers.nowplaying import NowPlayingMap as NowPlayingMapT
@@ -116,6 +117,13 @@ DayStartOption = Annotated[
 MappingOption = Annotated[
     Path | None, typer.Option("--mapping", help="YAML layout of a delimited or fixed-width log.")
 ]
+CatalogueOption = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--catalogue",
+        help="CSV or XLSX catalogue: house numbers and ISRCs to language, origin (repeatable).",
+    ),
+]
 ClassifyOption = Annotated[
     Path | None,
     typer.Option(
@@ -133,6 +141,7 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
     classify: Path | None,
     *,
     day_start: str | None = None,
+    catalogue: list[Path] | None = None,
 ) -> ReadOptions:
     """What the readers are told, from the command's options (each checked, one clear error)."""
     import yaml  # noqa: PLC0415 - see the imports
@@ -169,8 +178,31 @@ def _read_options(  # noqa: PLR0917 - the readers' options, passed through
         date=on,
         mapping=layout,
         classify=load_classifier(classify) if classify is not None else None,
+        catalogue=_catalogue(catalogue) if catalogue else None,
         day_start=starts,
     )
+
+
+def _catalogue(files: list[Path]) -> Catalogue:
+    """The catalogue of ``--catalogue`` files; refused rows said on stderr, the rest used."""
+    from efir.core.catalogue import Catalogue as Entries  # noqa: PLC0415 - see the imports
+    from efir.readers.base import LineError  # noqa: PLC0415
+    from efir.readers.catalogue_file import CatalogueFileError, entries, rows_of  # noqa: PLC0415
+
+    found = []
+    for path in files:
+        try:
+            rows = rows_of(path.read_bytes(), path.name)
+            for e in entries(rows, str(path), actor=None, now=0):
+                if isinstance(e, LineError):
+                    err.print(
+                        f"[yellow]catalogue row refused[/yellow] {escape(str(e))}", highlight=False
+                    )
+                else:
+                    found.append(e)
+        except (OSError, CatalogueFileError) as exc:
+            _fail(f"--catalogue: {exc}")
+    return Entries(found)
 
 
 def _date_option(text: str | None, option: str) -> date | None:
@@ -308,6 +340,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
+    catalogue: CatalogueOption = None,
     flag: FlagOption = None,
     mourning: MourningOption = None,
     enable: EnableOption = None,
@@ -336,6 +369,7 @@ def audit(  # noqa: PLR0917 - typer maps each parameter to one documented option
         mapping,
         classify,
         day_start=day_start,
+        catalogue=catalogue,
     )
 
     def write(result: AuditResult) -> None:
@@ -388,6 +422,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
+    catalogue: CatalogueOption = None,
     flag: FlagOption = None,
     mourning: MourningOption = None,
     enable: EnableOption = None,
@@ -423,6 +458,7 @@ def report(  # noqa: PLR0917 - typer maps each parameter to one documented optio
         mapping,
         classify,
         day_start=day_start,
+        catalogue=catalogue,
     )
 
     def write(result: AuditResult) -> None:
@@ -714,6 +750,7 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
+    catalogue: CatalogueOption = None,
 ) -> None:
     """Write what Efir understood of FILES as efir.asrun/1 JSON lines, to check line by line.
 
@@ -732,6 +769,7 @@ def convert(  # noqa: PLR0917 - typer maps each parameter to one documented opti
         mapping,
         classify,
         day_start=day_start,
+        catalogue=catalogue,
     )
     try:
         tz = ZoneInfo(timezone)
@@ -970,6 +1008,7 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
     day_start: DayStartOption = None,
     mapping: MappingOption = None,
     classify: ClassifyOption = None,
+    catalogue: CatalogueOption = None,
     state: StateOption = None,
     mqtt_url: AdapterBrokerOption = None,
     heartbeat_s: HeartbeatOption = 30.0,
@@ -1001,6 +1040,7 @@ def adapter_tail(  # noqa: PLR0917 - typer maps each parameter to one documented
     options = _read_options(
         channel, source_timezone or timezone, frame_rate, day, mapping, classify,
         day_start=day_start,
+        catalogue=catalogue,
     )  # fmt: skip
     ledger = Ledger(state or settings.data_dir / "adapters" / f"tail-{channel}.sqlite")
     watch = TailOptions(

@@ -149,8 +149,9 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         wake_delivery=delivery.wake,
     )
     ticker = Ticker(
-        settings, monitor, store, alert_store, alerter, metrics, now_us=now_us, reports=reports
-    )
+        settings, monitor, store, alert_store, alerter, metrics, now_us=now_us, reports=reports,
+        cataloguing=cataloguing,
+    )  # fmt: skip
     readiness = Readiness(ingest, consumer)
     receivers = [r.name for r in settings.alerts.receivers]
     metrics.known_labels(receivers)

@@ -124,7 +124,8 @@ def run_audit(
         progress,
         (lo, hi),
         clip,
-        split and options.classify is None,  # one process keeps the rules' counts
+        # One process keeps the rules' counts, and reads the lines through the catalogue.
+        split and options.classify is None and options.catalogue is None,
         options,
     )
 

@@ -145,6 +145,8 @@ class CatalogueKeeper:
         self.enrichment = enrichment
         self.checkpointer = checkpointer
         self.worklists = Worklists()
+        #: The journal's latest change this instance has applied.
+        self.seen = 0
 
     @property
     def catalogue(self) -> Catalogue:
@@ -153,8 +155,25 @@ class CatalogueKeeper:
 
     async def load(self) -> int:
         """Read the entries (before the live state is rebuilt); return how many."""
+        self.seen = await self.rows.latest()
         self.enrichment.catalogue = Catalogue(await self.rows.load())
         return len(self.catalogue)
+
+    async def refresh(self, now: int) -> list[str]:
+        """Apply changes another instance made (a standby's catalogue follows the active's).
+
+        Returns the channels recounted.
+        """
+        latest = await self.rows.latest()
+        if latest == self.seen:
+            return []
+        self.seen = latest
+        fresh = Catalogue(await self.rows.load())
+        old = {e.ident: e for e in self.catalogue.entries()}
+        new = {e.ident: e for e in fresh.entries()}
+        changed = [e for i, e in {**old, **new}.items() if old.get(i) != new.get(i)]
+        self.enrichment.catalogue = fresh
+        return await self.recount(self.touched(changed, now), now)
 
     async def change(
         self,
@@ -181,6 +200,7 @@ class CatalogueKeeper:
         if not changed and not gone:
             return {"put": 0, "deleted": 0, "unchanged": unchanged, "recounted": []}
         await self.rows.apply(changed, gone, actor, now)
+        self.seen = await self.rows.latest()
         for e, _ in changed:
             cat.put(e)
         for e in gone:

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from efir.config.settings import Settings
     from efir.core.window_object import StoredWindow
     from efir.daemon.alerting import Alerter
+    from efir.daemon.cataloguing import CatalogueKeeper
     from efir.daemon.monitor import Monitor
     from efir.daemon.reporting import ReportScheduler
     from efir.metrics import Metrics
@@ -48,9 +49,11 @@ class Ticker:
         *,
         now_us: Callable[[], int],
         reports: ReportScheduler | None = None,
+        cataloguing: CatalogueKeeper | None = None,
     ) -> None:
         """Wire; nothing runs until :meth:`run` (or a :meth:`tick`)."""
         self.reports = reports
+        self.cataloguing = cataloguing
         self.tick_s = settings.tick_s
         self.retention_days = settings.retention_days
         self.receivers = [r.name for r in settings.alerts.receivers]
@@ -87,6 +90,9 @@ class Ticker:
     async def tick(self) -> None:
         """One round: closed windows, outbox gauges, feed states, retention."""
         now = self.now_us()
+        if self.cataloguing is not None:
+            # Another instance (the active one, for a standby) may have changed the catalogue.
+            await self.cataloguing.refresh(now)
         stored: list[StoredWindow] = []
         for ch, results in self.monitor.closed_windows(now):
             tz, rules = ch.engine.tz, ch.engine.rules

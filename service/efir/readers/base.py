@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from pydantic import ValidationError
 
+    from efir.core.catalogue import Catalogue
     from efir.core.event import AsRunEvent
     from efir.readers.classify import Classifier
 
@@ -95,6 +96,7 @@ class ReadOptions:
         date: the date of rows that give a clock time or timecode only.
         mapping: the parsed ``--mapping`` file of the ``csv`` reader.
         classify: fills in what records lack (``--classify``).
+        catalogue: fills in what records lack by house number or ISRC, first.
         default_kind: the kind of a record that says none and that no
             classification rule gave one: a programme (its unknown language
             then counts against the channel, the conservative reading).
@@ -108,6 +110,8 @@ class ReadOptions:
     date: date | None = None
     mapping: dict[str, Any] | None = None
     classify: Classifier | None = None
+    #: House numbers and ISRCs to what they are (``--catalogue``); applied before ``classify``.
+    catalogue: Catalogue | None = None
     default_kind: str = "program"
     day_start: time | None = None
 
@@ -172,11 +176,13 @@ def checked(
         if not isinstance(record, Record):
             yield record
             continue
-        if classify is not None:
-            classify.apply(record)
         fields = record.fields
         if options.channel is not None:
             fields["channel"] = options.channel
+        if options.catalogue is not None:
+            options.catalogue.fill(fields)
+        if classify is not None:
+            classify.apply(record)
         fields.setdefault("channel", "channel")
         if fields.get("kind") is None:
             fields["kind"] = options.default_kind

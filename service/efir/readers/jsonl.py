@@ -2,19 +2,35 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from efir.readers.base import OFFLINE_NOW_US, LineError
 from efir.readers.playlist import PROGRAM_LIST
-from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
+from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, EventError, nesting, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from efir.core.catalogue import Catalogue
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
+
+
+def _catalogued(catalogue: Catalogue, line: bytes) -> bytes:
+    """``line`` with what its catalogue entry gives (as it is when none applies or it is bad)."""
+    if len(line) > MAX_PAYLOAD_BYTES or nesting(line) > MAX_DEPTH:
+        return line  # the check says what is wrong with it
+    try:
+        doc = json.loads(line)
+    except (ValueError, RecursionError):
+        return line
+    if not isinstance(doc, dict):
+        return line
+    _, filled = catalogue.fill(doc)
+    return json.dumps(doc, ensure_ascii=False).encode() + b"\n" if filled else line
 
 
 def parse_lines(
@@ -73,12 +89,15 @@ class JsonLinesReader:
     def read(
         self,
         path: Path,
-        options: ReadOptions,  # noqa: ARG002 - the events say everything themselves
+        options: ReadOptions,
         *,
         progress: Callable[[int], None] | None = None,
     ) -> Iterator[AsRunEvent | LineError]:
-        """Yield events and line errors in file order."""
-        return read_lines(path, Part(0, None, 1), now_us=OFFLINE_NOW_US, progress=progress)
+        """Yield events and line errors in file order (the catalogue, if given, filling in)."""
+        return read_lines(
+            path, Part(0, None, 1), now_us=OFFLINE_NOW_US, progress=progress,
+            catalogue=options.catalogue,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +114,17 @@ class Part:
 
 
 def read_lines(
-    path: Path, part: Part, *, now_us: int, progress: Callable[[int], None] | None = None
+    path: Path,
+    part: Part,
+    *,
+    now_us: int,
+    progress: Callable[[int], None] | None = None,
+    catalogue: Catalogue | None = None,
 ) -> Iterator[AsRunEvent | LineError]:
     """Yield the events and line errors of ``part`` of a JSON-lines file, in order.
 
-    ``progress`` receives the bytes of the part consumed so far.
+    ``progress`` receives the bytes of the part consumed so far; ``catalogue``
+    fills in what each line lacks (by house number or ISRC) before it is checked.
     """
     source = str(path)
     consumed = 0
@@ -115,6 +140,8 @@ def read_lines(
             size = sum(map(len, lines))
             while left > 0 and size > left:
                 size -= len(lines.pop())
+            if catalogue is not None:
+                lines = [_catalogued(catalogue, line) for line in lines]
             yield from parse_lines(source, number, lines, now_us)
             number += len(lines)
             consumed += size

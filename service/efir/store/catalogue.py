@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from efir.core.catalogue import Entry
 from efir.store.database import unavailable
@@ -95,6 +95,13 @@ class CatalogueStore:
                 & (catalogue.c.key == entry.key)
             )
         )
+
+    async def latest(self) -> int:
+        """The id of the latest journaled change (0: none): a change anywhere moves it."""
+        with unavailable():
+            async with self.store.engine.connect() as conn:
+                got = await conn.scalar(select(func.max(catalogue_journal.c.id)))
+        return int(got or 0)
 
     async def journal(self, limit: int = 200, key: str | None = None) -> list[Change]:
         """The latest changes, newest first (``key``: of that key only)."""

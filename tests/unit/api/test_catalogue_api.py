@@ -143,3 +143,29 @@ async def test_import_from_csv_and_xlsx_lists_the_rows_it_refuses(tmp_path: Path
             "/api/v1/catalogue/house_id/H-1", params={"by": "aigerim"}, headers=AUTH
         )
         assert missing.status_code == 404
+
+
+async def test_another_instance_follows_a_change_at_its_next_tick(tmp_path: Path) -> None:
+    """A standby (here: a second instance on the same database) reads the journal each tick."""
+    async with in_process(tmp_path) as (http, service):
+        assert (await http.post("/api/v1/events", json=_day(), headers=AUTH)).status_code == 200
+        await service.ticker.tick()
+    async with in_process(tmp_path) as (http, active), in_process(tmp_path) as (_, standby):
+        assert "H-77" not in {e.key for e in standby.cataloguing.catalogue.entries()}
+        fix = {"by": "aigerim", "entries": [{"key_field": "house_id", "key": "H-77",
+                                             "language": "kk"}]}  # fmt: skip
+        assert (await http.put("/api/v1/catalogue", json=fix, headers=AUTH)).status_code == 200
+        await standby.ticker.tick()
+        assert "H-77" in {e.key for e in standby.cataloguing.catalogue.entries()}
+        ch = standby.monitor.channels["qaz-tv"]
+        (w,) = [w for w in ch.engine.windows(*_six(), now=active.now_us()) if w.rule == "lang_6h"]
+        assert w.unknown_s == 0  # recounted with the entry
+
+
+def _six() -> tuple[int, int]:
+    from datetime import datetime  # noqa: PLC0415 - this helper alone
+
+    from efir.core.timebase import to_us  # noqa: PLC0415
+
+    start = to_us(datetime.fromisoformat(WINDOW))
+    return start, start + 6 * 3600 * 1_000_000

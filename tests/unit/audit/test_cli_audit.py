@@ -346,3 +346,28 @@ def test_the_table_speaks_the_language_asked_for(tmp_path: Path) -> None:
     assert kk.exit_code == 0, kk.output
     assert "СӘЙКЕС" in kk.output
     assert "COMPLIES" not in kk.output
+
+
+def test_a_catalogue_classifies_what_the_log_does_not_say(tmp_path: Path) -> None:
+    """Half the day has no language but a house number: a violation, until catalogued."""
+    lines = []
+    for hour in range(24):
+        fields: dict[str, object] = {"language": "kk"} if hour % 2 else {"language": None}
+        lines.append(
+            _line(event_id=f"p{hour}", start=f"2026-03-02T{hour:02d}:00:00+05:00", duration=3600,
+                  origin="domestic", house_id=f"SER-{hour % 2}", **fields)
+        )  # fmt: skip
+    day = tmp_path / "day.jsonl"
+    day.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = runner.invoke(app, ["audit", str(day), "--format", "json", "--single-process"])
+    assert before.exit_code == 1, before.output
+    catalogue = tmp_path / "house.csv"
+    catalogue.write_text("house_id;language\nSER-0;kk\nSER-9;kz\n", encoding="utf-8")
+    after = runner.invoke(
+        app, ["audit", str(day), "--format", "json", "--catalogue", str(catalogue)]
+    )
+    assert "catalogue row refused" in after.stderr  # kz: the country code, said and skipped
+    doc = json.loads(after.stdout)
+    lang = [w for w in doc["windows"] if w["rule"] == "lang_6h"]
+    assert {w["verdict"] for w in lang} == {"complies"}
+    assert {w["unknown_s"] for w in lang} == {0}
