@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import fnmatch
+import hashlib
 import json
 import logging
 import tempfile
@@ -80,12 +81,13 @@ class TailStats:
 
 @dataclass(frozen=True, slots=True)
 class _Read:
-    """One reading of a file."""
+    """One reading of a file; ``resume``: where the next reading of a JSON-lines file starts."""
 
     events: list[bytes]
     errors: list[LineError]
     skipped: int
     settling: bool
+    resume: tuple[int, int, int, bytes] | None = None
 
 
 def _line_of(payload: dict[str, object]) -> int:
@@ -105,6 +107,15 @@ class Tailer:
         self.stats = TailStats()
         #: Files read while settling: read again once quiet (path -> when).
         self._again: dict[Path, float] = {}
+        #: JSON-lines files: (inode, bytes, lines, SHA-256 of those bytes) read and
+        #: published; the next reading parses only what was appended (a growing log
+        #: costs its new lines), unless the file was replaced or rewritten.
+        self._offsets: dict[Path, tuple[int, int, int, bytes]] = {}
+
+    def _linewise(self, path: Path) -> bool:
+        """Whether ``path`` is read line by line (Efir's own JSON lines)."""
+        fmt = self.options.input_format
+        return fmt == "jsonl" or (fmt is None and path.suffix in {".jsonl", ".ndjson"})
 
     def wanted(self, path: Path) -> bool:
         """A regular file of the folder, matching the pattern, not hidden nor the ledger."""
@@ -117,10 +128,26 @@ class Tailer:
         """Read a snapshot of ``path`` (blocking: run in a thread)."""
         o = self.options
         st = path.stat()
-        data = path.read_bytes()
+        start, lines_before, resume = 0, 0, None
+        linewise = self._linewise(path)
+        with path.open("rb") as handle:
+            whole = handle.read()
+        data = whole
+        if linewise:
+            ino, offset, lines, digest = self._offsets.get(path, (st.st_ino, 0, 0, b""))
+            # The same file, grown: what was read is still its beginning (hashing is far
+            # cheaper than parsing again; a rewrite of the same length is caught too).
+            same = ino == st.st_ino and 0 < offset <= len(whole)
+            if same and hashlib.sha256(whole[:offset]).digest() == digest:
+                start, lines_before = offset, lines
+                data = whole[offset:]
         settling = time.time() - st.st_mtime < o.settle_s
         if settling and not data.endswith(b"\n"):
             data = data[: data.rfind(b"\n") + 1]  # a line being written is read when done
+        if linewise:
+            end = start + len(data)
+            digest = hashlib.sha256(whole[:end]).digest()
+            resume = (st.st_ino, end, lines_before + data.count(b"\n"), digest)
         events: list[bytes] = []
         errors: list[LineError] = []
         skipped = 0
@@ -135,8 +162,9 @@ class Tailer:
                     raise FormatError(str(exc).replace(str(copy), str(path))) from None
                 for got in read:
                     if isinstance(got, LineError):
+                        line = got.line + lines_before
                         errors.append(
-                            LineError(str(path), got.line, got.reasons, got.code, got.element)
+                            LineError(str(path), line, got.reasons, got.code, got.element)
                         )
                     elif isinstance(got, Skipped):
                         skipped += 1
@@ -151,7 +179,7 @@ class Tailer:
                     else:
                         got["channel"] = o.channel
                         events.append(_ENCODE(got).encode())
-        return _Read(events, errors, skipped, settling)
+        return _Read(events, errors, skipped, settling, resume)
 
     async def take(self, path: Path, link: Link) -> int:
         """Read ``path`` and publish its new events; return how many were published."""
@@ -188,10 +216,14 @@ class Tailer:
             await asyncio.to_thread(self.ledger.mark_sent, keys)
             self.stats.published += len(fresh)
             log.info("%s: %d events published", path.name, len(fresh))
+        if got.resume is not None:
+            self._offsets[path] = got.resume  # only once what it held is published
         if got.settling:
             self._again[path] = time.monotonic() + self.options.settle_s
         else:
             self._again.pop(path, None)
+        if not got.settling or got.resume is not None:
+            # A whole JSON line refused is refused for good (and is not read again).
             self._report(got)
         return len(fresh)
 

@@ -166,3 +166,38 @@ def test_unusable_arguments_exit_2(args: list[str], message: str) -> None:
     done = CliRunner().invoke(app, ["adapter", "tail", *args])
     assert done.exit_code == 2, done.output
     assert message in done.output
+
+
+async def test_a_growing_json_lines_file_is_parsed_from_where_it_was_left(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    log = folder / "today.jsonl"
+    log.write_text(_event(0) + "not json\n")
+    tailer, link = _tailer(folder, settle_s=30), FakeLink()
+    await tailer.take(log, cast("Link", link))
+    assert tailer.stats.refused == 1  # a whole line refused is reported at once
+    with log.open("a") as out:
+        out.write(_event(1) + _event(2))
+    await tailer.take(log, cast("Link", link))
+    assert [json.loads(p)["event_id"] for p in link.sent] == ["e0", "e1", "e2"]
+    assert tailer.stats.already_sent == 0  # only the appended lines were read again
+    assert tailer.stats.refused == 1
+    log.write_text(_event(3))  # truncated and rewritten: read from the top
+    await tailer.take(log, cast("Link", link))
+    assert json.loads(link.sent[-1])["event_id"] == "e3"
+
+
+async def test_a_file_rewritten_longer_between_two_readings_is_read_from_the_top(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    log = folder / "today.jsonl"
+    log.write_text(_event(0))
+    tailer, link = _tailer(folder), FakeLink()
+    _old(log)
+    await tailer.take(log, cast("Link", link))
+    log.write_text(_event(5) + _event(6) + _event(7))  # same inode, longer, other content
+    _old(log)
+    await tailer.take(log, cast("Link", link))
+    assert [json.loads(p)["event_id"] for p in link.sent] == ["e0", "e5", "e6", "e7"]
