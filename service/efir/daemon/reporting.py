@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import logging
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -65,12 +66,33 @@ def store_report(
     for payload, at in stored:
         for event in parse_stored(profile.id, [(payload, at)], enrichment):
             events.append(event)
-            received.setdefault(event.event_id, []).append(f"received {format_local(at, tz)}")
+            sources = received.setdefault(event.event_id, [])
+            sources.append(f"received {format_local(at, tz)}")
+            made = _catalogued(enrichment, payload)
+            if made is not None and made not in sources:
+                sources.append(made)
     pack = load_pack(profile.rule_pack).under(as_of=as_of)
     result = audit_events(
         events, channel=profile, pack=pack, start_us=start_us, end_us=end_us, source="store"
     )
     return content.with_sources(content.build(result), received)
+
+
+def _catalogued(enrichment: Enrichment | None, payload: bytes) -> str | None:
+    """``catalogue house_id=H-77 (aigerim)`` when an entry filled in what ``payload`` lacked."""
+    if enrichment is None or not len(enrichment.catalogue):
+        return None
+    try:
+        doc = json.loads(payload)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(doc, dict):
+        return None
+    entry, filled = enrichment.catalogue.fill(doc)
+    if entry is None or not filled:
+        return None
+    by = f" ({entry.updated_by})" if entry.updated_by else ""
+    return f"catalogue {entry.key_field}={entry.key}: {', '.join(filled)}{by}"
 
 
 def last_week(now_us: int, tz: ZoneInfo, weekday: int, at: time) -> tuple[int, int, int]:

@@ -169,3 +169,18 @@ def _six() -> tuple[int, int]:
 
     start = to_us(datetime.fromisoformat(WINDOW))
     return start, start + 6 * 3600 * 1_000_000
+
+
+async def test_the_report_names_the_entry_that_classified_an_item(tmp_path: Path) -> None:
+    async with in_process(tmp_path) as (http, _):
+        assert (await http.post("/api/v1/events", json=_day(), headers=AUTH)).status_code == 200
+        fix = {"by": "aigerim", "entries": [{"key_field": "house_id", "key": "H-77",
+                                             "language": "ru"}]}  # fmt: skip
+        assert (await http.put("/api/v1/catalogue", json=fix, headers=AUTH)).status_code == 200
+        got = await http.get(
+            "/api/v1/channels/qaz-tv/report",
+            params={"from": WINDOW, "to": "2025-11-16T12:00:00+05:00", "format": "csv"},
+            headers=AUTH,
+        )
+        assert got.status_code == 200, got.text
+        assert "catalogue house_id=H-77: language (aigerim)" in got.text  # the evidence's source
