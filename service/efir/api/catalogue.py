@@ -26,6 +26,7 @@ from pydantic import BaseModel, Field, field_validator
 from efir.api.auth import MUTATE
 from efir.api.channels import NOT_FOUND, channel, instant_param
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.api.events import read_body
 from efir.api.models import ErrorOut
 from efir.core.catalogue import Entry
 from efir.core.channel import CHANNEL_ID
@@ -34,7 +35,7 @@ from efir.core.timebase import US_PER_S, format_local
 from efir.daemon.cataloguing import CatalogueKeeper, unclassified
 from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
 from efir.readers.base import LineError
-from efir.readers.catalogue_file import CatalogueFileError, entries, rows_of
+from efir.readers.catalogue_file import MAX_FILE_BYTES, CatalogueFileError, entries, rows_of
 from efir.schema.languages import is_language, language_problem
 from efir.store.catalogue import entry_data
 
@@ -190,7 +191,11 @@ async def import_catalogue(
     """Import a CSV or XLSX catalogue file: every usable row put, the others listed."""
     keeper = _keeper(ctx)
     now = ctx.now_us()
-    data = await request.body()
+    data, size = await read_body(request, MAX_FILE_BYTES)
+    if size > MAX_FILE_BYTES:
+        raise HTTPException(
+            status.HTTP_400_BAD_REQUEST, f"{name}: {size} bytes or more, over {MAX_FILE_BYTES}"
+        )
     got: list[Entry] = []
     refused: list[dict[str, Any]] = []
     try:

@@ -30,7 +30,7 @@ MAX_EVENTS_PER_POST = 10_000
 #: (about 25,000 typical events; one event is at most 64 KiB).
 MAX_BODY_BYTES = 8 * 1024 * 1024
 #: Bytes of an oversized body kept in its dead letter.
-_BODY_PREFIX = 4096
+BODY_PREFIX = 4096
 
 
 class EventResult(BaseModel):
@@ -88,7 +88,7 @@ async def post_events(ctx: Ctx, request: Request, response: Response) -> EventsR
     A body over 8 MiB is refused with 413 as soon as it is seen to be
     (its first 4 KiB are dead-lettered), before the rest is read.
     """
-    body, size = await _read_body(request)
+    body, size = await read_body(request)
     if size > MAX_BODY_BYTES:
         reason = f"body of {size} bytes or more, over the {MAX_BODY_BYTES}-byte limit"
         await ctx.ingest.submit_all(
@@ -103,20 +103,22 @@ async def post_events(ctx: Ctx, request: Request, response: Response) -> EventsR
     return result
 
 
-async def _read_body(request: Request) -> tuple[bytes, int]:
-    """The body, or its first bytes once it is over :data:`MAX_BODY_BYTES`, and the size seen.
+async def read_body(request: Request, limit: int = MAX_BODY_BYTES) -> tuple[bytes, int]:
+    """The body, or its first bytes once it is over ``limit``, and the size seen.
 
-    A declared ``Content-Length`` over the limit is refused before any byte is read.
+    A declared ``Content-Length`` over the limit is refused before any byte is
+    read; otherwise the body is read only up to the limit (the caller compares
+    the size with it). Every body-taking route reads through this.
     """
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isdigit() and int(declared) > limit:
         return b"", int(declared)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            return b"".join(chunks)[:_BODY_PREFIX], size
+        if size > limit:
+            return b"".join(chunks)[:BODY_PREFIX], size
         chunks.append(chunk)
     return b"".join(chunks), size
 

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from efir.api.auth import AUTH_ERRORS
 from efir.api.channels import NOT_FOUND, channel
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
-from efir.api.events import EventsResponse, results
+from efir.api.events import EventsResponse, read_body, results
 from efir.api.models import ErrorOut
 from efir.daemon.ingest import Inbound
 from efir.daemon.monitor import Channel  # noqa: TC001 - FastAPI reads the annotation at runtime
@@ -111,21 +111,19 @@ async def push_now_playing(
     if ctx.nowplaying is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "no now-playing intake")
     now = ctx.now_us()
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_DOCUMENT_BYTES:
-            reason = f"a now-playing document over {MAX_DOCUMENT_BYTES} bytes"
-            await ctx.ingest.submit_all(
-                [
-                    Inbound(
-                        bytes(body[:4096]), "http", now, channel=ch.profile.id,
-                        refusal=("oversized", reason), size=len(body),
-                    )
-                ]
-            )  # fmt: skip
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, reason)
-    outcomes = await ctx.nowplaying.receive(ch.profile.id, push_format.value, bytes(body), now)
+    body, size = await read_body(request, MAX_DOCUMENT_BYTES)
+    if size > MAX_DOCUMENT_BYTES:
+        reason = f"a now-playing document over {MAX_DOCUMENT_BYTES} bytes"
+        await ctx.ingest.submit_all(
+            [
+                Inbound(
+                    body, "http", now, channel=ch.profile.id, refusal=("oversized", reason),
+                    size=size,
+                )
+            ]
+        )  # fmt: skip
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, reason)
+    outcomes = await ctx.nowplaying.receive(ch.profile.id, push_format.value, body, now)
     result = results(outcomes)
     if result.rejected:
         response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT

@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import msgspec
-
 from efir.core.catalogue import Catalogue
-from efir.readers.classify import classify_payload
-from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, nesting, parse_event
+from efir.readers.classify import enrich_payload
+from efir.schema.asrun import parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -54,28 +52,7 @@ class Enrichment:
         Raises:
             EventError: as ``parse_event`` (a classified payload is checked the same way).
         """
-        if len(self.catalogue):
-            payload = self._catalogued(payload)
-        if self.classifiers:
-            payload = classify_payload(self.classifiers, payload)
-        return parse_event(payload, now_us=now_us, expect_channel=expect_channel)
-
-    def _catalogued(self, payload: bytes) -> bytes:
-        """``payload`` with what its catalogue entry gives (as it is when none applies)."""
-        if len(payload) > MAX_PAYLOAD_BYTES or nesting(payload) > MAX_DEPTH:
-            return payload  # validation says what is wrong with it
-        try:
-            doc = _DECODE(payload)
-        except (msgspec.DecodeError, RecursionError):
-            return payload
-        if not isinstance(doc, dict):
-            return payload
-        entry, filled = self.catalogue.fill(doc)
-        if entry is None or not filled:
-            return payload
-        self.used[entry.ident] = self.used.get(entry.ident, 0) + 1
-        return _ENCODE(doc)
-
-
-_DECODE = msgspec.json.Decoder().decode
-_ENCODE = msgspec.json.Encoder().encode
+        got = enrich_payload(payload, catalogue=self.catalogue, classifiers=self.classifiers)
+        if got.entry is not None and got.filled:
+            self.used[got.entry.ident] = self.used.get(got.entry.ident, 0) + 1
+        return parse_event(got.payload, now_us=now_us, expect_channel=expect_channel)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import json
 import logging
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from efir.audit.run import audit_events
 from efir.core.timebase import US_PER_S, format_local, from_us, local_wall_to_us
 from efir.daemon.checkpoints import parse_stored
 from efir.i18n import Translator
+from efir.readers.classify import enrich_payload
 from efir.reports import content
 from efir.reports.render import MEDIA_TYPES, ReportFormat, render
 from efir.rulepacks import load_pack
@@ -79,20 +79,14 @@ def store_report(
 
 
 def _catalogued(enrichment: Enrichment | None, payload: bytes) -> str | None:
-    """``catalogue house_id=H-77 (aigerim)`` when an entry filled in what ``payload`` lacked."""
-    if enrichment is None or not len(enrichment.catalogue):
+    """``catalogue house_id=H-77: language (aigerim)`` when an entry filled in ``payload``."""
+    if enrichment is None:
         return None
-    try:
-        doc = json.loads(payload)
-    except (ValueError, RecursionError):
+    got = enrich_payload(payload, catalogue=enrichment.catalogue)
+    if got.entry is None or not got.filled:
         return None
-    if not isinstance(doc, dict):
-        return None
-    entry, filled = enrichment.catalogue.fill(doc)
-    if entry is None or not filled:
-        return None
-    by = f" ({entry.updated_by})" if entry.updated_by else ""
-    return f"catalogue {entry.key_field}={entry.key}: {', '.join(filled)}{by}"
+    by = f" ({got.entry.updated_by})" if got.entry.updated_by else ""
+    return f"catalogue {got.entry.key_field}={got.entry.key}: {', '.join(got.filled)}{by}"
 
 
 def last_week(now_us: int, tz: ZoneInfo, weekday: int, at: time) -> tuple[int, int, int]:

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from pathlib import Path
 
+    from efir.core.catalogue import Catalogue, Entry
+
 #: Fields a rule may set: what an item is (the event's inheritable attributes),
 #: not which item it is (its house number, title, artist, ISRC).
 SETTABLE = frozenset(INHERITABLE) - {"house_id", "title", "artist", "isrc"}
@@ -165,17 +167,55 @@ def classify_payload(classifiers: Mapping[str, Classifier], payload: bytes) -> b
     size limit, or that no rule changes, is returned as it is (validation
     then says what is wrong with it).
     """
+    return enrich_payload(payload, classifiers=classifiers).payload
+
+
+@dataclass(frozen=True, slots=True)
+class Enriched:
+    """A payload after :func:`enrich_payload`: the bytes, and the catalogue entry that filled in."""
+
+    payload: bytes
+    entry: Entry | None = None
+    filled: tuple[str, ...] = ()
+
+
+def enrich_payload(
+    payload: bytes,
+    *,
+    catalogue: Catalogue | None = None,
+    classifiers: Mapping[str, Classifier] | None = None,
+) -> Enriched:
+    """``payload`` with what it lacks filled in: by the catalogue first, then the channel's rules.
+
+    Decoded once and encoded again only when something was filled in; a
+    payload that is not a JSON object within the limits comes back as it is
+    (validation says what is wrong with it). Both apply to ``start`` and
+    ``complete`` versions only (see :func:`classify_payload`).
+    """
+    if not (catalogue is not None and len(catalogue)) and not classifiers:
+        return Enriched(payload)
     if len(payload) > MAX_PAYLOAD_BYTES or nesting(payload) > MAX_DEPTH:
-        return payload
+        return Enriched(payload)
     try:
         doc = _DECODE(payload)
     except (msgspec.DecodeError, RecursionError):
-        return payload
-    if not isinstance(doc, dict) or doc.get("phase") not in {"start", "complete"}:
-        return payload
+        return Enriched(payload)
+    if not isinstance(doc, dict) or doc.get("phase", "complete") not in {"start", "complete"}:
+        return Enriched(payload)
+    entry, filled = (None, []) if catalogue is None else catalogue.fill(doc)
+    classified = _classify(classifiers or {}, doc)
+    if not filled and classified is None:
+        return Enriched(payload)
+    return Enriched(_ENCODE(classified if classified is not None else doc), entry, tuple(filled))
+
+
+def _classify(classifiers: Mapping[str, Classifier], doc: dict[str, Any]) -> dict[str, Any] | None:
+    """``doc`` classified by its channel's rules, or ``None`` when they change nothing."""
+    if doc.get("phase") not in {"start", "complete"}:
+        return None
     classifier = classifiers.get(doc.get("channel"))  # type: ignore[arg-type]
     if classifier is None:
-        return payload
+        return None
     given = doc.get("raw")
     raw = (
         {str(k): v for k, v in given.items() if isinstance(v, str)}
@@ -186,8 +226,8 @@ def classify_payload(classifiers: Mapping[str, Classifier], payload: bytes) -> b
     record = Record(dict(fields), raw, 0)
     classifier.apply(record)
     if record.fields == fields:
-        return payload
-    return _ENCODE({**record.fields, **({"raw": given} if "raw" in doc else {})})
+        return None
+    return {**record.fields, **({"raw": given} if "raw" in doc else {})}
 
 
 def _fill(fields: dict[str, Any], sets: dict[str, Any]) -> bool:

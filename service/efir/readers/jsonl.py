@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from efir.readers.base import OFFLINE_NOW_US, LineError
+from efir.readers.classify import enrich_payload
 from efir.readers.playlist import PROGRAM_LIST
-from efir.schema.asrun import MAX_DEPTH, MAX_PAYLOAD_BYTES, EventError, nesting, parse_event
+from efir.schema.asrun import MAX_PAYLOAD_BYTES, EventError, parse_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -17,20 +17,6 @@ if TYPE_CHECKING:
     from efir.core.catalogue import Catalogue
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
-
-
-def _catalogued(catalogue: Catalogue, line: bytes) -> bytes:
-    """``line`` with what its catalogue entry gives (as it is when none applies or it is bad)."""
-    if len(line) > MAX_PAYLOAD_BYTES or nesting(line) > MAX_DEPTH:
-        return line  # the check says what is wrong with it
-    try:
-        doc = json.loads(line)
-    except (ValueError, RecursionError):
-        return line
-    if not isinstance(doc, dict):
-        return line
-    _, filled = catalogue.fill(doc)
-    return json.dumps(doc, ensure_ascii=False).encode() + b"\n" if filled else line
 
 
 def parse_lines(
@@ -141,7 +127,7 @@ def read_lines(
             while left > 0 and size > left:
                 size -= len(lines.pop())
             if catalogue is not None:
-                lines = [_catalogued(catalogue, line) for line in lines]
+                lines = [enrich_payload(line, catalogue=catalogue).payload for line in lines]
             yield from parse_lines(source, number, lines, now_us)
             number += len(lines)
             consumed += size

@@ -14,10 +14,8 @@ import asyncio
 import base64
 import json
 import os
-import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ import pytest
 
 from efir.config.settings import ChannelConfig
 from efir.daemon.service import Service
+from tests.getserver import GetServer
 from tests.integration.live import Child, api, kill_while_publishing, running, settings_for
 from tests.services import Mosquitto, free_port, unique_prefix
 
@@ -42,28 +41,11 @@ class Station:
     def __init__(self, songs: int, base: int) -> None:
         self.songs, self.base = songs, base
         self.t0 = time.monotonic()
-        self.served = 0
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                body = json.dumps(owner.document()).encode()
-                owner.served += 1
-                self.send_response(200)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.http = GetServer(lambda _: (200, json.dumps(self.document()).encode()))
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/api/nowplaying/1"
+        return f"{self.http.base}/api/nowplaying/1"
 
     def index(self) -> int:
         return min(self.songs - 1, int((time.monotonic() - self.t0) / REAL_S))
@@ -82,8 +64,7 @@ class Station:
         }
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.http.close()
 
 
 async def _stored(service: Service, channel: str) -> list[dict[str, Any]]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import cast
 from zoneinfo import ZoneInfo
@@ -16,6 +14,7 @@ from efir.adapters.ledger import Ledger
 from efir.adapters.link import Link
 from efir.adapters.poll import Poller, PollOptions
 from efir.readers.nowplaying import PRESETS
+from tests.getserver import GetServer
 
 S = 1_000_000
 NOW = 1_796_000_000 * S
@@ -29,31 +28,9 @@ class FakeLink:
         self.sent.extend(payloads)
 
 
-class Script:
-    """An HTTP server answering each GET with the next scripted (status, body)."""
-
-    def __init__(self, answers: list[tuple[int, bytes]]) -> None:
-        self.answers = answers
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                code, body = owner.answers.pop(0) if owner.answers else (200, b"{}")
-                self.send_response(code)
-                self.send_header("content-length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/np"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def _script(answers: list[tuple[int, bytes]]) -> GetServer:
+    """A server answering each GET with the next scripted (status, body), then 200 ``{}``."""
+    return GetServer(lambda _: answers.pop(0) if answers else (200, b"{}"))
 
 
 def _doc(i: int) -> bytes:
@@ -82,8 +59,10 @@ HOSTILE = [
 async def test_a_hostile_answer_is_reported_and_the_item_on_air_is_not_ended(
     tmp_path: Path, hostile: tuple[int, bytes]
 ) -> None:
-    script = Script([(200, _doc(1)), hostile, (200, _doc(2))])
-    options = PollOptions(script.url, "qaz-radio", PRESETS["azuracast"], ZoneInfo("Asia/Almaty"))
+    script = _script([(200, _doc(1)), hostile, (200, _doc(2))])
+    options = PollOptions(
+        script.base + "/np", "qaz-radio", PRESETS["azuracast"], ZoneInfo("Asia/Almaty")
+    )
     poller = Poller(options, Ledger(tmp_path / "ledger.sqlite"), lambda: NOW)
     link = FakeLink()
     try:
@@ -103,8 +82,10 @@ async def test_a_hostile_answer_is_reported_and_the_item_on_air_is_not_ended(
 
 
 async def test_a_restart_resumes_with_the_item_that_was_playing(tmp_path: Path) -> None:
-    script = Script([(200, _doc(1)), (200, _doc(2))])
-    options = PollOptions(script.url, "qaz-radio", PRESETS["azuracast"], ZoneInfo("Asia/Almaty"))
+    script = _script([(200, _doc(1)), (200, _doc(2))])
+    options = PollOptions(
+        script.base + "/np", "qaz-radio", PRESETS["azuracast"], ZoneInfo("Asia/Almaty")
+    )
     link = FakeLink()
     try:
         async with httpx.AsyncClient(timeout=5) as http:
