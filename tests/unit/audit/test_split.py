@@ -129,6 +129,9 @@ def test_two_processes_equal_one(
         lines.insert(data.draw(st.integers(0, len(lines))), other)
     paths = _write(tmp_path_factory.mktemp("split"), lines, data.draw(st.integers(1, 3)))
     monkeypatch.setattr(run, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(
+        run, "COLUMNAR", False
+    )  # the split path itself (tests/unit/audit/test_columnar.py)
     monkeypatch.setattr(split, "MAIN_SHARE", data.draw(st.floats(0.0, 1.0)))
     one = _outcome(paths, zone, two=False, given_channel=given_channel)
     two = _outcome(paths, zone, two=True, given_channel=given_channel)
@@ -176,6 +179,7 @@ def _break_the_worker(monkeypatch: pytest.MonkeyPatch, failure: BaseException) -
         raise failure
 
     monkeypatch.setattr(run, "MIN_SPLIT_BYTES", 0)
+    monkeypatch.setattr(run, "COLUMNAR", False)
     monkeypatch.setattr(ChannelEngine, "encoded_items", broken)
 
 
