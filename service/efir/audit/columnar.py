@@ -653,23 +653,33 @@ class ColumnLedger(Ledger):
                     acc[q] = acc.get(q, 0) + int(total[q])
 
     # ----------------------------------------------------------------- items
-    def _simple_item(self, k: int) -> Item:
+    def _simple_items(self, refs: list[int]) -> list[Item]:
+        """The items of bulk-resolved indices ``refs``, their events fetched in one query."""
         simple, texts = self._simple, self._texts
         assert simple is not None  # noqa: S101 - filled first
         assert texts is not None  # noqa: S101
-        (event,) = texts.events(simple.source[k : k + 1])
+        rows = simple.source[refs]
+        by_row = np.argsort(rows, kind="stable")
+        out: list[Item | None] = [None] * len(refs)
         none = int(_NONE)
-        end, planned = int(simple.end[k]), int(simple.planned[k])
-        return Item(
-            event.event_id,
-            int(simple.start[k]),
-            None if end == none else end,
-            None if planned == none else planned,
-            int(simple.order[k]),
-            int(simple.pid[k]),
-            bool(simple.primary[k]),
-            event,
-        )
+        for pos, event in zip(by_row.tolist(), texts.events(rows[by_row]), strict=True):
+            k = refs[pos]
+            end, planned = int(simple.end[k]), int(simple.planned[k])
+            out[pos] = Item(
+                event.event_id,
+                int(simple.start[k]),
+                None if end == none else end,
+                None if planned == none else planned,
+                int(simple.order[k]),
+                int(simple.pid[k]),
+                bool(simple.primary[k]),
+                event,
+            )
+        return [item for item in out if item is not None]
+
+    def _simple_item(self, k: int) -> Item:
+        (item,) = self._simple_items([k])
+        return item
 
     def _item(self, i: int) -> Item:
         """The item at timeline index ``i`` (built once)."""
@@ -683,29 +693,9 @@ class ColumnLedger(Ledger):
     def _items_between(self, i: int, j: int) -> None:
         """Build the items of timeline indices ``[i, j)`` in one query."""
         wanted = [k for k in range(i, j) if k not in self._made and self._t_ref[k] >= 0]
-        if len(wanted) < 2:
-            return
-        simple, texts = self._simple, self._texts
-        assert simple is not None  # noqa: S101 - filled first
-        assert texts is not None  # noqa: S101
-        refs = self._t_ref[wanted]
-        rows = simple.source[refs]
-        by_row = np.argsort(rows, kind="stable")
-        events = texts.events(rows[by_row])
-        none = int(_NONE)
-        for pos, event in zip(by_row.tolist(), events, strict=True):
-            k = int(refs[pos])
-            end, planned = int(simple.end[k]), int(simple.planned[k])
-            self._made[wanted[pos]] = Item(
-                event.event_id,
-                int(simple.start[k]),
-                None if end == none else end,
-                None if planned == none else planned,
-                int(simple.order[k]),
-                int(simple.pid[k]),
-                bool(simple.primary[k]),
-                event,
-            )
+        if len(wanted) > 1:
+            made = self._simple_items(self._t_ref[wanted].tolist())
+            self._made.update(zip(wanted, made, strict=True))
 
     def _index(self, item: Item) -> int:
         i = int(np.searchsorted(self._t_start, item.start, side="left"))
