@@ -62,12 +62,14 @@ def main() -> None:
                 report = out / f"efir{n}.json"
                 wall, rss, code = timed([*efir, "-o", str(report), *args.efir_arg])
                 if code not in (0, 1):  # 1: violations found
-                    raise SystemExit(f"efir audit failed ({code})")
+                    msg = f"efir audit failed ({code})"
+                    raise SystemExit(msg)
                 reports.append(report)
             else:
                 wall, rss, code = timed(peer)
                 if code != 0:
-                    raise SystemExit(f"the peer failed ({code})")
+                    msg = f"the peer failed ({code})"
+                    raise SystemExit(msg)
             got[who] = (wall, rss)
             runs[who].append((wall, rss))
         ratios.append(got["efir"][0] / got["peer"][0])
