@@ -662,13 +662,36 @@ def operations() -> Dashboard:
         ("Ready", "min(efir_ready)", "1 while /readyz answers ready on every instance."),
         ("Store", "min(efir_store_up)", "1 when the database accepts writes."),
         ("Broker", "min(efir_mqtt_connected)", "1 while connected to the MQTT broker."),
-        ("Sender", "sum(efir_leader)", "Instances sending notifications: exactly 1 expected."),
+        (
+            "Sender",
+            "min(max by (shard) (efir_fleet_leaders))",
+            (
+                "Instances sending notifications, in the shard with the fewest: exactly 1 expected "
+                "per shard (docs/scaling.md)."
+            ),
+        ),
     ):
         d = d.with_panel(
             counter_stat(title, expr, desc, steps((None, "red"), (1, "green"))).mappings(
                 [ValueMap(options={"0": ValueMappingResult(text="down", color="red")})]
             )
         )
+    d = d.with_row(Row("Fleet"))
+    d = d.with_panel(
+        series(
+            "Instances per shard",
+            "Instances of each shard that reported in the last 10 s, as the best-informed "
+            "instance sees them ('' without shards). 0: nobody counts that shard's channels.",
+            ("max by (shard) (efir_fleet_instances)", "{{shard}}"),
+        )
+    )
+    d = d.with_panel(
+        series(
+            "Senders per shard",
+            "Instances holding each shard's sender lease: exactly 1 expected.",
+            ("max by (shard) (efir_fleet_leaders)", "{{shard}}"),
+        )
+    )
     d = d.with_row(Row("Ingest"))
     d = d.with_panel(
         series(

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING
 
 from efir.api.app import create_app
 from efir.api.context import ApiContext
+from efir.config.shards import ShardMap
 from efir.daemon.alerting import Alerter
 from efir.daemon.broker import EmbeddedBroker
 from efir.daemon.cataloguing import CatalogueKeeper
 from efir.daemon.checkpoints import Checkpointer
 from efir.daemon.enrich import Enrichment
+from efir.daemon.fleet import Fleet
 from efir.daemon.ingest import Ingest
 from efir.daemon.leader import Leadership
 from efir.daemon.live_metrics import LiveCollector
@@ -55,7 +57,15 @@ def build(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> S
 
 
 def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us) -> Parts:
-    """Every part of the daemon, each given what it uses when it is built."""
+    """Every part of the daemon, each given what it uses when it is built.
+
+    With shards (docs/scaling.md) every part but the fleet and the API's
+    channel list sees this instance's shard's channels only, as if the
+    configuration held no others.
+    """
+    shards = ShardMap.of(settings)
+    everything = settings
+    settings = shards.local(everything)
     metrics = Metrics()
     store = Store(settings.db_url)
     monitor = Monitor(
@@ -75,11 +85,29 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         now_us=now_us,
         enrichment=enrichment,
     )
-    alert_store = AlertStore(store)
+    alert_store = AlertStore(store, shards.alert_scope())
     # Set by the alerter and the API when outbox rows are due; the worker waits on it.
     delivery_due = asyncio.Event()
     alerter = Alerter(
-        settings, monitor, alert_store, metrics, now_us=now_us, wake_delivery=delivery_due.set
+        settings,
+        monitor,
+        alert_store,
+        metrics,
+        now_us=now_us,
+        wake_delivery=delivery_due.set,
+        system=shards.primary,
+        shared_silences=shards.sharded,
+    )
+    leading = {"now": False}
+    fleet = Fleet(
+        shards,
+        store,
+        metrics,
+        me=settings.mqtt.client_id,
+        url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
+        now_us=now_us,
+        leading=lambda: leading["now"],
+        configs={c.id: c for c in everything.channels},
     )
     ingest = Ingest(
         store,
@@ -91,6 +119,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         hydrate=checkpointer.hydrate,
         on_applied=alerter.kick,
         enrichment=enrichment,
+        fleet=fleet,
     )
     planning = PlanIntake(Plans(store), monitor)
     cataloguing = CatalogueKeeper(CatalogueStore(store), store, monitor, enrichment, checkpointer)
@@ -106,6 +135,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         now_us=now_us,
         embedded=settings.embedded_broker,
         planning=planning,
+        shards=shards,
     )
     sender = Sender(publish=consumer.publish)
     delivery = DeliveryWorker(
@@ -128,12 +158,14 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
     )
 
     async def lead(leader: bool) -> None:
+        leading["now"] = leader
         await alerter.lead(leader)
         delivery.wake()
+        fleet.kick()
 
     leadership = Leadership(
         store,
-        settings.alerts.leader_lock_id,
+        shards.lock_id(settings.alerts.leader_lock_id),
         on_change=lead,
         alerts=alert_store,
         holder=settings.mqtt.client_id,
@@ -181,6 +213,8 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         leadership=leadership,
         ticker=ticker,
         readiness=readiness,
+        fleet=fleet,
+        fleet_channels={c.id: c.name for c in everything.channels},
         stopping=asyncio.Event(),
     )
 
@@ -202,7 +236,8 @@ def api_context(parts: Parts) -> ApiContext:
         registry=parts.metrics.registry,
         readiness=parts.readiness.checks,
         stopping=parts.stopping,
-        channel_names={c.id: c.name for c in settings.channels},
+        channel_names=parts.fleet_channels,
+        fleet=parts.fleet,
         alerts=settings.alerts,
         write_tokens=write_tokens,
         read_tokens=read_tokens,

@@ -40,6 +40,7 @@ REJECT_REASONS = (
     "oversized",
     "channel_mismatch",
     "unknown_channel",
+    "foreign_channel",
 )
 #: Outcomes of a notification attempt (``efir.notify.send.classify``).
 NOTIFY_OUTCOMES = ("delivered", "retry", "failed", "gone")
@@ -185,6 +186,31 @@ class Metrics:
             "efir_start_time_seconds", "When this Efir process started (Unix time).", registry=r
         )
         self.up_since.set(time.time())
+        # The fleet (docs/scaling.md): every instance says which shard it serves and
+        # what it sees of the others, so Prometheus has the whole fleet from any one.
+        self.shard = Info(
+            "efir_shard",
+            "The shard this instance serves ('' without shards) and its client id.",
+            registry=r,
+        )
+        self.fleet_instances = Gauge(
+            "efir_fleet_instances",
+            "Instances of each shard ('': no shards) heard from in the last 10 s, seen from here.",
+            ["shard"],
+            registry=r,
+        )
+        self.fleet_leaders = Gauge(
+            "efir_fleet_leaders",
+            "Instances of each shard holding its sender lease, as this one sees them.",
+            ["shard"],
+            registry=r,
+        )
+        self.foreign = Counter(
+            "efir_events_foreign",
+            "Messages for channels another shard serves, acknowledged and left to it.",
+            ["shard"],
+            registry=r,
+        )
 
     def known_labels(self, receivers: list[str]) -> None:
         """Create the labelled series known in advance at zero.

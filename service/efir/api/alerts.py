@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from efir.api.auth import MUTATE
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.api.fleet import MISDIRECTED, not_here
 from efir.api.silences import standby
 from efir.core.alerting.alert import State
 from efir.core.alerting.inhibit import Inhibitor
@@ -148,18 +149,30 @@ async def journal(
     ]
 
 
-@router.get("/alerts/{fingerprint}", responses={404: {}})
-def get_alert(ctx: Ctx, fingerprint: str) -> AlertOut:
-    """One alert."""
+async def _missing(ctx: Ctx, fingerprint: str) -> HTTPException:
+    """404, or 421 naming the instance when the alert is another shard's (docs/scaling.md)."""
+    fleet = ctx.fleet
+    if fleet is not None and fleet.shards.sharded:
+        channel = await ctx.alert_store.channel_of(fingerprint)
+        if channel is not None:
+            not_here(ctx, channel)
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint!r}")
+
+
+@router.get("/alerts/{fingerprint}", responses={404: {}, **MISDIRECTED})
+async def get_alert(ctx: Ctx, fingerprint: str) -> AlertOut:
+    """One alert (421 naming the serving instance when it is another shard's)."""
     st = ctx.alerter.state
     a = None if st is None else st.alerts.get(fingerprint)
     if st is None or a is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint!r}")
+        raise await _missing(ctx, fingerprint)
     inhibitor = Inhibitor(st.alerts.values(), ctx.alerter.policy.inhibitions)
     return _alert_out(a, st.silences, inhibitor, ctx.now_us())
 
 
-@router.post("/alerts/{fingerprint}/ack", dependencies=MUTATE, responses={404: {}, 503: {}})
+@router.post(
+    "/alerts/{fingerprint}/ack", dependencies=MUTATE, responses={404: {}, 503: {}, **MISDIRECTED}
+)
 async def acknowledge(ctx: Ctx, fingerprint: str, body: AckIn) -> AlertOut:
     """Acknowledge an alert: reminders stop for this episode (journaled)."""
     try:
@@ -167,7 +180,7 @@ async def acknowledge(ctx: Ctx, fingerprint: str, body: AckIn) -> AlertOut:
     except NotLeaderError as exc:
         raise standby(exc) from None
     if a is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no alert {fingerprint!r}")
+        raise await _missing(ctx, fingerprint)
     st = ctx.alerter.state
     assert st is not None  # noqa: S101 - acknowledge() needs it
     return _alert_out(a, st.silences, Inhibitor(st.alerts.values(), ()), ctx.now_us())

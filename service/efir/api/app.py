@@ -22,6 +22,7 @@ from efir.api import (
     dead_letters,
     deliveries,
     events,
+    fleet,
     health,
     nowplaying,
     plans,
@@ -64,8 +65,10 @@ def create_app(context: ApiContext) -> FastAPI:
         silences,
         deliveries,
         receivers,
+        fleet,
     ):
         app.include_router(module.router)
+    app.add_exception_handler(fleet.MisdirectedError, fleet.misdirected)
     app.include_router(board_router())
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -25,6 +25,7 @@ from pydantic import BaseModel, Field
 
 from efir.api.channels import channel_windows
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.api.fleet import ServedByOut
 from efir.api.models import FeedInfo, LangQuery, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.status import Status, worst
@@ -128,6 +129,10 @@ class Board(BaseModel):
     generated: str = Field(description="UTC instant of these figures.")
     lang: str = Field(default="en", description="The language of advice and titles.")
     tiles: list[Tile]
+    elsewhere: list[ServedByOut] = Field(
+        default=[],
+        description="Channels another shard serves, and the instance whose board shows them.",
+    )
 
 
 #: The what-if view's default date and span: the thresholds of 2027, the last four weeks.
@@ -294,7 +299,13 @@ def snapshot(ctx: ApiContext, lang: str = "en") -> Board:
     names = ctx.channel_names
     say = phrasebook(lang)
     tiles = [_tile(ctx, ch, names.get(cid), now, say) for cid, ch in ctx.monitor.channels.items()]
-    return Board(generated=format_local(now, _UTC), lang=lang, tiles=tiles)
+    fleet = ctx.fleet
+    elsewhere = (
+        []
+        if fleet is None
+        else [ServedByOut.of(w) for cid in fleet.configs if (w := fleet.served_by(cid))]
+    )
+    return Board(generated=format_local(now, _UTC), lang=lang, tiles=tiles, elsewhere=elsewhere)
 
 
 def _tile(ctx: ApiContext, ch: Channel, name: str | None, now: int, say: Phrases) -> Tile:

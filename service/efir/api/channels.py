@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
 from efir.api.context import Ctx  # noqa: TC001 - FastAPI reads the annotation at runtime
+from efir.api.fleet import MISDIRECTED, ServedByOut, not_here
 from efir.api.models import ErrorOut, FeedInfo, LangQuery, OnAir
 from efir.api.views import feed_info, on_air_now
 from efir.core.engine import ROLLING_US, judge_closed
@@ -42,6 +43,7 @@ EARLIEST_US = 946_684_800 * US_PER_S
 
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "No such channel (or rule)"},
+    **MISDIRECTED,
 }
 
 
@@ -113,7 +115,12 @@ class ChannelSummary(BaseModel):
     timezone: str
     rule_pack: str
     worst_status: Status | None
-    feed: FeedInfo
+    feed: FeedInfo | None = Field(description="Null for a channel another shard serves.")
+    shard: str | None = Field(default=None, description="The channel's shard (docs/scaling.md).")
+    served_by: ServedByOut | None = Field(
+        default=None,
+        description="Set when another instance serves the channel: ask it for the figures.",
+    )
 
 
 class ChannelStatus(BaseModel):
@@ -142,18 +149,25 @@ class WindowList(BaseModel):
 
 
 def channel(ctx: Ctx, channel_id: str) -> Channel:
-    """The channel named by the path (404 when it is not monitored)."""
+    """The channel named by the path (421 when another shard serves it, 404 when nobody does)."""
     ch = ctx.monitor.get(channel_id)
     if ch is None:
+        not_here(ctx, channel_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"channel {channel_id!r} is not monitored")
     return ch
 
 
 @router.get("/api/v1/channels")
 def channels(ctx: Ctx) -> list[ChannelSummary]:
-    """Every monitored channel, its feed and its worst status now."""
+    """Every configured channel: its feed and worst status, or which instance serves it.
+
+    With shards, the channels of other shards come last, with ``served_by``
+    and no figures.
+    """
     now = ctx.now_us()
     out = []
+    fleet = ctx.fleet
+    shard_of = {} if fleet is None else fleet.shards.shard_of
     for ch in ctx.monitor.channels.values():
         results = ch.status(now)
         out.append(
@@ -165,8 +179,27 @@ def channels(ctx: Ctx) -> list[ChannelSummary]:
                 rule_pack=ch.profile.rule_pack,
                 worst_status=worst([w.status for w in results]) if results else None,
                 feed=feed_info(ctx.monitor, ch, now),
+                shard=shard_of.get(ch.profile.id),
             )
         )
+    if fleet is not None:
+        for cid, config in fleet.configs.items():
+            where = fleet.served_by(cid)
+            if where is None:
+                continue
+            out.append(
+                ChannelSummary(
+                    id=cid,
+                    name=config.name,
+                    media=str(config.media),
+                    timezone=config.timezone,
+                    rule_pack=config.rule_pack,
+                    worst_status=None,
+                    feed=None,
+                    shard=where.shard,
+                    served_by=ServedByOut.of(where),
+                )
+            )
     return out
 
 

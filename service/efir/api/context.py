@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from efir.daemon.alerting import Alerter
     from efir.daemon.cataloguing import CatalogueKeeper
     from efir.daemon.enrich import Enrichment
+    from efir.daemon.fleet import Fleet
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
     from efir.daemon.nowplaying import NowPlayingIntake
@@ -55,6 +56,8 @@ class ApiContext:
         planning: where planned schedules are received.
         nowplaying: where pushed now-playing documents are received.
         cataloguing: the catalogue, its changes and its worklist.
+        fleet: the shards and the other instances (which one serves a
+            channel this one does not).
     """
 
     now_us: Callable[[], int]
@@ -75,6 +78,7 @@ class ApiContext:
     planning: PlanIntake | None = None
     nowplaying: NowPlayingIntake | None = None
     cataloguing: CatalogueKeeper | None = None
+    fleet: Fleet | None = None
 
 
 def get_context(request: Request) -> ApiContext:

@@ -76,6 +76,11 @@ _EVENTS_BODY = {
     dependencies=MUTATE,
     responses={
         413: {"model": ErrorOut, "description": "Body over 8 MiB or 10,000 events"},
+        421: {
+            "model": EventsResponse,
+            "description": "Every event refused is for a channel another shard serves "
+            "(each result names the instance; docs/scaling.md)",
+        },
         422: {"model": EventsResponse, "description": "Some events were dead-lettered"},
     },
     openapi_extra={"requestBody": _EVENTS_BODY},
@@ -85,8 +90,11 @@ async def post_events(ctx: Ctx, request: Request, response: Response) -> EventsR
 
     Each event is committed (or dead-lettered with its reason) before the
     answer; the status code is 200 when all were accepted, 422 otherwise.
-    A body over 8 MiB is refused with 413 as soon as it is seen to be
-    (its first 4 KiB are dead-lettered), before the rest is read.
+    An event for a channel another shard serves is dead-lettered here as
+    ``foreign_channel``, its reason naming the instance that serves it (421
+    when every refused event is such). A body over 8 MiB is refused with 413
+    as soon as it is seen to be (its first 4 KiB are dead-lettered), before
+    the rest is read.
     """
     body, size = await read_body(request)
     if size > MAX_BODY_BYTES:
@@ -99,7 +107,12 @@ async def post_events(ctx: Ctx, request: Request, response: Response) -> EventsR
     outcomes = await ctx.ingest.submit_and_wait(payloads, "http")
     result = results(outcomes)
     if result.rejected:
-        response.status_code = status.HTTP_422_UNPROCESSABLE_CONTENT
+        foreign = all(o.code == "foreign_channel" for o in outcomes if not o.accepted)
+        response.status_code = (
+            status.HTTP_421_MISDIRECTED_REQUEST
+            if foreign
+            else status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
     return result
 
 

@@ -90,6 +90,10 @@ class ChannelConfig(Strict):
     #: How this channel's pushed now-playing JSON reads (``POST .../nowplaying?format=json``,
     #: docs/integration.md): a YAML mapping file's path or the mapping inline.
     nowplaying: Path | dict[str, Any] | None = None
+    #: The shard that serves this channel (docs/scaling.md): only the instances
+    #: started with ``shard:`` (``EFIR_SHARD``) equal to it count its events.
+    #: Either every channel names a shard or none does.
+    shard: str | None = Field(default=None, pattern=CHANNEL_ID.pattern)
 
     @field_validator("flags")
     @classmethod
@@ -313,6 +317,14 @@ class Settings(BaseSettings):
     alerts: AlertsConfig = AlertsConfig()
     #: Weekly reports sent to receivers (e-mail with the file attached, or a webhook).
     reports: list[ReportSchedule] = []
+    #: The shard of channels this instance serves (``EFIR_SHARD``; docs/scaling.md).
+    #: Required when the channels name shards, refused when they do not.
+    shard: str | None = Field(default=None, pattern=CHANNEL_ID.pattern)
+    #: Where users and the other instances reach this instance's API and board
+    #: (``EFIR_PUBLIC_URL``), e.g. ``https://efir-north-1.example.kz``; default
+    #: ``http://{http_host}:{http_port}``. The other instances name it for the
+    #: channels this one serves.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^\s]+$", max_length=500)
 
     @model_validator(mode="after")
     def _report_receivers(self) -> Settings:
@@ -333,6 +345,26 @@ class Settings(BaseSettings):
             if unknown:
                 msg = f"reports[{i}]: unknown channels {unknown}"
                 raise ValueError(msg)
+        return self
+
+    @model_validator(mode="after")
+    def _shards(self) -> Settings:
+        named = [c.id for c in self.channels if c.shard is not None]
+        if named and len(named) != len(self.channels):
+            bare = [c.id for c in self.channels if c.shard is None]
+            msg = (
+                f"channels {bare} name no shard while {named[:3]} do: "
+                "give every channel a shard, or none"
+            )
+            raise ValueError(msg)
+        shards = list(dict.fromkeys(c.shard for c in self.channels if c.shard is not None))
+        if self.shard is not None and self.shard not in shards:
+            msg = (
+                f"shard {self.shard!r} (EFIR_SHARD) serves no channel; the channels name {shards}"
+                if shards
+                else f"shard {self.shard!r} (EFIR_SHARD) is set but no channel names a shard"
+            )
+            raise ValueError(msg)
         return self
 
     @field_validator("mqtt_url")

@@ -25,6 +25,7 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from zoneinfo import ZoneInfo
 
+from efir.config.shards import SYSTEM_SCOPE
 from efir.core.alerting.alert import Severity, State
 from efir.core.alerting.conditions import (
     ChannelRef,
@@ -65,7 +66,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SYSTEM_SCOPE = "efir"
 #: Shortest time between the starts of two evaluations, in seconds.
 MIN_GAP_S = 0.02
 
@@ -86,8 +86,18 @@ class Alerter:
         *,
         now_us: Callable[[], int],
         wake_delivery: Callable[[], None],
+        system: bool = True,
+        shared_silences: bool = False,
     ) -> None:
-        """Wire the alerter; state is loaded when this instance becomes the leader."""
+        """Wire the alerter; state is loaded when this instance becomes the leader.
+
+        ``system``: this instance raises Efir's own alerts (a disabled receiver);
+        with shards only the first shard's leader does. ``shared_silences``:
+        other shards' instances create silences too, so the leader re-reads
+        them every ``tick_s`` (docs/scaling.md).
+        """
+        self.system = system
+        self.shared_silences = shared_silences
         self.config = settings.alerts
         self.stale_after_s = settings.stale_after_s
         self.tick_s = settings.tick_s
@@ -185,6 +195,8 @@ class Alerter:
                 self._last_all = loop.time()
             started = loop.time()
             try:
+                if everything and self.shared_silences:
+                    await self.reload_silences()
                 await self.evaluate(only)
             except StoreError as exc:
                 log.warning("alerts: store unavailable, retrying: %s", exc)
@@ -325,14 +337,7 @@ class Alerter:
                 ch_changes = step(working, ch.profile.id, conds, now, self.timing, owed=unresolved)
                 apply(working, ch_changes)
                 changes.update(ch_changes)
-            receivers = [
-                c
-                for r in self.config.receivers
-                for c in in_languages(
-                    partial(receiver_condition, r.name, st.disabled.get(r.name)), self.languages
-                )
-            ]
-            sys_changes = step(working, SYSTEM_SCOPE, receivers, now, self.timing, owed=unresolved)
+            sys_changes = self._system_step(working, st, now, unresolved)
             apply(working, sys_changes)
             changes.update(sys_changes)
             p = plan(
@@ -378,6 +383,33 @@ class Alerter:
         if rows:
             self.wake_delivery()
         return len(rows)
+
+    def _system_step(
+        self, working: dict[str, Alert], st: AlertState, now: int, unresolved: frozenset[str]
+    ) -> Changes:
+        """The changes of Efir's own alerts (a receiver disabled after ``410 Gone``).
+
+        None but on the instance that raises them (:attr:`system`).
+        """
+        if not self.system:
+            return {}
+        receivers = [
+            c
+            for r in self.config.receivers
+            for c in in_languages(
+                partial(receiver_condition, r.name, st.disabled.get(r.name)), self.languages
+            )
+        ]
+        return step(working, SYSTEM_SCOPE, receivers, now, self.timing, owed=unresolved)
+
+    async def reload_silences(self) -> None:
+        """Take the silences from the store (another shard's instance may have changed them)."""
+        if self.state is None:
+            return
+        found = await self.store.silences()
+        async with self._lock:
+            if self.state is not None:
+                self.state.silences = found
 
     # ------------------------------------------------------- API actions
     async def _fenced(self, write: Awaitable[T]) -> T:

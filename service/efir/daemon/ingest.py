@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable, Sequence
 
     from efir.daemon.enrich import Enrichment
+    from efir.daemon.fleet import Fleet
     from efir.daemon.monitor import Monitor
     from efir.metrics import Metrics
     from efir.store import Store
@@ -53,6 +54,9 @@ class Outcome:
     event_id: str | None = None
     code: str | None = None
     reasons: tuple[str, ...] = ()
+    #: Left to another shard (an MQTT message for a channel this instance does
+    #: not serve): acknowledged, neither stored nor dead-lettered here.
+    skipped: bool = False
 
 
 @dataclass(slots=True)
@@ -109,6 +113,7 @@ class Ingest:
         hydrate: Callable[[Sequence[AsRunEvent]], Awaitable[int]] | None = None,
         on_applied: Callable[[set[str]], None] | None = None,
         enrichment: Enrichment | None = None,
+        fleet: Fleet | None = None,
     ) -> None:
         """Create the queue; :meth:`run` is the writer task.
 
@@ -127,7 +132,14 @@ class Ingest:
             enrichment: the channels' classification (``classify:``), applied
                 to each payload before it is counted; the payload is stored
                 as it arrived.
+            fleet: the shards (docs/scaling.md). An MQTT message for a channel
+                of another shard is acknowledged and left to it (that shard's
+                instances have their own subscription); one posted over HTTP
+                or replayed is dead-lettered as ``foreign_channel``, naming
+                the instance that serves it. A channel nobody configured is
+                dead-lettered by the first shard only.
         """
+        self.fleet = fleet
         self.parse = enrichment.parse if enrichment is not None else parse_event
         self.store = store
         self.monitor = monitor
@@ -221,6 +233,8 @@ class Ingest:
             if event is not None:
                 self.monitor.apply(event, item.received_us, now)
                 self.metrics.ingested.labels(event.channel, item.source).inc()
+            elif outcome.skipped:
+                pass  # counted in efir_events_foreign_total when it was checked
             else:
                 self.metrics.rejected.labels(outcome.code or "invalid").inc()
             self.metrics.ingest_lag.observe(max(now - item.received_us, 0) / US_PER_S)
@@ -256,7 +270,7 @@ class Ingest:
         if item.refusal is not None:
             return reject(item.refusal[0], [item.refusal[1]], item.channel)
         if item.channel is not None and self.monitor.get(item.channel) is None:
-            return reject("unknown_channel", [_unknown(item.channel)], item.channel)
+            return self._not_here(item, item.channel, reject)
         try:
             event = self.parse(item.payload, now_us=item.received_us, expect_channel=item.channel)
         except EventError as exc:
@@ -267,7 +281,7 @@ class Ingest:
             why = f"the payload could not be checked: {exc!r}"
             return reject("unreadable", [why], item.channel)
         if self.monitor.get(event.channel) is None:
-            return reject("unknown_channel", [_unknown(event.channel)], event.channel)
+            return self._not_here(item, event.channel, reject)
         at = event.start if event.start is not None else item.received_us
         row = EventRow(
             event.channel,
@@ -280,6 +294,32 @@ class Ingest:
             item.payload,
         )
         return event, Outcome(accepted=True, event_id=event.event_id), row, None
+
+    def _not_here(
+        self,
+        item: Inbound,
+        channel: str,
+        reject: Callable[[str, list[str], str | None], tuple[None, Outcome, None, DeadLetter]],
+    ) -> tuple[None, Outcome, None, DeadLetter | None]:
+        """A payload for a channel this instance does not serve: skipped or dead-lettered."""
+        fleet = self.fleet
+        if fleet is None:
+            return reject("unknown_channel", [_unknown(channel)], channel)
+        shard = fleet.shards.elsewhere(channel)
+        by_broker = item.source == "mqtt"
+        if shard is not None or (by_broker and not fleet.shards.primary):
+            if by_broker:
+                self.metrics.foreign.labels(shard or "").inc()
+                why = f"channel {channel!r} is not served by this shard"
+                return (
+                    None,
+                    Outcome(accepted=False, code="foreign_channel", reasons=(why,), skipped=True),
+                    None,
+                    None,
+                )
+            where = fleet.describe(channel) or f"channel {channel!r} is served by another shard"
+            return reject("foreign_channel", [f"{where}: send it there"], channel)
+        return reject("unknown_channel", [_unknown(channel)], channel)
 
     async def _commit(self, rows: list[EventRow], dead: list[DeadLetter]) -> dict[int, str]:
         """Store the batch; returns the rows the database refused (each is dead-lettered)."""

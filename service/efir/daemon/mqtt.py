@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from efir.config.settings import MqttConfig, MqttTarget
+    from efir.config.shards import ShardMap
     from efir.daemon.ingest import Ingest
     from efir.daemon.monitor import Monitor
     from efir.daemon.planning import PlanIntake
@@ -81,9 +82,16 @@ class MqttConsumer:
         now_us: Callable[[], int],
         embedded: bool = False,
         planning: PlanIntake | None = None,
+        shards: ShardMap | None = None,
     ) -> None:
-        """Configure; :meth:`run` connects (``embedded``: the built-in broker speaks 3.1.1)."""
+        """Configure; :meth:`run` connects (``embedded``: the built-in broker speaks 3.1.1).
+
+        ``shards``: with shards, an instance of the first shard subscribes to
+        every channel's topics (it dead-letters channels nobody configured);
+        the others to their own channels' topics only (docs/scaling.md).
+        """
         self.planning = planning
+        self.shards = shards
         self.target = target
         self.options = options
         self.ingest = ingest
@@ -177,12 +185,7 @@ class MqttConsumer:
             self._link = st.generation  # acknowledgements may flow on this connection
             protocol = "5" if self._protocol is aiomqtt.ProtocolVersion.V5 else "3.1.1"
             await client.publish(EFIR_STATUS_TOPIC, b"online", qos=1, retain=True)
-            await client.subscribe(
-                [
-                    (f"{self.prefix}/+/{leaf}", 1)
-                    for leaf in ("event", "status", "heartbeat", "plan")
-                ]
-            )
+            await client.subscribe([(topic, 1) for topic in self.topic_filters()])
             # Connected means subscribed: what is published from now on reaches us.
             st.connected, st.error, st.refused, st.protocol = True, None, False, protocol
             self.metrics.mqtt_connected.set(1)
@@ -293,7 +296,8 @@ class MqttConsumer:
             return
         if channel and leaf == "plan" and self.planning is not None:
             if self.monitor.get(channel) is None:
-                log.warning("a plan for %s, which is not monitored, was ignored", channel)
+                if self.shards is None or self.shards.elsewhere(channel) is None:
+                    log.warning("a plan for %s, which is not monitored, was ignored", channel)
             else:
                 try:
                     got = await self.planning.receive_events(channel, payload, now)
@@ -312,6 +316,17 @@ class MqttConsumer:
             if self.monitor.heard_status(channel, text):
                 log.info("channel %s adapter is %s", channel, text)
         ack()
+
+    def topic_filters(self) -> list[str]:
+        """The topic filters subscribed to: every channel's, or this shard's channels'.
+
+        A persistent session keeps filters subscribed before a change of
+        shards; what they still bring is acknowledged and left alone.
+        """
+        shards = self.shards
+        if shards is None or shards.primary:
+            return [f"{self.prefix}/+/{leaf}" for leaf in _LEAVES]
+        return [f"{self.prefix}/{cid}/{leaf}" for cid in shards.channels() for leaf in _LEAVES]
 
     def _split(self, topic: str) -> tuple[str | None, str | None]:
         rest = topic.removeprefix(self.prefix + "/")

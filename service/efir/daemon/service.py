@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from efir.daemon.cataloguing import CatalogueKeeper
     from efir.daemon.checkpoints import Checkpointer
     from efir.daemon.enrich import Enrichment
+    from efir.daemon.fleet import Fleet
     from efir.daemon.ingest import Ingest
     from efir.daemon.leader import Leadership
     from efir.daemon.monitor import Monitor
@@ -100,6 +101,10 @@ class Parts:
     leadership: Leadership
     ticker: Ticker
     readiness: Readiness
+    #: This instance's shard and the other instances (docs/scaling.md).
+    fleet: Fleet
+    #: Every configured channel (every shard's) and its display name.
+    fleet_channels: dict[str, str | None]
     #: Set once shutdown has begun (long-lived HTTP streams end on it).
     stopping: asyncio.Event
 
@@ -133,6 +138,7 @@ class Service:
         self.am_refresh = parts.am_refresh
         self.leadership = parts.leadership
         self.ticker = parts.ticker
+        self.fleet = parts.fleet
         self._readiness = parts.readiness
         self._stop = parts.stopping
         #: Channels restored from a checkpoint at the last :meth:`open` (the rest replayed).
@@ -255,6 +261,7 @@ class Service:
                 tg.create_task(self._announce(server), name="announce")
                 checkpoints = tg.create_task(self.checkpointer.run(), name="checkpoints")
                 lease = tg.create_task(self.leadership.run(), name="sender-lease")
+                fleet = tg.create_task(self.fleet.run(), name="fleet")
                 alerts = tg.create_task(self.alerter.run(), name="alerter")
                 delivery = tg.create_task(
                     self.delivery.run(lambda: self.leadership.is_leader and self.alerter.active),
@@ -268,6 +275,8 @@ class Service:
                 checkpoints.cancel()  # the shutdown takes its own, after the last commit
                 await self._shutdown(server, http, consumer, writer, ticker)
                 await self._stop_alerting(alerts, delivery, refresh, lease)
+                fleet.cancel()
+                await self.fleet.leave()
         finally:
             with contextlib.suppress(Exception):
                 await self.sender.close()
@@ -315,6 +324,9 @@ class Service:
             await asyncio.sleep(0.05)
         sockets = [s for srv in server.servers for s in srv.sockets]
         self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
+        if self.settings.public_url is None:  # the port chosen, when it was 0
+            self.fleet.url = f"http://{self.settings.http_host}:{self.http_port}"
+            self.fleet.kick()
         log.info(
             "status API on http://%s:%s/api/v1/channels", self.settings.http_host, self.http_port
         )

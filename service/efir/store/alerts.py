@@ -81,13 +81,19 @@ def silence_from_row(row: Mapping[Any, Any]) -> Silence:
 class AlertStore:
     """Alert tables of one :class:`~efir.store.Store`."""
 
-    def __init__(self, store: Store) -> None:
-        """Use ``store``'s engine."""
+    def __init__(self, store: Store, scope: frozenset[str] | None = None) -> None:
+        """Use ``store``'s engine.
+
+        ``scope``: the alert channels this instance's leader owns (its shard's
+        channels, and ``efir`` on the first shard; docs/scaling.md): it loads
+        and delivers only theirs. ``None``: all of them.
+        """
         self.store = store
+        self.scope = scope
         #: The sender lease this instance holds (if any): every write checks it.
         self.lease = SenderLease()
         #: The notifications, written here by :meth:`commit`, delivered from there.
-        self.outbox = Outbox(store)
+        self.outbox = Outbox(store, scope)
 
     @property
     def fence(self) -> tuple[int, int] | None:
@@ -96,10 +102,14 @@ class AlertStore:
 
     # -------------------------------------------------------------- state
     async def load(self) -> AlertState:
-        """Every alert, bookkeeping row, silence and disabled receiver."""
+        """Every alert and bookkeeping row of the scope, every silence and disabled receiver."""
+        scope = self.scope
         with unavailable():
             async with self.store.engine.connect() as conn:
-                rows = (await conn.execute(select(alerts.c.data))).all()
+                q = select(alerts.c.data)
+                if scope is not None:
+                    q = q.where(alerts.c.channel_id.in_(sorted(scope)))
+                rows = (await conn.execute(q)).all()
                 state = AlertState(
                     alerts={},
                     sent={},
@@ -111,10 +121,14 @@ class AlertStore:
                     a = alert_from_dict(data)
                     state.alerts[a.fingerprint] = a
                 for r in (await conn.execute(select(alert_sent))).mappings():
+                    if scope is not None and r["fingerprint"] not in state.alerts:
+                        continue  # another shard's alert
                     state.sent[r["receiver"], r["fingerprint"]] = Sent(
                         r["episode"], Severity(r["severity"]), r["at_us"], bool(r["resolved"])
                     )
                 for r in (await conn.execute(select(alert_groups))).mappings():
+                    if scope is not None and r["channel_id"] not in scope:
+                        continue
                     state.groups[r["receiver"], r["channel_id"]] = GroupState(
                         r["last_sent_us"], r["waiting_since_us"]
                     )
@@ -124,6 +138,23 @@ class AlertStore:
                     if r["disabled_us"] is not None:
                         state.disabled[r["name"]] = r["reason"] or ""
         return state
+
+    async def channel_of(self, fingerprint: str) -> str | None:
+        """The channel of a stored alert (any shard's), or ``None``."""
+        with unavailable():
+            async with self.store.engine.connect() as conn:
+                found = await conn.scalar(
+                    select(alerts.c.channel_id).where(alerts.c.fingerprint == fingerprint)
+                )
+        return None if found is None else str(found)
+
+    async def silences(self) -> list[Silence]:
+        """Every silence (re-read by each shard's leader: any instance may create one)."""
+        with unavailable():
+            async with self.store.engine.connect() as conn:
+                return [
+                    silence_from_row(r) for r in (await conn.execute(select(silences))).mappings()
+                ]
 
     async def commit(
         self,

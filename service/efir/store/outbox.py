@@ -56,9 +56,14 @@ class Attempt:
 class Outbox:
     """The ``outbox`` and ``deliveries`` tables of one :class:`~efir.store.Store`."""
 
-    def __init__(self, store: Store) -> None:
-        """Use ``store``'s engine."""
+    def __init__(self, store: Store, scope: frozenset[str] | None = None) -> None:
+        """Use ``store``'s engine.
+
+        ``scope``: the channels whose rows this instance delivers (its shard's,
+        docs/scaling.md); ``None``: every row.
+        """
         self.store = store
+        self.scope = scope
 
     async def due(self, now: int, disabled: Iterable[str], limit: int = 200) -> list[OutboxRow]:
         """Pending rows whose next attempt is due, oldest first, skipping disabled receivers."""
@@ -71,6 +76,8 @@ class Outbox:
         off = list(disabled)
         if off:
             q = q.where(outbox.c.receiver.not_in(off))
+        if self.scope is not None:
+            q = q.where(outbox.c.channel_id.in_(sorted(self.scope)))
         with unavailable():
             async with self.store.engine.connect() as conn:
                 return [_row(r) for r in (await conn.execute(q)).mappings()]
@@ -81,6 +88,8 @@ class Outbox:
         off = list(disabled)
         if off:
             q = q.where(outbox.c.receiver.not_in(off))
+        if self.scope is not None:
+            q = q.where(outbox.c.channel_id.in_(sorted(self.scope)))
         with unavailable():
             async with self.store.engine.connect() as conn:
                 value = (await conn.execute(q)).scalar()

@@ -278,3 +278,20 @@ catalogue_journal = Table(
     Column("after", JSON, nullable=True),
     Index(None, "at_us"),
 )
+
+
+#: The fleet (docs/scaling.md): one row per running instance (``mqtt.client_id``),
+#: refreshed every few seconds, so that any instance can say which one serves a
+#: channel of another shard. ``leader`` 1 while it holds its shard's sender lease.
+instances = Table(
+    "instances",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("shard", String(64), nullable=True),
+    Column("url", String(500), nullable=True),
+    Column("leader", Integer, nullable=False),
+    Column("version", String(64), nullable=False),
+    Column("started_us", BigInteger, nullable=False),
+    Column("seen_us", BigInteger, nullable=False),
+    Column("channels", Integer, nullable=False),
+)

@@ -1,0 +1,198 @@
+"""The fleet: who serves a channel of another shard, and what ingest does with its events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from efir.config.settings import ChannelConfig, Settings
+from efir.config.shards import ShardMap
+from efir.core.channel import ChannelProfile
+from efir.core.timebase import US_PER_S
+from efir.daemon.fleet import ALIVE_S, Fleet
+from efir.daemon.ingest import Inbound, Ingest
+from efir.daemon.monitor import Monitor
+from efir.metrics import Metrics
+from efir.store import Store
+
+S = US_PER_S
+NOW = 1_794_808_800 * S
+CHANNELS = [
+    ChannelConfig(id="n1", shard="north"),
+    ChannelConfig(id="s1", shard="south"),
+]
+
+
+def _event(channel: str) -> bytes:
+    return json.dumps(
+        {
+            "schema": "efir.asrun/1",
+            "channel": channel,
+            "event_id": "e1",
+            "start": "2026-11-16T10:00:00+05:00",
+            "duration": 60,
+            "kind": "program",
+            "language": "kk",
+        }
+    ).encode()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = NOW
+
+    def __call__(self) -> int:
+        return self.now
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    s = Store(f"sqlite+aiosqlite:///{tmp_path / 'fleet.db'}")
+    await s.open()
+    yield s
+    await s.close()
+
+
+def _fleet(store: Store, clock: Clock, me: str, shard: str, *, leading: bool) -> Fleet:
+    shards = ShardMap.of(Settings(channels=CHANNELS, shard=shard))
+    return Fleet(
+        shards,
+        store,
+        Metrics(),
+        me=me,
+        url=f"http://{me}:8080",
+        now_us=clock,
+        leading=lambda: leading,
+        configs={c.id: c for c in CHANNELS},
+    )
+
+
+async def test_the_leader_of_the_other_shard_is_named_while_it_reports(store: Store) -> None:
+    clock = Clock()
+    north = _fleet(store, clock, "north-1", "north", leading=True)
+    south_standby = _fleet(store, clock, "south-2", "south", leading=False)
+    south_leader = _fleet(store, clock, "south-1", "south", leading=True)
+    for f in (south_standby, south_leader, north):
+        await f.refresh()
+    where = north.served_by("s1")
+    assert where is not None
+    assert (where.shard, where.instance, where.url, where.leader) == (
+        "south",
+        "south-1",
+        "http://south-1:8080",
+        True,
+    )
+    assert "south-1" in where.sentence()
+    assert north.served_by("n1") is None  # its own
+    assert north.served_by("ghost") is None  # nobody's
+    assert south_leader.served_by("n1") is not None
+
+    # The leader stops reporting: the standby is named, then nobody.
+    clock.now += int(ALIVE_S * S) + 1
+    await south_standby.refresh()
+    await north.refresh()
+    where = north.served_by("s1")
+    assert where is not None
+    assert where.instance == "south-2"
+    assert not where.leader
+    clock.now += int(ALIVE_S * S) + 1
+    await north.refresh()
+    where = north.served_by("s1")
+    assert where is not None
+    assert where.instance is None
+    assert "no instance" in where.sentence()
+
+
+async def test_leaving_makes_an_instance_look_down_at_once(store: Store) -> None:
+    clock = Clock()
+    north = _fleet(store, clock, "north-1", "north", leading=True)
+    south = _fleet(store, clock, "south-1", "south", leading=True)
+    await south.refresh()
+    await north.refresh()
+    assert north.served_by("s1").instance == "south-1"  # type: ignore[union-attr]
+    await south.leave()
+    await north.refresh()
+    assert north.served_by("s1").instance is None  # type: ignore[union-attr]
+    assert [r.id for r in north.rows] == ["north-1"]  # and its row is forgotten
+
+
+async def _outcomes(
+    store: Store, shard: str, items: list[Inbound]
+) -> tuple[list[bool], list[tuple[str | None, str]], Metrics]:
+    """Each item's acceptance and the dead letters; every item was acknowledged."""
+    clock = Clock()
+    fleet = _fleet(store, clock, f"{shard}-1", shard, leading=True)
+    await _fleet(store, clock, "south-1", "south", leading=True).refresh()
+    await fleet.refresh()
+    metrics = Metrics()
+    mine = [ChannelProfile(c.id) for c in CHANNELS if c.shard == shard]
+    monitor = Monitor(mine, stale_after_s=300)
+    ingest = Ingest(store, monitor, metrics, now_us=clock, queue_max=10, batch_max=10, fleet=fleet)
+    writer = asyncio.create_task(ingest.run())
+    acked: list[bool] = []
+    for item in items:
+        item.ack = lambda: acked.append(True)
+    outcomes = await ingest.submit_all(items)
+    writer.cancel()
+    letters = [(d["channel_id"], d["code"]) for d in await store.dead()]
+    assert len(acked) == len(items)  # what is left to another shard is acknowledged too
+    return [o.accepted for o in outcomes], letters, metrics
+
+
+async def test_another_shards_mqtt_events_are_left_to_it(store: Store) -> None:
+    accepted, letters, metrics = await _outcomes(
+        store,
+        "north",
+        [
+            Inbound(_event("s1"), "mqtt", NOW, "asrun/s1/event", "s1"),
+            Inbound(_event("n1"), "mqtt", NOW, "asrun/n1/event", "n1"),
+            Inbound(_event("ghost"), "mqtt", NOW, "asrun/ghost/event", "ghost"),
+        ],
+    )
+    assert accepted == [False, True, False]
+    # south's event: acknowledged, not stored, not a dead letter; the unknown
+    # channel is dead-lettered here, by the first shard.
+    assert letters == [("ghost", "unknown_channel")]
+    assert await store.count_events() == 1
+    assert metrics.foreign.labels("south")._value.get() == 1
+
+
+async def test_a_later_shard_leaves_unknown_channels_to_the_first(store: Store) -> None:
+    accepted, letters, metrics = await _outcomes(
+        store,
+        "south",
+        [
+            Inbound(_event("ghost"), "mqtt", NOW, "asrun/ghost/event", "ghost"),
+            Inbound(_event("n1"), "mqtt", NOW, "asrun/n1/event", "n1"),
+        ],
+    )
+    assert accepted == [False, False]
+    assert letters == []
+    assert metrics.foreign.labels("")._value.get() == 1
+    assert metrics.foreign.labels("north")._value.get() == 1
+
+
+async def test_an_event_posted_to_the_wrong_shard_is_dead_lettered_naming_the_right_one(
+    store: Store,
+) -> None:
+    clock = Clock()
+    fleet = _fleet(store, clock, "north-1", "north", leading=True)
+    await _fleet(store, clock, "south-1", "south", leading=True).refresh()
+    await fleet.refresh()
+    monitor = Monitor([ChannelProfile("n1")], stale_after_s=300)
+    ingest = Ingest(
+        store, monitor, Metrics(), now_us=clock, queue_max=10, batch_max=10, fleet=fleet
+    )
+    writer = asyncio.create_task(ingest.run())
+    [outcome] = await ingest.submit_and_wait([_event("s1")], "http")
+    writer.cancel()
+    assert not outcome.accepted
+    assert outcome.code == "foreign_channel"
+    assert "south-1" in outcome.reasons[0]
+    assert "http://south-1:8080" in outcome.reasons[0]
+    [letter] = await store.dead()
+    assert (letter["channel_id"], letter["code"]) == ("s1", "foreign_channel")
