@@ -648,6 +648,10 @@ def channel() -> Dashboard:
     )
 
 
+#: Without shards the shard label is empty, which Prometheus drops: name it.
+_NO_SHARD = 'label_replace({}, "shard", "(no shards)", "shard", "")'
+
+
 def operations() -> Dashboard:
     """Efir's own health: ingest, store, broker, notifications."""
     d = dashboard(
@@ -681,15 +685,15 @@ def operations() -> Dashboard:
         series(
             "Instances per shard",
             "Instances of each shard that reported in the last 10 s, as the best-informed "
-            "instance sees them ('' without shards). 0: nobody counts that shard's channels.",
-            ("max by (shard) (efir_fleet_instances)", "{{shard}}"),
+            "instance sees them. 0: nobody counts that shard's channels.",
+            (_NO_SHARD.format("max by (shard) (efir_fleet_instances)"), "{{shard}}"),
         )
     )
     d = d.with_panel(
         series(
             "Senders per shard",
             "Instances holding each shard's sender lease: exactly 1 expected.",
-            ("max by (shard) (efir_fleet_leaders)", "{{shard}}"),
+            (_NO_SHARD.format("max by (shard) (efir_fleet_leaders)"), "{{shard}}"),
         )
     )
     d = d.with_row(Row("Ingest"))
