@@ -96,7 +96,7 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         now_us=now_us,
         wake_delivery=delivery_due.set,
         system=shards.primary,
-        shared_silences=shards.sharded,
+        shared_state=shards.sharded,
     )
     leading = {"now": False}
     fleet = Fleet(

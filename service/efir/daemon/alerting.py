@@ -87,17 +87,17 @@ class Alerter:
         now_us: Callable[[], int],
         wake_delivery: Callable[[], None],
         system: bool = True,
-        shared_silences: bool = False,
+        shared_state: bool = False,
     ) -> None:
         """Wire the alerter; state is loaded when this instance becomes the leader.
 
         ``system``: this instance raises Efir's own alerts (a disabled receiver);
-        with shards only the first shard's leader does. ``shared_silences``:
-        other shards' instances create silences too, so the leader re-reads
-        them every ``tick_s`` (docs/scaling.md).
+        with shards only the first shard's leader does. ``shared_state``:
+        other shards' instances create silences and disable or enable receivers
+        too, so the leader re-reads both every ``tick_s`` (docs/scaling.md).
         """
         self.system = system
-        self.shared_silences = shared_silences
+        self.shared_state = shared_state
         self.config = settings.alerts
         self.stale_after_s = settings.stale_after_s
         self.tick_s = settings.tick_s
@@ -195,8 +195,8 @@ class Alerter:
                 self._last_all = loop.time()
             started = loop.time()
             try:
-                if everything and self.shared_silences:
-                    await self.reload_silences()
+                if everything and self.shared_state:
+                    await self.reload_shared()
                 await self.evaluate(only)
             except StoreError as exc:
                 log.warning("alerts: store unavailable, retrying: %s", exc)
@@ -402,14 +402,18 @@ class Alerter:
         ]
         return step(working, SYSTEM_SCOPE, receivers, now, self.timing, owed=unresolved)
 
-    async def reload_silences(self) -> None:
-        """Take the silences from the store (another shard's instance may have changed them)."""
+    async def reload_shared(self) -> None:
+        """Take the silences and disabled receivers from the store.
+
+        Another shard's instance may have changed them (docs/scaling.md).
+        """
         if self.state is None:
             return
-        found = await self.store.silences()
+        found, disabled = await self.store.shared()
         async with self._lock:
             if self.state is not None:
                 self.state.silences = found
+                self.state.disabled = disabled
 
     # ------------------------------------------------------- API actions
     async def _fenced(self, write: Awaitable[T]) -> T:

@@ -148,13 +148,24 @@ class AlertStore:
                 )
         return None if found is None else str(found)
 
-    async def silences(self) -> list[Silence]:
-        """Every silence (re-read by each shard's leader: any instance may create one)."""
+    async def shared(self) -> tuple[list[Silence], dict[str, str]]:
+        """Every silence and every disabled receiver with its reason.
+
+        What every shard's instances share (docs/scaling.md): any of them may
+        create a silence, disable a receiver (``410 Gone``) or enable one again,
+        so each shard's leader re-reads them.
+        """
         with unavailable():
             async with self.store.engine.connect() as conn:
-                return [
+                found = [
                     silence_from_row(r) for r in (await conn.execute(select(silences))).mappings()
                 ]
+                disabled = {
+                    r["name"]: r["reason"] or ""
+                    for r in (await conn.execute(select(receiver_state))).mappings()
+                    if r["disabled_us"] is not None
+                }
+        return found, disabled
 
     async def commit(
         self,

@@ -128,7 +128,7 @@ def test_build_wires_the_shard(tmp_path: Path) -> None:
     assert parts.alert_store.scope == {"s1"}
     assert parts.alert_store.outbox.scope == {"s1"}
     assert not parts.alerter.system
-    assert parts.alerter.shared_silences
+    assert parts.alerter.shared_state
     assert parts.consumer.topic_filters() == [
         f"asrun/s1/{leaf}" for leaf in ("event", "status", "heartbeat", "plan")
     ]

@@ -8,16 +8,24 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
 from efir.config.settings import ChannelConfig, Settings
 from efir.config.shards import ShardMap
+from efir.core.alerting.silence import Matcher, Silence
 from efir.core.channel import ChannelProfile
 from efir.core.timebase import US_PER_S
+from efir.daemon.alerting import Alerter
 from efir.daemon.fleet import ALIVE_S, Fleet
 from efir.daemon.ingest import Inbound, Ingest
 from efir.daemon.monitor import Monitor
 from efir.metrics import Metrics
 from efir.store import Store
+from efir.store.alerts import AlertStore
+from efir.store.journal import JournalEntry
+from efir.store.outbox import OutboxRow
+from efir.store.tables import receiver_state
+from tests.helpers import firing_alert
 
 S = US_PER_S
 NOW = 1_794_808_800 * S
@@ -196,3 +204,57 @@ async def test_an_event_posted_to_the_wrong_shard_is_dead_lettered_naming_the_ri
     assert "http://south-1:8080" in outcome.reasons[0]
     [letter] = await store.dead()
     assert (letter["channel_id"], letter["code"]) == ("s1", "foreign_channel")
+
+
+async def test_each_shard_loads_its_alerts_and_shares_silences_and_receivers(
+    store: Store,
+) -> None:
+
+    north = AlertStore(store, frozenset({"n1", "efir"}))
+    south = AlertStore(store, frozenset({"s1"}))
+    rows = [
+        OutboxRow(id=f"o-{c}", receiver="hook", channel_id=c, summary="s", body={}, created_us=NOW)
+        for c in ("n1", "s1", "efir")
+    ]
+    await north.commit(
+        changes={
+            "a-n1": firing_alert("a-n1", at=NOW, channel="n1"),
+            "a-s1": firing_alert("a-s1", at=NOW, channel="s1"),
+        },
+        sent={},
+        groups={},
+        rows=rows,
+        now=NOW,
+    )
+    assert set((await north.load()).alerts) == {"a-n1"}
+    assert set((await south.load()).alerts) == {"a-s1"}
+    assert {r.id for r in await north.outbox.due(NOW, ())} == {"o-n1", "o-efir"}
+    assert {r.id for r in await south.outbox.due(NOW, ())} == {"o-s1"}
+    assert await south.channel_of("a-n1") == "n1"
+
+    # South's leader sees a silence north created and a receiver north disabled.
+    settings = Settings(channels=[ChannelConfig(id="s1", shard="south")], shard="south")
+    alerter = Alerter(
+        settings,
+        Monitor(settings.profiles(), stale_after_s=300),
+        south,
+        Metrics(),
+        now_us=lambda: NOW,
+        wake_delivery=lambda: None,
+        system=False,
+        shared_state=True,
+    )
+    await alerter.lead(True)  # noqa: FBT003 - the lease's callback
+    silence = Silence("sil-1", (Matcher("channel", "s1"),), NOW, NOW + S, "ops", "", NOW)
+    await north.save_silence(silence, JournalEntry(NOW, "silence_created", None, "ops", {}))
+    async with store.engine.begin() as conn:  # what a 410 Gone on north's worker leaves
+        await conn.execute(
+            insert(receiver_state).values(name="hook", disabled_us=NOW, reason="410 Gone")
+        )
+    await alerter.reload_shared()
+    assert alerter.state is not None
+    assert [s.id for s in alerter.state.silences] == ["sil-1"]
+    assert alerter.disabled == {"hook": "410 Gone"}
+    await north.enable_receiver("hook", "ops", NOW)
+    await alerter.reload_shared()
+    assert alerter.disabled == {}
