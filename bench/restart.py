@@ -16,6 +16,11 @@ Needs the local PostgreSQL. Usage:
    each with a new ``Service``. The same steps are then timed one by one, and
    the resident memory added by the live state of all channels is read from
    ``/proc/self/status``.
+4. The memory the daemon holds per channel in operation is measured in a fresh
+   process (``--restored-memory``): the resident memory ``Service.open`` adds
+   when it restores every channel from its checkpoint, as after every restart
+   and every compaction (``compact_every_s``). ``mb_per_channel`` (the first
+   start, replaying the versions, which a compaction then drops) is the peak.
 """
 
 from __future__ import annotations
@@ -27,6 +32,8 @@ import json
 import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 import zlib
 from datetime import datetime, timedelta
@@ -260,6 +267,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             report |= full_collection()
             await svc.store.close()
             del svc
+        report |= restored_memory(db, channels)
         report["ready_s_min"] = round(min(times), 2)
         report["ready_s_median"] = round(statistics.median(times), 2)
         report["same_windows_as_replay"] = same
@@ -268,6 +276,44 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         if not args.keep:
             await drop_database(name)
     return report
+
+
+def restored_memory(db: str, channels: list[str]) -> dict[str, Any]:
+    """Resident memory of the live state restored from checkpoints, in a fresh process."""
+    done = subprocess.run(  # noqa: S603 - this script, with arguments it built
+        [sys.executable, __file__, "--restored-memory", db, "--channels", str(len(channels))],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "PYTHONPATH": os.environ.get("PYTHONPATH", ".")},
+    )
+    got = json.loads(done.stdout)
+    added = got["rss_added_mb"]
+    return {
+        "rss_restored_mb": added,
+        "mb_per_channel_restored": round(added / len(channels), 2),
+        "ready_s_fresh_process": got["ready_s"],
+    }
+
+
+async def measure_restored(db: str, n: int) -> dict[str, Any]:
+    """In this (fresh) process: the RSS ``Service.open`` adds restoring from checkpoints."""
+    channels = [f"tv{i:03d}" for i in range(n)]
+    svc = build(settings(db, channels), now_us=lambda: to_us(NOW))
+    gc.collect()
+    before = rss_mb()
+    t = time.perf_counter()
+    await svc.open()
+    ready = time.perf_counter() - t
+    gc.collect()
+    added = rss_mb() - before
+    restored = len(svc.restored)
+    await svc.store.close()
+    return {
+        "rss_added_mb": round(added, 1),
+        "restored_channels": restored,
+        "ready_s": round(ready, 2),
+    }
 
 
 async def count_horizon(dsn: str) -> int:
@@ -289,4 +335,13 @@ if __name__ == "__main__":
         metavar="DATABASE",
         help="fill this database once and keep it for later runs (same --channels and --days)",
     )
-    print(json.dumps(asyncio.run(main(parser.parse_args())), indent=2))
+    parser.add_argument(
+        "--restored-memory",
+        metavar="DATABASE_URL",
+        help="(internal) only measure the memory of a restore from checkpoints",
+    )
+    args = parser.parse_args()
+    if args.restored_memory:
+        print(json.dumps(asyncio.run(measure_restored(args.restored_memory, args.channels))))
+    else:
+        print(json.dumps(asyncio.run(main(args)), indent=2))

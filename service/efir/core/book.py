@@ -109,7 +109,7 @@ class Restored(NamedTuple):
 class EventBook:
     """All versions of all events of one channel, and the items they imply."""
 
-    __slots__ = ("_gone", "_items", "_profiles", "_received", "_restored", "_versions")
+    __slots__ = ("_gone", "_items", "_profiles", "_received", "_versions")
 
     def __init__(self, profiles: ProfileTable | None = None) -> None:
         """Create an empty book; ``profiles`` interns item profiles (shared per channel)."""
@@ -117,9 +117,9 @@ class EventBook:
         self._items: dict[str, Item] = {}
         self._profiles = profiles if profiles is not None else ProfileTable()
         self._received = 0
-        # Ids restored from a checkpoint without their versions; of those, the
-        # ones with no item (cancelled) and their marks.
-        self._restored: set[str] = set()
+        # Ids restored from a checkpoint (or adopted) without their versions are
+        # those with an item, or a mark here (cancelled), and no versions: no
+        # set of them is kept (ten days of a dense channel's ids, held live).
         self._gone: dict[str, Restored] = {}
 
     @property
@@ -134,7 +134,7 @@ class EventBook:
 
     def _store(self, event: AsRunEvent, arrival: int | None = None) -> list[_Version] | None:
         """Store a new version; return its id's versions, or ``None`` for a re-delivery."""
-        if event.event_id in self._restored:
+        if self.needs_history(event.event_id):
             raise HistoryNeededError(event.event_id)
         if arrival is None:
             self._received += 1
@@ -189,7 +189,8 @@ class EventBook:
 
     def resolve(self) -> list[Item]:
         """Resolve every recorded event id to its item; return the items (arbitrary order)."""
-        items = {k: self._items[k] for k in self._restored if k in self._items}
+        have = self._versions
+        items = {k: item for k, item in self._items.items() if k not in have}
         for event_id, versions in self._versions.items():
             item = self._item_from(max(versions), versions)
             if item is not None:
@@ -226,7 +227,6 @@ class EventBook:
             msg = f"adopt() of ids this book already holds: {overlap[:5]}"
             raise ValueError(msg)
         self._items.update(items)
-        self._restored.update(items)
 
     # -------------------------------------------------------------- restore
     def restore(self, items: dict[str, Item], gone: dict[str, Restored], received: int) -> None:
@@ -240,18 +240,18 @@ class EventBook:
             received: the checkpoint's arrival counter (at least every
                 restored ``order``); new versions count on from it.
         """
-        if self._versions or self._items or self._restored:
+        if self._versions or self._items or self._gone:
             msg = "restore() needs an empty book"
             raise RuntimeError(msg)
         self._items = items
         self._gone = gone
-        self._restored = set(items)
-        self._restored.update(gone)
         self._received = received
 
     def needs_history(self, event_id: str) -> bool:
         """Whether ``event_id`` was restored without its versions (see :meth:`hydrate`)."""
-        return event_id in self._restored
+        return event_id not in self._versions and (
+            event_id in self._items or event_id in self._gone
+        )
 
     def hydrate(self, event_id: str, versions: Sequence[AsRunEvent]) -> Change | None:
         """Give a restored id its stored versions (arrival order); return the item change.
@@ -264,7 +264,9 @@ class EventBook:
         one. An id with no stored versions left (retention) keeps its item;
         later versions then resolve without the lost ones.
         """
-        self._restored.remove(event_id)
+        if not self.needs_history(event_id):
+            msg = f"event {event_id!r} has its versions already"
+            raise KeyError(msg)
         before = self._items.get(event_id)
         order = before.order if before is not None else self._gone.pop(event_id).order
         known: list[_Version] = []

@@ -193,7 +193,8 @@ def test_cancelling_everything_leaves_nothing(stream: tuple[str, list[AsRunEvent
     for scheme in (*ledger._win_secs, *ledger._win_cnts):
         for totals in scheme.values():
             assert all(v == 0 for v in totals.values())
-    assert not ledger._keys
+    assert not ledger._line
+    assert not ledger._eff
     assert not ledger._sec_keys
 
 
