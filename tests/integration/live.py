@@ -9,11 +9,12 @@ import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import aiomqtt
+import asyncpg
 import httpx
 
 from efir.audit.report import to_json
@@ -21,6 +22,7 @@ from efir.audit.run import run_audit
 from efir.compose import build
 from efir.config.settings import ChannelConfig, MqttConfig, Settings, parse_mqtt_url
 from efir.core.channel import ChannelProfile
+from efir.core.timebase import to_us
 from efir.daemon.service import Service
 from efir.rulepacks import load_pack
 
@@ -43,6 +45,59 @@ def audit_day(
         now_us=now_us,
     )
     return {(w["rule"], w["window_start"]): w for w in to_json(result)["windows"]}
+
+
+async def stored_events(db_url: str) -> list[tuple[str, str, str]]:
+    """``(channel, event id, digest)`` of every stored event version (PostgreSQL)."""
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        rows = await conn.fetch("SELECT channel_id, event_id, digest FROM events")
+    finally:
+        await conn.close()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def assert_windows_match_audit(
+    base: str,
+    channel: str,
+    media: str,
+    payloads: list[bytes],
+    period: tuple[datetime, datetime],
+    tmp: Path,
+) -> None:
+    """The daemon at ``base`` gives every closed window of ``channel`` an audit of ``payloads`` gives.
+
+    Compared over ``period`` (``[from, to)``): seconds, base, share, verdict and
+    count of each window the audit judges whole.
+    """
+    start, end = period
+    path = tmp / f"{channel}.jsonl"
+    path.write_bytes(b"".join(p + b"\n" for p in payloads))
+    audit = run_audit(
+        [path],
+        channel=ChannelProfile(channel, media=media),  # type: ignore[arg-type]
+        channel_given=True,
+        pack=load_pack("kz"),
+        start=start.isoformat(),
+        end=end.isoformat(),
+        input_format=None,
+        now_us=to_us(datetime.now(UTC)),
+    )
+    expected = {
+        (w["rule"], w["window_start"]): w
+        for w in to_json(audit)["windows"]
+        if w["verdict"] != "partial"
+    }
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        answer = await http.get(
+            f"/api/v1/channels/{channel}/windows",
+            params={"from": start.isoformat(), "to": end.isoformat()},
+        )
+    got = {(w["rule"], w["window_start"]): w for w in answer.json()["windows"]}
+    assert expected, channel
+    for key, w in expected.items():
+        for field in ("numerator_s", "base_s", "share", "verdict", "count"):
+            assert got[key].get(field) == w.get(field), (channel, key, field)
 
 
 def settings_for(

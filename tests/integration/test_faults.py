@@ -23,13 +23,13 @@ import asyncpg
 import httpx
 import pytest
 
-from efir.audit.report import to_json
-from efir.audit.run import run_audit
-from efir.core.channel import ChannelProfile
-from efir.core.timebase import to_us
-from efir.rulepacks import load_pack
 from efir.sim.feed import FeedSpec, generate
-from tests.integration.live import Daemon, wait_ready
+from tests.integration.live import (
+    Daemon,
+    assert_windows_match_audit,
+    stored_events,
+    wait_ready,
+)
 from tests.services import Mosquitto, create_database, drop_database, free_port
 
 pytestmark = pytest.mark.integration
@@ -132,23 +132,13 @@ async def _a_third_published(
     return publisher
 
 
-async def _stored(db_url: str) -> list[tuple[str, str, str]]:
-    dsn = db_url.replace("postgresql+asyncpg://", "postgresql://")
-    conn = await asyncpg.connect(dsn)
-    try:
-        rows = await conn.fetch("SELECT channel_id, event_id, digest FROM events")
-    finally:
-        await conn.close()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 async def _all_stored(
     db_url: str, expected: int, timeout: float = 120
 ) -> list[tuple[str, str, str]]:
     async with asyncio.timeout(timeout):
         while True:
             try:
-                rows = await _stored(db_url)
+                rows = await stored_events(db_url)
             except (OSError, asyncpg.PostgresError):
                 rows = []
             if len(rows) >= expected:
@@ -168,36 +158,10 @@ async def _check(
     rows = await _all_stored(db_url, len(distinct))
     assert len(rows) == len(set(rows)) == len(distinct)  # every event once, none twice
     await wait_ready(base)
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        for cid, _ in CHANNELS:
-            path = tmp / f"{cid}.jsonl"
-            path.write_bytes(b"".join(p + b"\n" for c, p in items if c == cid))
-            audit = run_audit(
-                [path],
-                channel=ChannelProfile(cid, media="radio" if "radio" in cid else "tv"),  # type: ignore[arg-type]
-                channel_given=True,
-                pack=load_pack("kz"),
-                start=start.isoformat(),
-                end=end.isoformat(),
-                input_format=None,
-                now_us=to_us(datetime.now(UTC)),
-            )
-            expected = {
-                (w["rule"], w["window_start"]): w
-                for w in to_json(audit)["windows"]
-                if w["verdict"] != "partial"
-            }
-            live = (
-                await http.get(
-                    f"/api/v1/channels/{cid}/windows",
-                    params={"from": start.isoformat(), "to": end.isoformat()},
-                )
-            ).json()["windows"]
-            got = {(w["rule"], w["window_start"]): w for w in live}
-            assert expected, cid
-            for key, w in expected.items():
-                for field in ("numerator_s", "base_s", "share", "verdict", "count"):
-                    assert got[key].get(field) == w.get(field), (cid, key, field)
+    for cid, media in CHANNELS:
+        await assert_windows_match_audit(
+            base, cid, media, [p for c, p in items if c == cid], (start, end), tmp
+        )
 
 
 async def test_kill_9_three_times_while_publishing(

@@ -33,13 +33,13 @@ import asyncpg
 import httpx
 import pytest
 
-from efir.audit.report import to_json
-from efir.audit.run import run_audit
-from efir.core.channel import ChannelProfile
-from efir.core.timebase import to_us
-from efir.rulepacks import load_pack
 from efir.sim.feed import FeedSpec, generate
-from tests.integration.live import Daemon, wait_ready
+from tests.integration.live import (
+    Daemon,
+    assert_windows_match_audit,
+    stored_events,
+    wait_ready,
+)
 from tests.services import Mosquitto, create_database, drop_database, free_port
 
 pytestmark = pytest.mark.integration
@@ -167,15 +167,6 @@ def _foreign(metrics: str) -> dict[str, float]:
     }
 
 
-async def _stored(db_url: str) -> list[tuple[str, str, str]]:
-    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
-    try:
-        rows = await conn.fetch("SELECT channel_id, event_id, digest FROM events")
-    finally:
-        await conn.close()
-    return [(r[0], r[1], r[2]) for r in rows]
-
-
 async def _dead_letters(db_url: str) -> list[tuple[str | None, str, str]]:
     conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://"))
     try:
@@ -241,7 +232,7 @@ async def test_two_shards_and_a_standby_count_once_and_survive_a_leader_kill(
     # Every event stored once (both north instances wrote the north rows: one copy kept).
     distinct = {(c, json.loads(p)["event_id"], p) for c, p in items}
     async with asyncio.timeout(120):
-        while len(rows := await _stored(fleet.db_url)) < len(distinct):
+        while len(rows := await stored_events(fleet.db_url)) < len(distinct):
             await asyncio.sleep(0.5)
     assert len(rows) == len(set(rows)) == len(distinct)
     assert not any(c == "ghost" for c, _, _ in rows)
@@ -278,35 +269,8 @@ async def test_two_shards_and_a_standby_count_once_and_survive_a_leader_kill(
     # Nothing lost: closed windows asked of the serving instance equal an audit.
     for cid, media, shard in CHANNELS:
         base = north_b.base if shard == "north" else south_a.base
-        path = tmp_path / f"{cid}.jsonl"
-        path.write_bytes(b"".join(p + b"\n" for c, p in items if c == cid))
-        audit = run_audit(
-            [path],
-            channel=ChannelProfile(cid, media=media),  # type: ignore[arg-type]
-            channel_given=True,
-            pack=load_pack("kz"),
-            start=start.isoformat(),
-            end=end.isoformat(),
-            input_format=None,
-            now_us=to_us(datetime.now(UTC)),
-        )
-        expected = {
-            (w["rule"], w["window_start"]): w
-            for w in to_json(audit)["windows"]
-            if w["verdict"] != "partial"
-        }
-        live = (
-            await _get(
-                base,
-                f"/api/v1/channels/{cid}/windows",
-                **{"from": start.isoformat(), "to": end.isoformat()},
-            )
-        ).json()["windows"]
-        got = {(w["rule"], w["window_start"]): w for w in live}
-        assert expected, cid
-        for key, w in expected.items():
-            for field in ("numerator_s", "base_s", "share", "verdict", "count"):
-                assert got[key].get(field) == w.get(field), (cid, key, field)
+        payloads = [p for c, p in items if c == cid]
+        await assert_windows_match_audit(base, cid, media, payloads, (start, end), tmp_path)
 
     # Any instance says who serves a channel it does not.
     wrong = await _get(south_a.base, "/api/v1/channels/north-tv/status")
