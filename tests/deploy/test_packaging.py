@@ -9,6 +9,8 @@
 - The systemd unit's exposure (``systemd-analyze security``) is 3 or less.
 - The Kubernetes sidecar never has a readiness probe (it would take the
   playout Pod out of service when the broker is down).
+- The Kubernetes fleet runs a pair per shard the channel list names, each pod
+  with its own client id and address, on a configuration Efir accepts.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ from typing import Any
 
 import pytest
 import yaml
+
+from efir.config.settings import Settings
+from efir.config.shards import ShardMap
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -144,6 +149,38 @@ def test_the_kubernetes_sidecar_never_gates_the_playout_pod() -> None:
     assert efir["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert efir in spec["initContainers"]
     assert efir["restartPolicy"] == "Always"  # a native sidecar
+
+
+def test_the_kubernetes_fleet_runs_a_pair_per_shard_of_one_channel_list() -> None:
+    docs = list(yaml.safe_load_all((DEPLOY / "kubernetes/efir-shards.yaml").read_text()))
+    config = next(d for d in docs if d["kind"] == "ConfigMap")["data"]["efir.yaml"]
+    channels = yaml.safe_load(config)["channels"]
+    named = {c["shard"] for c in channels}
+    sets = [d for d in docs if d["kind"] == "StatefulSet"]
+    headless = {
+        d["metadata"]["name"]
+        for d in docs
+        if d["kind"] == "Service" and d["spec"].get("clusterIP") == "None"
+    }
+    served = set()
+    for st in sets:
+        spec = st["spec"]
+        (container,) = spec["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        shard = env["EFIR_SHARD"]["value"]
+        served.add(shard)
+        assert spec["replicas"] == 2  # an active/standby pair
+        assert spec["serviceName"] in headless
+        assert env["POD_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
+        assert env["EFIR_MQTT__CLIENT_ID"]["value"] == "$(POD_NAME)"  # its own broker session
+        assert env["EFIR_PUBLIC_URL"]["value"] == f"http://$(POD_NAME).{spec['serviceName']}:8080"
+        assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+        # The file and the shard make a configuration an instance accepts.
+        url = env["EFIR_PUBLIC_URL"]["value"].replace("$(POD_NAME)", "efir-x-0")
+        settings = Settings(channels=channels, shard=shard, public_url=url)
+        shards = ShardMap.of(settings)
+        assert shards.channels()
+    assert served == named  # every shard the channels name has its pair
 
 
 class _Health(http.server.BaseHTTPRequestHandler):
