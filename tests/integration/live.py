@@ -8,10 +8,11 @@ import json
 import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiomqtt
 import asyncpg
@@ -25,6 +26,9 @@ from efir.core.channel import ChannelProfile
 from efir.core.timebase import to_us
 from efir.daemon.service import Service
 from efir.rulepacks import load_pack
+from efir.sim.feed import FeedSpec, generate
+
+ALMATY = ZoneInfo("Asia/Almaty")
 
 
 def audit_day(
@@ -45,6 +49,26 @@ def audit_day(
         now_us=now_us,
     )
     return {(w["rule"], w["window_start"]): w for w in to_json(result)["windows"]}
+
+
+def past_days(
+    channels: Sequence[tuple[str, str]], days: int, *, seed: int
+) -> tuple[datetime, datetime, list[tuple[str, bytes]]]:
+    """Whole past local days (Almaty) of start/end events for ``(channel, media)``, in air order.
+
+    ``days`` days ending at yesterday's midnight; returns ``[start, end)`` and
+    ``(channel, payload)`` pairs.
+    """
+    today = datetime.now(UTC).astimezone(ALMATY).replace(hour=0, minute=0, second=0, microsecond=0)
+    start, end = today - timedelta(days=days + 1), today - timedelta(days=1)
+    merged: list[tuple[str, str, bytes]] = []
+    for i, (cid, media) in enumerate(channels):
+        spec = FeedSpec(cid, media=media, phases="start_end", seed=seed + i)  # type: ignore[arg-type]
+        merged.extend(
+            (str(e["start"]), cid, json.dumps(e).encode()) for e in generate(spec, start, end)
+        )
+    merged.sort(key=lambda t: t[0])
+    return start, end, [(cid, p) for _, cid, p in merged]
 
 
 async def stored_events(db_url: str) -> list[tuple[str, str, str]]:

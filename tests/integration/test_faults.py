@@ -14,19 +14,18 @@ import os
 import random
 import subprocess
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiomqtt
 import asyncpg
 import httpx
 import pytest
 
-from efir.sim.feed import FeedSpec, generate
 from tests.integration.live import (
     Daemon,
     assert_windows_match_audit,
+    past_days,
     stored_events,
     wait_ready,
 )
@@ -34,23 +33,8 @@ from tests.services import Mosquitto, create_database, drop_database, free_port
 
 pytestmark = pytest.mark.integration
 
-ALMATY = ZoneInfo("Asia/Almaty")
 CHANNELS = (("qaz-tv", "tv"), ("qaz-radio", "radio"))
 PG_CTL = ["pg_ctlcluster", "--skip-systemctl-redirect"]
-
-
-def _stream(days: int) -> tuple[datetime, datetime, list[tuple[str, bytes]]]:
-    """Whole past days of start/end events for a TV and a radio channel, in air order."""
-    today = datetime.now(UTC).astimezone(ALMATY).replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = today - timedelta(days=days + 1), today - timedelta(days=1)
-    merged: list[tuple[str, str, bytes]] = []
-    for i, (cid, media) in enumerate(CHANNELS):
-        spec = FeedSpec(cid, media=media, phases="start_end", seed=11 + i)  # type: ignore[arg-type]
-        merged.extend(
-            (str(e["start"]), cid, json.dumps(e).encode()) for e in generate(spec, start, end)
-        )
-    merged.sort(key=lambda t: t[0])
-    return start, end, [(cid, p) for _, cid, p in merged]
 
 
 @pytest.fixture
@@ -168,7 +152,7 @@ async def test_kill_9_three_times_while_publishing(
     setup: tuple[Mosquitto, str, Daemon, str], tmp_path: Path
 ) -> None:
     broker, db_url, daemon, base = setup
-    start, end, items = _stream(days=7)
+    start, end, items = past_days(CHANNELS, days=7, seed=11)
     assert len(items) >= 20_000
     daemon.start()
     await wait_ready(base)
@@ -188,7 +172,7 @@ async def test_broker_restart_mid_stream(
     setup: tuple[Mosquitto, str, Daemon, str], tmp_path: Path
 ) -> None:
     broker, db_url, daemon, base = setup
-    start, end, items = _stream(days=2)
+    start, end, items = past_days(CHANNELS, days=2, seed=11)
     # The broker keeps Efir's session (persistence): what was queued for Efir at
     # the restart, and what is published after it, before Efir is back, all
     # arrives. The publisher goes on as soon as the broker takes connections.
@@ -209,7 +193,7 @@ async def test_postgresql_stopped_for_30_s_mid_stream(
     setup: tuple[Mosquitto, str, Daemon, str], tmp_path: Path
 ) -> None:
     broker, db_url, daemon, base = setup
-    start, end, items = _stream(days=2)
+    start, end, items = past_days(CHANNELS, days=2, seed=11)
     publisher = await _a_third_published(broker, daemon, base, items)
     subprocess.run(
         [*PG_CTL, _pg_version(), "main", "stop", "-m", "fast"], check=True, capture_output=True

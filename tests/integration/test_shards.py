@@ -24,19 +24,17 @@ import os
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import aiomqtt
 import asyncpg
 import httpx
 import pytest
 
-from efir.sim.feed import FeedSpec, generate
 from tests.integration.live import (
     Daemon,
     assert_windows_match_audit,
+    past_days,
     stored_events,
     wait_ready,
 )
@@ -44,7 +42,6 @@ from tests.services import Mosquitto, create_database, drop_database, free_port
 
 pytestmark = pytest.mark.integration
 
-ALMATY = ZoneInfo("Asia/Almaty")
 #: (channel, media, shard): the first shard listed answers for unknown channels.
 CHANNELS = (
     ("north-tv", "tv", "north"),
@@ -67,20 +64,6 @@ class Fleet:
     db_url: str
     broker: Mosquitto
     instances: dict[str, Instance]
-
-
-def _stream(days: int) -> tuple[datetime, datetime, list[tuple[str, bytes]]]:
-    """Whole past days of start/end events for every channel, in air order."""
-    today = datetime.now(UTC).astimezone(ALMATY).replace(hour=0, minute=0, second=0, microsecond=0)
-    start, end = today - timedelta(days=days + 1), today - timedelta(days=1)
-    merged: list[tuple[str, str, bytes]] = []
-    for i, (cid, media, _) in enumerate(CHANNELS):
-        spec = FeedSpec(cid, media=media, phases="start_end", seed=31 + i)  # type: ignore[arg-type]
-        merged.extend(
-            (str(e["start"]), cid, json.dumps(e).encode()) for e in generate(spec, start, end)
-        )
-    merged.sort(key=lambda t: t[0])
-    return start, end, [(cid, p) for _, cid, p in merged]
 
 
 @pytest.fixture
@@ -209,7 +192,7 @@ async def test_two_shards_and_a_standby_count_once_and_survive_a_leader_kill(
     assert view[south_a.name]["shard"] == "south"
 
     # Publish; kill the north leader a third of the way through.
-    start, end, items = _stream(days=2)
+    start, end, items = past_days([(c, m) for c, m, _ in CHANNELS], days=2, seed=31)
     ghost = json.dumps(
         {"schema": "efir.asrun/1", "channel": "ghost", "event_id": "g1", "phase": "start",
          "start": "2026-01-05T10:00:00+05:00", "kind": "programme"}
