@@ -295,7 +295,8 @@ def fleet() -> Dashboard:
     d = d.with_panel(
         counter_stat(
             "Rules at risk or worse",
-            f"count(efir_rule_status_rank{{{sel}}} >= 5) or vector(0)",
+            # max by channel and rule: both instances of a pair export each status.
+            f"count(max by (channel, rule) (efir_rule_status_rank{{{sel}}}) >= 5) or vector(0)",
             "Rules whose current window is at risk, exhausted, critical, unavoidable or lost.",
             steps((None, "green"), (1, "orange")),
         )
@@ -303,8 +304,9 @@ def fleet() -> Dashboard:
     d = d.with_panel(
         counter_stat(
             "Feeds not online",
-            'count(efir_feed_state{channel=~"$channel", state!~"online|off_air"} == 1)'
-            " or vector(0)",
+            # max by channel: both instances of a pair export a channel's feed state.
+            'count(max by (channel) (efir_feed_state{channel=~"$channel", '
+            'state!~"online|off_air"} == 1)) or vector(0)',
             "Channels whose as-run feed is stale, offline or never heard: their figures may "
             "be behind what went to air.",
             steps((None, "green"), (1, "red")),
@@ -700,9 +702,10 @@ def operations() -> Dashboard:
     d = d.with_panel(
         series(
             "Events ingested per second",
-            "As-run event versions committed to the store, per channel and source.",
+            "As-run event versions committed to the store, per channel and source (both "
+            "instances of a pair commit each one: the larger of their rates).",
             (
-                "sum by (channel, source) (rate(efir_events_ingested_total[$__rate_interval]))",
+                "max by (channel, source) (rate(efir_events_ingested_total[$__rate_interval]))",
                 "{{channel}} ({{source}})",
             ),
             unit="reqps",
