@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("started_us", sa.BigInteger(), nullable=False),
         sa.Column("seen_us", sa.BigInteger(), nullable=False),
         sa.Column("channels", sa.Integer(), nullable=False),
+        sa.Column("config", sa.String(16), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_instances"),
     )
 

@@ -205,6 +205,12 @@ class Metrics:
             ["shard"],
             registry=r,
         )
+        self.fleet_consistent = Gauge(
+            "efir_fleet_config_consistent",
+            "1 while every running instance reports the channel list and shards this one runs.",
+            registry=r,
+        )
+        self.fleet_consistent.set(1)
         self.foreign = Counter(
             "efir_events_foreign",
             "Messages for channels another shard serves, acknowledged and left to it.",

@@ -322,7 +322,7 @@ def test_the_fleet_table_shows_a_status_for_every_rule(scraped: Stack) -> None:
 def test_health_rules_load_and_stay_quiet_on_a_working_install(scraped: Stack) -> None:
     groups = prom(scraped, "rules")["groups"]
     (group,) = [g for g in groups if g["name"] == "efir-health"]
-    assert len(group["rules"]) == 13
+    assert len(group["rules"]) == 14
     assert all(r["health"] == "ok" for r in group["rules"]), group["rules"]
     firing = [a for a in prom(scraped, "alerts")["alerts"] if a["state"] == "firing"]
     assert not firing, firing

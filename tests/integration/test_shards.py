@@ -185,6 +185,9 @@ async def test_two_shards_and_a_standby_count_once_and_survive_a_leader_kill(
         return True
 
     await _until(all_three_known)
+    fleet_view = (await _get(south_a.base, "/api/v1/instances")).json()
+    assert fleet_view["consistent"]  # one channel list, one digest
+    assert len({i["config"] for i in fleet_view["instances"]}) == 1
     view = await _fleet_view(south_a.base)
     assert view[north_a.name]["leader"]
     assert not view[north_b.name]["leader"]

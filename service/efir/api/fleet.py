@@ -71,6 +71,7 @@ class InstanceOut(BaseModel):
     started: str
     seen: str
     channels: int = Field(description="How many channels it serves.")
+    config: str = Field(description="Digest of the channel list and shards it runs with.")
 
 
 class Instances(BaseModel):
@@ -78,6 +79,9 @@ class Instances(BaseModel):
 
     shard: str | None = Field(description="The shard of the instance answering.")
     shards: list[str] = Field(description="Every shard the channel list names.")
+    consistent: bool = Field(
+        description="Every running instance runs this one's channel list and shards."
+    )
     instances: list[InstanceOut]
 
 
@@ -117,12 +121,13 @@ def instances(ctx: Ctx) -> Instances:
     """Every instance of the fleet, its shard, role and address (docs/scaling.md)."""
     fleet = ctx.fleet
     if fleet is None:
-        return Instances(shard=None, shards=[], instances=[])
+        return Instances(shard=None, shards=[], consistent=True, instances=[])
     rows = {r.id: r for r in fleet.rows}
     rows[fleet.me] = fleet.me_row()  # this one as it is now, reported or not
     return Instances(
         shard=fleet.shards.own,
         shards=list(fleet.shards.shards),
+        consistent=not fleet.differing,
         instances=[
             InstanceOut(
                 id=r.id,
@@ -135,6 +140,7 @@ def instances(ctx: Ctx) -> Instances:
                 started=format_local(r.started_us, _UTC),
                 seen=format_local(r.seen_us, _UTC),
                 channels=r.channels,
+                config=r.config,
             )
             for r in sorted(rows.values(), key=lambda r: (r.shard or "", r.id))
         ],

@@ -21,6 +21,8 @@ their channels' topics only.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -99,6 +101,16 @@ class ShardMap:
         if self.primary:
             own.add(SYSTEM_SCOPE)
         return frozenset(own)
+
+    def digest(self) -> str:
+        """16 hex digits naming the channel list and its shards (not this instance's shard).
+
+        Every instance of a fleet reports it: instances that disagree run
+        different channel lists, so a channel may be counted by two shards, or
+        by none.
+        """
+        text = json.dumps(sorted(self.shard_of.items(), key=lambda kv: kv[0]))
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     def lock_id(self, base: int) -> int:
         """The sender lease's advisory lock id for this instance's shard.

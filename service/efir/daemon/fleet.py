@@ -8,9 +8,14 @@ instance serves it: that shard's leader if one reported in the last
 down: said as such). The API and the board use the answer; Prometheus gets
 the counts per shard (``efir_fleet_instances``, ``efir_fleet_leaders``).
 
-Rows unseen for a week are pruned. Liveness is judged on this instance's
-clock against the other's ``seen_us``: keep the fleet's clocks in NTP sync
-(a skew beyond a few seconds makes a live instance look down).
+Each instance also reports a digest of the channel list and shards it runs
+with. When a running instance reports another one, the fleet's instances
+disagree about who serves what (a channel counted twice, or by nobody): this
+instance logs it and sets ``efir_fleet_config_consistent`` to 0 (the
+``EfirFleetConfigDiffers`` alert). Rows unseen for a week are pruned.
+Liveness is judged on this instance's clock against the other's
+``seen_us``: keep the fleet's clocks in NTP sync (a skew beyond a few
+seconds makes a live instance look down).
 """
 
 from __future__ import annotations
@@ -114,8 +119,11 @@ class Fleet:
         self.leading = leading
         self.every_s = every_s
         self.started_us = now_us()
+        self.config = shards.digest()
         #: Every instance's row as last read (this one's included).
         self.rows: list[InstanceRow] = []
+        #: Running instances whose channel list differs from this one's, as last read.
+        self.differing: list[str] = []
         self._kick = asyncio.Event()
         metrics.shard.info({"shard": shards.own or "", "client_id": me})
         #: The shards counted in the metrics; ``""`` stands for "no shards".
@@ -157,6 +165,7 @@ class Fleet:
             self.started_us,
             self.now_us(),
             len(self.shards.channels()),
+            self.config,
         )
 
     # --------------------------------------------------------------- run
@@ -174,6 +183,15 @@ class Fleet:
             await self.instances.prune(now - int(FORGET_S * US_PER_S))
             rows = [r for r in rows if r not in stale]
         self.rows = rows
+        differing = sorted(r.id for r in rows if self.alive(r) and r.config != self.config)
+        if differing != self.differing and differing:
+            log.error(
+                "instances %s run another channel list or other shards than this one: "
+                "give every instance the same channels: (docs/scaling.md)",
+                differing,
+            )
+        self.differing = differing
+        self.metrics.fleet_consistent.set(0 if differing else 1)
         for shard in self._labels:
             live = [r for r in rows if (r.shard or "") == shard and self.alive(r)]
             self.metrics.fleet_instances.labels(shard).set(len(live))
@@ -203,5 +221,6 @@ class Fleet:
                     self.started_us,
                     0,
                     len(self.shards.channels()),
+                    self.config,
                 )
             )

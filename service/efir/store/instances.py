@@ -27,6 +27,8 @@ class InstanceRow:
         started_us: when it started (µs UTC).
         seen_us: when it last reported (µs UTC, its own clock).
         channels: how many channels it serves.
+        config: a digest of the channel list and shards it runs with; every
+            instance of a fleet should report the same.
     """
 
     id: str
@@ -37,6 +39,7 @@ class InstanceRow:
     started_us: int
     seen_us: int
     channels: int
+    config: str
 
 
 class Instances:
@@ -56,6 +59,7 @@ class Instances:
             "started_us": row.started_us,
             "seen_us": row.seen_us,
             "channels": row.channels,
+            "config": row.config[:16],
         }
         with unavailable():
             async with self.store.engine.begin() as conn:
@@ -77,6 +81,7 @@ class Instances:
                         r["started_us"],
                         r["seen_us"],
                         r["channels"],
+                        r["config"],
                     )
                     for r in rows
                 ]

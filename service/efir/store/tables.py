@@ -294,4 +294,5 @@ instances = Table(
     Column("started_us", BigInteger, nullable=False),
     Column("seen_us", BigInteger, nullable=False),
     Column("channels", Integer, nullable=False),
+    Column("config", String(16), nullable=False),
 )

@@ -258,3 +258,37 @@ async def test_each_shard_loads_its_alerts_and_shares_silences_and_receivers(
     await north.enable_receiver("hook", "ops", NOW)
     await alerter.reload_shared()
     assert alerter.disabled == {}
+
+
+async def test_instances_running_another_channel_list_are_told_apart(store: Store) -> None:
+    clock = Clock()
+    north = _fleet(store, clock, "north-1", "north", leading=True)
+    south = _fleet(store, clock, "south-1", "south", leading=True)
+    # Same list, other shard: the same digest.
+    assert north.config == south.config
+    await south.refresh()
+    await north.refresh()
+    assert north.differing == []
+    assert north.metrics.fleet_consistent._value.get() == 1
+    # An instance started with an older list: s1 still in north there.
+    moved = [ChannelConfig(id="n1", shard="north"), ChannelConfig(id="s1", shard="north")]
+    stale = Fleet(
+        ShardMap.of(Settings(channels=moved, shard="north")),
+        store,
+        Metrics(),
+        me="north-2",
+        url="http://north-2:8080",
+        now_us=clock,
+        leading=lambda: False,
+        configs={c.id: c for c in moved},
+    )
+    assert stale.config != north.config
+    await stale.refresh()
+    await north.refresh()
+    assert north.differing == ["north-2"]
+    assert north.metrics.fleet_consistent._value.get() == 0
+    # It stops; once it is no longer running, the fleet is consistent again.
+    await stale.leave()
+    await north.refresh()
+    assert north.differing == []
+    assert north.metrics.fleet_consistent._value.get() == 1
