@@ -862,6 +862,19 @@ def _settings(config: Path | None) -> Settings:
         raise typer.Exit(EXIT_UNUSABLE) from None
 
 
+def _shard_of(settings: Settings) -> None:
+    """Refuse to run a sharded channel list without this instance's shard (docs/scaling.md)."""
+    from efir.config.settings import ConfigError  # noqa: PLC0415 - see the imports
+    from efir.config.shards import ShardMap  # noqa: PLC0415
+
+    try:
+        ShardMap.of(settings)
+    except ConfigError as exc:
+        for line in exc.errors:
+            err.print(f"[bold red]config:[/bold red] {escape(line)}", highlight=False)
+        raise typer.Exit(EXIT_UNUSABLE) from None
+
+
 def _logging(settings: Settings) -> None:
     from efir.logs import configure, secrets_of  # noqa: PLC0415 - see the imports
 
@@ -903,6 +916,7 @@ def run(  # noqa: PLR0917 - typer maps each parameter to one documented option
     from efir.store import StoreUnavailableError  # noqa: PLC0415
 
     settings = _settings(config)
+    _shard_of(settings)
     _logging(settings)
     sim = SimOptions(scenario=scenario.value, speed=speed) if simulate else None
     if sim is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 from pathlib import Path
 
@@ -64,3 +65,42 @@ def test_efir_run_with_its_http_port_taken_says_so_in_one_sentence(tmp_path: Pat
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert f"EFIR_HTTP_PORT={port + 1}" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_check_config_shows_each_shard_and_refuses_a_half_sharded_list(tmp_path: Path) -> None:
+    config = tmp_path / "efir.yaml"
+    config.write_text(
+        "channels:\n"
+        "  - {id: a, shard: north}\n"
+        "  - {id: b, shard: south}\n"
+        "  - {id: c, shard: north}\n"
+    )
+    result = runner.invoke(app, ["check-config", "--config", str(config)])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["shards"] == {"north": ["a", "c"], "south": ["b"]}
+    config.write_text("channels:\n  - {id: a, shard: north}\n  - {id: b}\n")
+    result = runner.invoke(app, ["check-config", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "channels ['b'] name no shard" in result.stderr
+    config.write_text("channels:\n  - {id: a, shard: north}\n")
+    result = runner.invoke(
+        app, ["check-config", "--config", str(config)], env={"EFIR_SHARD": "east"}
+    )
+    assert result.exit_code == 2
+    assert "shard 'east' (EFIR_SHARD) serves no channel" in result.stderr
+
+
+def test_run_refuses_a_sharded_list_without_its_shard(tmp_path: Path) -> None:
+    config = tmp_path / "efir.yaml"
+    config.write_text("channels:\n  - {id: a, shard: north}\n")
+    result = runner.invoke(
+        app,
+        ["run", "--seconds", "1"],
+        env={
+            "EFIR_CONFIG": str(config),
+            "EFIR_DATA_DIR": str(tmp_path / "data"),
+            "EFIR_MQTT_URL": "mqtt://127.0.0.1:1",
+        },
+    )
+    assert result.exit_code == 2
+    assert "set EFIR_SHARD" in result.stderr

@@ -566,6 +566,14 @@ def describe(settings: Settings) -> dict[str, Any]:
         data["database_url"] = f"(default) {settings.db_url}"
     data["mqtt_broker"] = "(built-in) " if settings.embedded_broker else ""
     data["mqtt_broker"] += str(settings.mqtt_target)
+    plan: dict[str, list[str]] = {}
+    for c in settings.channels:
+        if c.shard is not None:
+            plan.setdefault(c.shard, []).append(c.id)
+    if plan:
+        # What each shard's instances serve (docs/scaling.md); the first answers
+        # for unknown channels and Efir's own alerts.
+        data["shards"] = plan
     from efir.logs import secrets_of  # noqa: PLC0415 - logs imports pydantic models only
 
     masked: dict[str, Any] = _masked(data, secrets_of(settings))
