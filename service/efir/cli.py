@@ -18,7 +18,7 @@ import time
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
 import typer
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     import httpx
 
     from efir.adapters.ledger import Ledger
-    from efir.config.settings import MqttTarget, Settings
+    from efir.config.settings import ConfigError, MqttTarget, Settings
     from efir.core.catalogue import Catalogue
     from efir.core.event import AsRunEvent
     from efir.readers.base import ReadOptions
@@ -857,9 +857,7 @@ def _settings(config: Path | None) -> Settings:
     try:
         return load_settings(**({"config": config} if config else {}))
     except ConfigError as exc:
-        for line in exc.errors:
-            err.print(f"[bold red]config:[/bold red] {escape(line)}", highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from None
+        _config_failed(exc)
 
 
 def _shard_of(settings: Settings) -> None:
@@ -870,9 +868,14 @@ def _shard_of(settings: Settings) -> None:
     try:
         ShardMap.of(settings)
     except ConfigError as exc:
-        for line in exc.errors:
-            err.print(f"[bold red]config:[/bold red] {escape(line)}", highlight=False)
-        raise typer.Exit(EXIT_UNUSABLE) from None
+        _config_failed(exc)
+
+
+def _config_failed(exc: ConfigError) -> NoReturn:
+    """Print each configuration problem on its own ``config:`` line; exit 2."""
+    for line in exc.errors:
+        err.print(f"[bold red]config:[/bold red] {escape(line)}", highlight=False)
+    raise typer.Exit(EXIT_UNUSABLE) from None
 
 
 def _logging(settings: Settings) -> None:

@@ -98,15 +98,15 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         system=shards.primary,
         shared_state=shards.sharded,
     )
-    leading = {"now": False}
     fleet = Fleet(
         shards,
         store,
         metrics,
         me=settings.mqtt.client_id,
-        url=settings.public_url or f"http://{settings.http_host}:{settings.http_port}",
+        url=settings.advertised_url(),
         now_us=now_us,
-        leading=lambda: leading["now"],
+        # Called once running, when ``leadership`` (built below) exists.
+        leading=lambda: leadership.is_leader,
         configs={c.id: c for c in everything.channels},
     )
     ingest = Ingest(
@@ -158,7 +158,6 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
     )
 
     async def lead(leader: bool) -> None:
-        leading["now"] = leader
         await alerter.lead(leader)
         delivery.wake()
         fleet.kick()
@@ -214,7 +213,6 @@ def build_parts(settings: Settings, *, now_us: Callable[[], int] = wall_clock_us
         ticker=ticker,
         readiness=readiness,
         fleet=fleet,
-        fleet_channels={c.id: c.name for c in everything.channels},
         stopping=asyncio.Event(),
     )
 
@@ -236,7 +234,7 @@ def api_context(parts: Parts) -> ApiContext:
         registry=parts.metrics.registry,
         readiness=parts.readiness.checks,
         stopping=parts.stopping,
-        channel_names=parts.fleet_channels,
+        channel_names={cid: c.name for cid, c in parts.fleet.configs.items()},
         fleet=parts.fleet,
         alerts=settings.alerts,
         write_tokens=write_tokens,

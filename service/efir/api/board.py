@@ -300,11 +300,7 @@ def snapshot(ctx: ApiContext, lang: str = "en") -> Board:
     say = phrasebook(lang)
     tiles = [_tile(ctx, ch, names.get(cid), now, say) for cid, ch in ctx.monitor.channels.items()]
     fleet = ctx.fleet
-    elsewhere = (
-        []
-        if fleet is None
-        else [ServedByOut.of(w) for cid in fleet.configs if (w := fleet.served_by(cid))]
-    )
+    elsewhere = [] if fleet is None else [ServedByOut.of(w) for w in fleet.elsewhere()]
     return Board(generated=format_local(now, _UTC), lang=lang, tiles=tiles, elsewhere=elsewhere)
 
 

@@ -183,13 +183,11 @@ def channels(ctx: Ctx) -> list[ChannelSummary]:
             )
         )
     if fleet is not None:
-        for cid, config in fleet.configs.items():
-            where = fleet.served_by(cid)
-            if where is None:
-                continue
+        for where in fleet.elsewhere():
+            config = fleet.configs[where.channel]
             out.append(
                 ChannelSummary(
-                    id=cid,
+                    id=where.channel,
                     name=config.name,
                     media=str(config.media),
                     timezone=config.timezone,

@@ -36,7 +36,6 @@ and boundary-crossing items.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -733,12 +732,7 @@ class ColumnLedger(Ledger):
             if until > item.start and until > lo:
                 yield item, item.start, until
         if secondary:
-            keys = self._sec_keys
-            m = bisect_left(keys, (lo, -1))
-            while m < len(keys) and keys[m][0] < hi:
-                item = self._sec_items[keys[m]]
-                yield item, item.start, item.end if item.end is not None else item.start
-                m += 1
+            yield from self._secondary_aired(lo, hi)
 
     def neighbour(
         self,

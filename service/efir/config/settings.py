@@ -415,6 +415,15 @@ class Settings(BaseSettings):
             return MqttTarget(host="127.0.0.1", port=self.embedded_broker_port, tls=False)
         return parse_mqtt_url(self.mqtt_url.get_secret_value())
 
+    def advertised_url(self, port: int | None = None) -> str:
+        """Where this instance says it answers: ``public_url``, else ``http://host:port``.
+
+        ``port``: the port actually bound (``http_port`` 0 picks one).
+        """
+        if self.public_url is not None:
+            return self.public_url
+        return f"http://{self.http_host}:{self.http_port if port is None else port}"
+
     def profiles(self) -> list[ChannelProfile]:
         """The configured channels as core profiles."""
         return [c.profile() for c in self.channels]

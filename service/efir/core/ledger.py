@@ -494,11 +494,16 @@ class Ledger:
                 yield item, item.start, end
             i += 1
         if secondary:
-            j = bisect_left(self._sec_keys, (lo, _MIN_ORDER))
-            while j < len(self._sec_keys) and self._sec_keys[j][0] < hi:
-                item = self._sec_items[self._sec_keys[j]]
-                yield item, item.start, item.end if item.end is not None else item.start
-                j += 1
+            yield from self._secondary_aired(lo, hi)
+
+    def _secondary_aired(self, lo: int, hi: int) -> Iterator[tuple[Item, int, int]]:
+        """Yield ``(item, start, end)`` of secondary items starting inside ``[lo, hi)``."""
+        keys = self._sec_keys
+        j = bisect_left(keys, (lo, _MIN_ORDER))
+        while j < len(keys) and keys[j][0] < hi:
+            item = self._sec_items[keys[j]]
+            yield item, item.start, item.end if item.end is not None else item.start
+            j += 1
 
     def neighbour(
         self,

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from efir import __version__
@@ -149,6 +149,10 @@ class Fleet:
         best = live[0]
         return ServedBy(channel, shard, best.id, best.url, leader=best.leader)
 
+    def elsewhere(self) -> list[ServedBy]:
+        """Where each configured channel of another shard is served, in configuration order."""
+        return [w for cid in self.configs if (w := self.served_by(cid)) is not None]
+
     def describe(self, channel: str) -> str | None:
         """:meth:`served_by` as a sentence, or ``None`` when the channel is not another shard's."""
         where = self.served_by(channel)
@@ -211,16 +215,4 @@ class Fleet:
     async def leave(self) -> None:
         """Say this instance is no longer running (graceful shutdown): drop its row."""
         with contextlib.suppress(Exception):
-            await self.instances.report(
-                InstanceRow(
-                    self.me,
-                    self.shards.own,
-                    self.url,
-                    False,  # noqa: FBT003 - the row's leader column
-                    __version__,
-                    self.started_us,
-                    0,
-                    len(self.shards.channels()),
-                    self.config,
-                )
-            )
+            await self.instances.report(replace(self.me_row(), leader=False, seen_us=0))

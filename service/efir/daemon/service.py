@@ -101,10 +101,8 @@ class Parts:
     leadership: Leadership
     ticker: Ticker
     readiness: Readiness
-    #: This instance's shard and the other instances (docs/scaling.md).
+    #: This instance's shard, the other instances and every shard's channels (docs/scaling.md).
     fleet: Fleet
-    #: Every configured channel (every shard's) and its display name.
-    fleet_channels: dict[str, str | None]
     #: Set once shutdown has begun (long-lived HTTP streams end on it).
     stopping: asyncio.Event
 
@@ -324,8 +322,9 @@ class Service:
             await asyncio.sleep(0.05)
         sockets = [s for srv in server.servers for s in srv.sockets]
         self.http_port = sockets[0].getsockname()[1] if sockets else self.settings.http_port
-        if self.settings.public_url is None:  # the port chosen, when it was 0
-            self.fleet.url = f"http://{self.settings.http_host}:{self.http_port}"
+        url = self.settings.advertised_url(self.http_port)
+        if url != self.fleet.url:  # the port chosen, when it was 0
+            self.fleet.url = url
             self.fleet.kick()
         log.info(
             "status API on http://%s:%s/api/v1/channels", self.settings.http_host, self.http_port

@@ -37,6 +37,8 @@ from efir.store.tables import (
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from sqlalchemy.ext.asyncio import AsyncConnection
+
     from efir.core.alerting.lifecycle import Changes
     from efir.store.database import Store
 
@@ -132,11 +134,7 @@ class AlertStore:
                     state.groups[r["receiver"], r["channel_id"]] = GroupState(
                         r["last_sent_us"], r["waiting_since_us"]
                     )
-                for r in (await conn.execute(select(silences))).mappings():
-                    state.silences.append(silence_from_row(r))
-                for r in (await conn.execute(select(receiver_state))).mappings():
-                    if r["disabled_us"] is not None:
-                        state.disabled[r["name"]] = r["reason"] or ""
+                state.silences, state.disabled = await _shared(conn)
         return state
 
     async def channel_of(self, fingerprint: str) -> str | None:
@@ -157,15 +155,7 @@ class AlertStore:
         """
         with unavailable():
             async with self.store.engine.connect() as conn:
-                found = [
-                    silence_from_row(r) for r in (await conn.execute(select(silences))).mappings()
-                ]
-                disabled = {
-                    r["name"]: r["reason"] or ""
-                    for r in (await conn.execute(select(receiver_state))).mappings()
-                    if r["disabled_us"] is not None
-                }
-        return found, disabled
+                return await _shared(conn)
 
     async def commit(
         self,
@@ -282,3 +272,14 @@ class AlertStore:
                     conn, [JournalEntry(now, "receiver_enabled", None, actor, {"receiver": name})]
                 )
         return bool(result.rowcount)
+
+
+async def _shared(conn: AsyncConnection) -> tuple[list[Silence], dict[str, str]]:
+    """Every silence, and each disabled receiver with its reason."""
+    found = [silence_from_row(r) for r in (await conn.execute(select(silences))).mappings()]
+    disabled = {
+        r["name"]: r["reason"] or ""
+        for r in (await conn.execute(select(receiver_state))).mappings()
+        if r["disabled_us"] is not None
+    }
+    return found, disabled

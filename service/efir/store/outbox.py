@@ -21,6 +21,8 @@ from efir.store.tables import deliveries, outbox, receiver_state
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
+    from sqlalchemy import Select
+
     from efir.store.database import Store
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
@@ -65,6 +67,15 @@ class Outbox:
         self.store = store
         self.scope = scope
 
+    def _deliverable(self, q: Select[Any], disabled: Iterable[str]) -> Select[Any]:
+        """``q`` restricted to rows this instance delivers: enabled receivers, its scope."""
+        off = list(disabled)
+        if off:
+            q = q.where(outbox.c.receiver.not_in(off))
+        if self.scope is not None:
+            q = q.where(outbox.c.channel_id.in_(sorted(self.scope)))
+        return q
+
     async def due(self, now: int, disabled: Iterable[str], limit: int = 200) -> list[OutboxRow]:
         """Pending rows whose next attempt is due, oldest first, skipping disabled receivers."""
         q = (
@@ -73,11 +84,7 @@ class Outbox:
             .order_by(outbox.c.next_attempt_us, outbox.c.created_us)
             .limit(limit)
         )
-        off = list(disabled)
-        if off:
-            q = q.where(outbox.c.receiver.not_in(off))
-        if self.scope is not None:
-            q = q.where(outbox.c.channel_id.in_(sorted(self.scope)))
+        q = self._deliverable(q, disabled)
         with unavailable():
             async with self.store.engine.connect() as conn:
                 return [_row(r) for r in (await conn.execute(q)).mappings()]
@@ -85,11 +92,7 @@ class Outbox:
     async def next_due(self, disabled: Iterable[str]) -> int | None:
         """The earliest next attempt of a pending row (µs), or ``None``."""
         q = select(func.min(outbox.c.next_attempt_us)).where(outbox.c.status == PENDING)
-        off = list(disabled)
-        if off:
-            q = q.where(outbox.c.receiver.not_in(off))
-        if self.scope is not None:
-            q = q.where(outbox.c.channel_id.in_(sorted(self.scope)))
+        q = self._deliverable(q, disabled)
         with unavailable():
             async with self.store.engine.connect() as conn:
                 value = (await conn.execute(q)).scalar()

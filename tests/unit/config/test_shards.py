@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from efir.compose import build
+from efir.compose import api_context, build
 from efir.config.alerts import AlertsConfig
 from efir.config.settings import ChannelConfig, ConfigError, ReportSchedule, Settings
 from efir.config.shards import SYSTEM_SCOPE, ShardMap
@@ -132,7 +132,7 @@ def test_build_wires_the_shard(tmp_path: Path) -> None:
     assert parts.consumer.topic_filters() == [
         f"asrun/s1/{leaf}" for leaf in ("event", "status", "heartbeat", "plan")
     ]
-    assert parts.fleet_channels == {"n1": None, "s1": None, "n2": None}
+    assert api_context(parts).channel_names == {"n1": None, "s1": None, "n2": None}
     north = build(settings.model_copy(update={"shard": "north"}), now_us=lambda: 0).parts
     assert north.consumer.topic_filters()[0] == "asrun/+/event"  # it dead-letters the unknown
     assert north.alerter.system
