@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from efir.core.event import AsRunEvent
     from efir.core.profile import ProfileTable
     from efir.core.result import WindowResult
+    from efir.readers.base import Reader
     from efir.rulepacks import RulePack
 
 _HOUR = timedelta(hours=1)
@@ -158,36 +159,15 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     recorder = Recorder(stats, new_engine, channel.id if channel_given else None)
     engines = recorder.engines
     readers = [reader_for(path, input_format) for path in paths]
+    bulk = None
     if COLUMNAR and split and len(paths) == 1 and readers[0].name == "jsonl":
         bulk = _columnar(paths[0], new_engine, channel.id if channel_given else None, stats)
-        if bulk is not None:
-            engines[bulk.channel.id] = bulk
-            if progress is not None:
-                progress(paths[0].stat().st_size)
-    cut = None
-    if (
-        split
-        and CAN_SPLIT
-        and all(r.name == "jsonl" for r in readers)
-        and sum(p.stat().st_size for p in paths) >= MIN_SPLIT_BYTES
-    ):
-        cut = plan(list(paths))
-    if engines:
-        pass  # read in bulk
-    elif cut is not None and cut.worker:
-        read_split(cut, recorder, progress)
+    if bulk is not None:
+        engines[bulk.channel.id] = bulk
+        if progress is not None:
+            progress(paths[0].stat().st_size)
     else:
-        consumed_before = 0
-
-        def tick(consumed: int) -> None:
-            if progress is not None:
-                progress(consumed_before + consumed)
-
-        for path, reader in zip(paths, readers, strict=True):
-            recorder.record(reader.read(path, options, progress=tick))
-            consumed_before += path.stat().st_size
-        for engine in engines.values():
-            engine.resolve()
+        _read_lines(paths, readers, recorder, progress, split=split, options=options)
     if len(engines) > 1:
         names = ", ".join(sorted(engines))
         msg = f"the input holds several channels ({names}); choose one with --channel"
@@ -204,6 +184,40 @@ def _audit(  # noqa: PLR0917 - private continuation of run_audit
     windows = engine.windows(period.start, period.end, now=period.end, period=period)
     classified = None if options.classify is None else options.classify.report()
     return AuditResult(engine.channel, pack, engine, period, windows, stats, classified)
+
+
+def _read_lines(
+    paths: Sequence[Path],
+    readers: Sequence[Reader],
+    recorder: Recorder,
+    progress: Callable[[int], None] | None,
+    *,
+    split: bool,
+    options: ReadOptions,
+) -> None:
+    """Record every file line by line, in two processes when a large JSON-lines input allows."""
+    cut = None
+    if (
+        split
+        and CAN_SPLIT
+        and all(r.name == "jsonl" for r in readers)
+        and sum(p.stat().st_size for p in paths) >= MIN_SPLIT_BYTES
+    ):
+        cut = plan(list(paths))
+    if cut is not None and cut.worker:
+        read_split(cut, recorder, progress)
+        return
+    consumed_before = 0
+
+    def tick(consumed: int) -> None:
+        if progress is not None:
+            progress(consumed_before + consumed)
+
+    for path, reader in zip(paths, readers, strict=True):
+        recorder.record(reader.read(path, options, progress=tick))
+        consumed_before += path.stat().st_size
+    for engine in recorder.engines.values():
+        engine.resolve()
 
 
 def _columnar(
