@@ -283,7 +283,25 @@ DayPlan = tuple[tuple[Atom, tuple[tuple[int, int] | None, ...]], ...]
 @lru_cache(maxsize=4096)
 def _day_plan(tz: ZoneInfo, schemes: tuple[Scheme, ...], day: date) -> DayPlan:
     calendar = Calendar(tz, schemes)
-    return tuple(
-        (atom, tuple(calendar.window_us(s, atom.wall) for s in schemes))
-        for atom in calendar.atoms_of_day(day)
-    )
+    # An atom's window of a scheme is usually its predecessor's (four six-hour
+    # windows a day, one day window): reuse it while the atom's wall start lies
+    # inside, rather than work it out again for each of the day's atoms.
+    held: list[tuple[datetime, datetime, tuple[int, int] | None] | None] = [None] * len(schemes)
+    plan = []
+    for atom in calendar.atoms_of_day(day):
+        windows: list[tuple[int, int] | None] = []
+        for k, scheme in enumerate(schemes):
+            last = held[k]
+            if last is not None and last[0] <= atom.wall < last[1]:
+                windows.append(last[2])
+                continue
+            walls = scheme.window_of(atom.wall)
+            if walls is None:
+                windows.append(None)
+                continue
+            start, end = calendar.wall_to_us(walls[0]), calendar.wall_to_us(walls[1])
+            window = (start, end) if end > start else None
+            held[k] = (walls[0], walls[1], window)
+            windows.append(window)
+        plan.append((atom, tuple(windows)))
+    return tuple(plan)

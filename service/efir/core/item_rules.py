@@ -96,8 +96,8 @@ class ItemRuleScanner:
         # An interruption needs a protected programme in the window, or on air at its start.
         if any(n and br.protected(pid, profiles) for pid, n in counts.items()):
             return True
-        first = self.ledger.on_air(ws)
-        return first is not None and br.protected(first.pid, profiles)
+        first = self.ledger.profile_on_air(ws)
+        return first is not None and br.protected(first, profiles)
 
     def _interrupted_programme(self, br: BoundRule, item: Item, now: int | None) -> Item | None:
         """Return the protected programme ``item`` sits between two parts of, if any."""

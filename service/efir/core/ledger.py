@@ -572,6 +572,15 @@ class Ledger:
         end = now + 1 if applied is None else applied
         return item if end > now else None
 
+    def profile_on_air(self, now: int) -> int | None:
+        """Return the profile number of the primary item on air at ``now`` (``None`` in a gap).
+
+        What :meth:`on_air` says of the item's profile, for a ledger that can
+        answer it without building the item.
+        """
+        item = self.on_air(now)
+        return None if item is None else item.pid
+
     def span(self) -> tuple[int, int] | None:
         """Return ``[first start, last end)`` over primary items (open ones count as started)."""
         if not self._line:

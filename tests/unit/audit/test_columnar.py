@@ -225,3 +225,17 @@ def test_lines_the_parser_refuses_leave_the_file_to_it(tmp_path: Path, text: str
 def test_a_last_line_without_its_newline_is_read(tmp_path: Path) -> None:
     good = "".join(json.dumps(row) + "\n" for row in _clean())
     assert _compare(_write(tmp_path, good.rstrip("\n")), "Asia/Almaty")
+
+
+def test_a_re_delivery_spelled_differently_is_the_same_version(tmp_path: Path) -> None:
+    """Versions compare by what they decode to, as the book compares them."""
+    rows = _clean()
+    text = "".join(json.dumps(row) + "\n" for row in rows)
+    again = json.dumps(rows[4]).replace('"kk_fraction": 0.25', '"kk_fraction": 0.250')
+    again = again.replace('"language": "ru"', '"language": "\\u0072u"')
+    assert again != json.dumps(rows[4])
+    path = _write(tmp_path, text + again + "\n")
+    assert _compare(path, "Asia/Almaty")
+    bulk = _audit(path, "Asia/Almaty", columnar=True)
+    assert isinstance(bulk, AuditResult)
+    assert bulk.stats.unchanged == 2  # the file's own re-delivery of "c", and this one
