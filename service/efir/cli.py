@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 from zoneinfo import ZoneInfo
 
+import msgspec
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -718,9 +719,11 @@ def _write_report(
         print_table(result, Console(), violations_only=violations_only, say=say)
     else:
         text = (
-            json.dumps(
-                to_json(result, violations_only=violations_only), ensure_ascii=False, indent=2
-            )
+            # msgspec: the same text as json.dumps(indent=2, ensure_ascii=False)
+            # but for the spelling of exponents, ten times faster on a year.
+            msgspec.json.format(
+                msgspec.json.encode(to_json(result, violations_only=violations_only)), indent=2
+            ).decode()
             + "\n"
             if output_format is OutputFormat.JSON
             else to_csv(result, violations_only=violations_only)

@@ -6,17 +6,20 @@ The live path and every other input go through the pure core event by event;
 this path exists because an audit reads a year at once. It gives exactly
 what the pure core gives, or declines and leaves the file to it:
 
-* **Reading.** DuckDB reads every field of the schema as JSON text. The file
-  is taken only if every line is one object made of the schema's fields,
-  none of them ``null``: the file's own counts of ``:`` and ``,`` must equal
-  those the columns account for (an unknown field, an explicit ``null``, a
-  trailing comma or a comment would add one). Each distinct combination of
-  the attribute fields (a few hundred in a year) is validated by the live
-  parser itself (:func:`~efir.schema.asrun.parse_event`), which also gives
-  the decoded values; the per-line fields (``event_id``, ``start``,
-  ``duration``, ``seq``) are held to shapes narrower than the parser's and
-  range-checked in bulk. A file with any line outside that (a refused line
-  above all, whose reason only the parser gives) is declined.
+* **Reading.** DuckDB reads the fields of the schema as JSON text, in two
+  passes that each name only the fields they need, on connections closed
+  after each. The file is taken only if every line is one object made of the
+  schema's fields, none of them ``null``: the file's own counts of ``:`` and
+  ``,`` must equal those the columns account for (an unknown field, an
+  explicit ``null``, a trailing comma or a comment would add one). Each
+  distinct combination of the attribute fields (a few hundred in a year)
+  and each distinct free text is validated by the live parser itself
+  (:func:`~efir.schema.asrun.parse_event`), which also gives the decoded
+  values; the per-line fields (``event_id``, ``start``, ``duration``,
+  ``seq``) are held to shapes narrower than the parser's and range-checked
+  in bulk. A file with any line outside that (a refused line above all,
+  whose reason only the parser gives) is declined. Where an event itself is
+  needed, the parser reads that line of the file.
 * **Lifecycle.** Versions are de-duplicated on their decoded values and
   ranked as :class:`~efir.core.book.EventBook` ranks them (phase rank, then
   ``seq``, then arrival). An id with one version, or a ``start`` and an

@@ -61,6 +61,22 @@ def _aired(result: AuditResult) -> list[tuple[object, ...]]:
     ]
 
 
+def _on_air(result: AuditResult, reference: AuditResult) -> list[object]:
+    """The profile on air at every item's edges (``Ledger.profile_on_air``)."""
+    profiles = result.engine.book.profiles.profiles
+    lo, hi = reference.period.start, reference.period.end
+    instants = sorted(
+        {t for _, s, e in reference.engine.ledger.aired(lo, hi, hi) for t in (s - 1, s, e - 1, e)}
+    )
+    out: list[object] = []
+    for t in instants:
+        pid = result.engine.ledger.profile_on_air(t)
+        item = result.engine.ledger.on_air(t)
+        assert pid == (None if item is None else item.pid)
+        out.append(None if pid is None else profiles[pid])
+    return out
+
+
 def _compare(path: Path, zone: str) -> bool:
     """Assert both paths agree; return whether the columnar one read the file."""
     pure = _audit(path, zone, columnar=False)
@@ -74,6 +90,7 @@ def _compare(path: Path, zone: str) -> bool:
     assert bulk.period == pure.period
     assert _aired(bulk) == _aired(pure)
     assert bulk.engine.span() == pure.engine.span()
+    assert _on_air(bulk, pure) == _on_air(pure, pure)
     for name in ("lines_ok", "applied", "unchanged", "rejected", "reasons", "errors"):
         assert getattr(bulk.stats, name) == getattr(pure.stats, name), name
     return isinstance(bulk.engine.ledger, ColumnLedger)
