@@ -8,7 +8,8 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from efir.audit.columnar import ColumnLedger, Declined, load
+from efir.audit.column_ledger import ColumnLedger
+from efir.audit.columnar import Declined, load
 from efir.audit.recording import InputStats, Recorder
 from efir.audit.split import CAN_SPLIT, MIN_SPLIT_BYTES, plan, read_split
 from efir.core.engine import ChannelEngine, Period

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 
-from efir.audit.columnar import ColumnLedger
+from efir.audit.column_ledger import ColumnLedger
 from efir.audit.run import AuditInputError, AuditResult, run_audit
 from efir.core.channel import ChannelProfile
 from efir.core.event import AsRunEvent
