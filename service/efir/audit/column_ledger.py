@@ -86,7 +86,7 @@ class ColumnLedger(Ledger):
     :meth:`fill` exactly as :meth:`Ledger.load` fills them; the timeline
     reads (:meth:`aired`, :meth:`neighbour`, :meth:`on_air`, ...) answer from
     arrays and build an :class:`Item` only when one is asked for. It takes
-    no changes afterwards (an audit applies none).
+    no changes afterwards (an audit applies NONE).
     """
 
     def __init__(
@@ -102,9 +102,9 @@ class ColumnLedger(Ledger):
         self._t_start: NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._t_order: NDArray[np.int64] = np.empty(0, dtype=np.int64)
         self._t_end: NDArray[np.int64] = np.empty(0, dtype=np.int64)  # effective; NONE: open
-        self._t_ref: NDArray[np.int64] = np.empty(0, dtype=np.int64)  # >= 0 simple, < 0 other
+        self._t_ref: NDArray[np.int64] = np.empty(0, dtype=np.int64)  # >= 0 bulk, < 0 other
         self._t_pid: NDArray[np.int64] = np.empty(0, dtype=np.int64)
-        self._simple: BulkItems | None = None
+        self._bulk: BulkItems | None = None
         self._others: list[Item] = []
         self._lines: FileLines | None = None
         self._made: dict[int, Item] = {}
@@ -115,29 +115,28 @@ class ColumnLedger(Ledger):
         msg = "a ColumnLedger takes no changes"
         raise RuntimeError(msg)
 
-    def fill(self, simple: BulkItems, others: list[Item], lines: FileLines) -> None:
+    def fill(self, bulk: BulkItems, others: list[Item], lines: FileLines) -> None:
         """Account the items, as :meth:`Ledger.load` would, from empty."""
-        self._simple, self._others, self._lines = simple, others, lines
-        prim = np.flatnonzero(simple.primary)
+        self._bulk, self._others, self._lines = bulk, others, lines
+        prim = np.flatnonzero(bulk.primary)
         o_prim = [k for k, item in enumerate(others) if item.primary]
-        none = int(NONE)
         start = np.concatenate(
-            [simple.start[prim], np.array([others[k].start for k in o_prim], dtype=np.int64)]
+            [bulk.start[prim], np.array([others[k].start for k in o_prim], dtype=np.int64)]
         )
         order = np.concatenate(
-            [simple.order[prim], np.array([others[k].order for k in o_prim], dtype=np.int64)]
+            [bulk.order[prim], np.array([others[k].order for k in o_prim], dtype=np.int64)]
         )
         end = np.concatenate(
             [
-                simple.end[prim],
+                bulk.end[prim],
                 np.array(
-                    [none if others[k].end is None else others[k].end for k in o_prim],
+                    [NONE if others[k].end is None else others[k].end for k in o_prim],
                     dtype=np.int64,
                 ),
             ]
         )
         pid = np.concatenate(
-            [simple.pid[prim], np.array([others[k].pid for k in o_prim], dtype=np.int64)]
+            [bulk.pid[prim], np.array([others[k].pid for k in o_prim], dtype=np.int64)]
         )
         ref = np.concatenate([prim, -1 - np.array(o_prim, dtype=np.int64)])
         timeline = np.lexsort((order, start))
@@ -159,8 +158,8 @@ class ColumnLedger(Ledger):
         spans = closed & (effective > start)
         self._account(start[spans], effective[spans], pid[spans])
         # Secondary items: few; the base class counts and keeps them.
-        for k in np.flatnonzero(~simple.primary).tolist():
-            self._insert(self._simple_item(k))
+        for k in np.flatnonzero(~bulk.primary).tolist():
+            self._insert(self._bulk_item(k))
         for item in others:
             if not item.primary:
                 self._insert(item)
@@ -246,32 +245,31 @@ class ColumnLedger(Ledger):
             acc[q] = acc.get(q, 0) + v
 
     # ----------------------------------------------------------------- items
-    def _simple_items(self, refs: list[int]) -> list[Item]:
+    def _bulk_items(self, refs: list[int]) -> list[Item]:
         """The items of bulk-resolved indices ``refs``, their events read from the file."""
-        simple, lines = self._simple, self._lines
-        assert simple is not None  # noqa: S101 - filled first
+        bulk, lines = self._bulk, self._lines
+        assert bulk is not None  # noqa: S101 - filled first
         assert lines is not None  # noqa: S101
-        rows = simple.source[refs]
+        rows = bulk.source[refs]
         by_row = np.argsort(rows, kind="stable")
         out: list[Item | None] = [None] * len(refs)
-        none = int(NONE)
         for pos, event in zip(by_row.tolist(), lines.events(rows[by_row]), strict=True):
             k = refs[pos]
-            end, planned = int(simple.end[k]), int(simple.planned[k])
+            end, planned = int(bulk.end[k]), int(bulk.planned[k])
             out[pos] = Item(
                 event.event_id,
-                int(simple.start[k]),
-                None if end == none else end,
-                None if planned == none else planned,
-                int(simple.order[k]),
-                int(simple.pid[k]),
-                bool(simple.primary[k]),
+                int(bulk.start[k]),
+                None if end == NONE else end,
+                None if planned == NONE else planned,
+                int(bulk.order[k]),
+                int(bulk.pid[k]),
+                bool(bulk.primary[k]),
                 event,
             )
         return [item for item in out if item is not None]
 
-    def _simple_item(self, k: int) -> Item:
-        (item,) = self._simple_items([k])
+    def _bulk_item(self, k: int) -> Item:
+        (item,) = self._bulk_items([k])
         return item
 
     def _item(self, i: int) -> Item:
@@ -279,7 +277,7 @@ class ColumnLedger(Ledger):
         item = self._made.get(i)
         if item is None:
             ref = int(self._t_ref[i])
-            item = self._simple_item(ref) if ref >= 0 else self._others[-1 - ref]
+            item = self._bulk_item(ref) if ref >= 0 else self._others[-1 - ref]
             self._made[i] = item
         return item
 
@@ -287,7 +285,7 @@ class ColumnLedger(Ledger):
         """Build the items of timeline indices ``[i, j)`` in one query."""
         wanted = [k for k in range(i, j) if k not in self._made and self._t_ref[k] >= 0]
         if len(wanted) > 1:
-            made = self._simple_items(self._t_ref[wanted].tolist())
+            made = self._bulk_items(self._t_ref[wanted].tolist())
             self._made.update(zip(wanted, made, strict=True))
 
     def _index(self, item: Item) -> int:

@@ -254,6 +254,8 @@ def _values(source: _Source, shape: _Shape) -> tuple[dict[int, AsRunEvent], int]
     has = ", ".join(f"has_{t}" for t in TEXTS)
     texts = ", ".join(TEXTS)
     blanks = ", ".join(["NULL"] * (len(COMBO) + 2 * len(TEXTS)))
+    # hash({names}, {has}) is _COMBO_HASH over the subquery's has_ columns: the
+    # two passes must hash a combination alike.
     # Grouping sets: the combinations, each free text field, and the event ids
     # (only counted: the hashes that group versions must not collide).
     rows = source.rows(
@@ -320,7 +322,7 @@ def _rows(source: _Source, shape: _Shape) -> _Rows:
                 WHEN CAST(start AS VARCHAR) LIKE '%Z"' THEN 2 ELSE 3 END AS SMALLINT) AS colons,
             CAST({_commas("event_id")} AS SMALLINT) AS commas
         FROM {{src}}""",  # noqa: S608 - built from the schema's own field names
-        none=int(NONE),
+        none=NONE,
         id=EVENT_ID_RE,
         start=START_RE,
         number=NUMBER_RE,
